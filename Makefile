@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`. Both set up .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-cpu test-sim test-ptx bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/corpus analyze seeds/
+
+# Three pytest processes: the CUDA simulator must be switched on before numba is
+# imported, and PTX compilation does not work under the simulator.
+test: test-cpu test-sim test-ptx
+
+test-cpu: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+test-sim: $(STAMP)
+	NUMBA_ENABLE_CUDASIM=1 $(BIN)/python -W ignore::RuntimeWarning -m pytest -q tests/sim
+
+test-ptx: $(STAMP)
+	$(BIN)/python -m pytest -q tests/ptx
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info

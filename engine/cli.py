@@ -1,0 +1,96 @@
+"""The ``corpus`` command line (typer).
+
+Exit codes: 0 ok, 1 failure (bad input, missing GPU, unwritable output), 2 bad usage.
+Each analytic registers its own commands from its module (``register(app)``).
+"""
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from engine.cli_common import out_console
+
+app = typer.Typer(
+    name="corpus",
+    help="GPU-accelerated text-corpus analytics: n-grams, MinHash near-duplicates, "
+         "term co-occurrence. Runs on the CPU (numba) when no GPU is usable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def info() -> None:
+    """Versions, available backends, GPU name and memory, numba threading."""
+    import platform
+
+    import numba
+    import numpy
+    import pyarrow
+
+    import engine
+    from engine.backend import gpu_status, simulator_enabled
+    from engine.normalize import get_tables
+
+    ok, why = gpu_status()
+    lines = [
+        ("corpus-engine", engine.__version__),
+        ("python", platform.python_version()),
+        ("numpy", numpy.__version__),
+        ("numba", numba.__version__),
+        ("pyarrow", pyarrow.__version__),
+        ("unicode (tables)", get_tables().unicode_version),
+        ("backends", "cpu" + (", gpu" if ok else "")),
+        ("gpu", why if ok else f"not usable: {why}"),
+        ("cuda simulator", "on" if simulator_enabled() else "off"),
+        ("numba threads", str(numba.get_num_threads())),
+        ("numba threading layer", _threading_layer()),
+    ]
+    for mod in ("cupy", "cudf", "numba_cuda"):
+        try:
+            m = importlib.import_module(mod)
+            lines.append((mod, getattr(m, "__version__", "installed")))
+        except Exception:
+            lines.append((mod, "not installed"))
+    from rich.table import Table
+    t = Table(show_header=False)
+    for k, v in lines:
+        t.add_row(k, v)
+    out_console.print(t)
+
+
+def _threading_layer() -> str:
+    import numba
+    import numpy as np
+    from numba import njit, prange
+
+    @njit(parallel=True)
+    def _touch(a):
+        for i in prange(a.size):
+            a[i] += 1
+    try:
+        _touch(np.zeros(4))
+        return numba.threading_layer()
+    except Exception as e:  # pragma: no cover - depends on the install
+        return f"unavailable ({e})"
+
+
+for _mod in ("engine.ngrams", "engine.minhash", "engine.cooc", "engine.analyze", "engine.bench_cli"):
+    try:
+        _m = importlib.import_module(_mod)
+    except ModuleNotFoundError as _e:
+        if _e.name != _mod:
+            raise
+        continue
+    if hasattr(_m, "register"):
+        _m.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Pieces every ``corpus`` command shares: input options, progress, errors, skip reports.
+
+Commands declare the shared options with the ``Annotated`` aliases below, then::
+
+    with job(quiet) as ctx:                      # errors -> one red line, exit 1/2
+        reader = ctx.reader(paths, text_field, id_field, encoding, strict)
+        backend = ctx.backend(device)
+        ...                                      # iterate reader for batches
+        ctx.report(reader)                       # skip counts and locations, stderr
+"""
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Annotated, Iterator, List, Optional
+
+import typer
+from rich.console import Console
+
+from engine.backend import BackendUnavailable, get_backend
+from engine.corpus import CorpusError, CorpusReader
+from engine.output import OutputError
+from engine.text import ParameterError, TextOptions
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+# --- shared options -----------------------------------------------------------------------
+Paths = Annotated[Optional[List[Path]], typer.Argument(
+    help="Input files or folders: folders (recursive *.txt, *.md), text files, "
+         "JSONL (.jsonl, .jsonl.gz, .jsonl.zst), Parquet. Several may be given.",
+    show_default=False)]
+TextField = Annotated[str, typer.Option("--text-field", help="JSONL key / Parquet column holding the text.")]
+IdField = Annotated[str, typer.Option("--id-field", help="JSONL key / Parquet column holding the id (else FILE:LINE).")]
+Encoding = Annotated[str, typer.Option("--encoding", help="Text encoding: a Python codec name, or 'auto' "
+                                        "(UTF-8 when valid, else detected per file).")]
+Strict = Annotated[bool, typer.Option("--strict", help="Stop at the first bad document instead of skipping and counting it.")]
+Stopwords = Annotated[Optional[str], typer.Option(
+    "--stopwords", help="Comma-separated stop-word lists to drop: language codes (fr,en,...) and/or files (one word a line).")]
+StripAccents = Annotated[bool, typer.Option("--strip-accents", help="Drop accents (combining marks) after normalisation.")]
+MinTokenLen = Annotated[int, typer.Option("--min-token-len", help="Drop tokens shorter than this many characters.")]
+Device = Annotated[str, typer.Option("--device", help="auto (GPU if usable), cpu, or gpu.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or skip report.")]
+Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result here; format from the extension.")]
+
+
+def text_options(stopwords: str | None, strip_accents: bool, min_token_len: int) -> TextOptions:
+    specs = tuple(s.strip() for s in stopwords.split(",") if s.strip()) if stopwords else ()
+    return TextOptions(stopwords=specs, strip_accents=strip_accents, min_token_len=min_token_len)
+
+
+class JobContext:
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.progress = None
+        self.task = None
+
+    def reader(self, paths, text_field="text", id_field="id", encoding="utf-8", strict=False,
+               batch_bytes=None) -> CorpusReader:
+        paths = list(paths) if paths else [SEEDS]
+        kwargs = {} if batch_bytes is None else {"batch_bytes": batch_bytes}
+        reader = CorpusReader(paths, text_field=text_field, id_field=id_field, encoding=encoding,
+                              strict=strict, progress=self._advance, **kwargs)
+        if not self.quiet and err_console.is_terminal and self.progress is None:
+            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                                       TimeRemainingColumn, TransferSpeedColumn)
+            self.progress = Progress(TextColumn("[bold]reading"), BarColumn(), DownloadColumn(),
+                                     TransferSpeedColumn(), TimeRemainingColumn(),
+                                     console=err_console, transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task("read", total=reader.total_bytes)
+        return reader
+
+    def _advance(self, n: int) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task, n)
+
+    def backend(self, device: str):
+        return get_backend(device)
+
+    def stop_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def report(self, reader: CorpusReader) -> None:
+        """Skip counts and first locations on stderr (always when something was skipped)."""
+        self.stop_progress()
+        for line in reader.stats.summary_lines():
+            err_console.print(f"[yellow]{line}[/yellow]")
+
+
+def fail(msg: str, code: int = 1):
+    err_console.print(f"[red]error:[/red] {msg}")
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def job(quiet: bool = False) -> Iterator[JobContext]:
+    """Run a command body: known errors become one line on stderr and an exit code."""
+    ctx = JobContext(quiet)
+    try:
+        yield ctx
+    except (CorpusError, BackendUnavailable, OutputError) as e:
+        ctx.stop_progress()
+        fail(str(e), 1)
+    except ParameterError as e:
+        ctx.stop_progress()
+        fail(str(e), 2)
+    except KeyboardInterrupt:
+        ctx.stop_progress()
+        fail("interrupted (no partial output was written)", 130)
+    except MemoryError:
+        ctx.stop_progress()
+        fail("out of memory: lower --memory or the batch size", 1)
+    finally:
+        ctx.stop_progress()

@@ -1,0 +1,364 @@
+"""Corpus readers: files, folders, JSONL (plain, gzip, zstd) and Parquet -> Batch.
+
+Every reader yields :class:`Batch` objects, flat arrays of valid UTF-8 bytes plus
+document offsets and ids, bounded in size (``batch_bytes``), so memory does not
+grow with the corpus.  Bad input is skipped and counted in :class:`ReadStats`
+(reason, count, first locations) or, with ``strict=True``, raised as a
+:class:`CorpusError` naming the file and line.
+"""
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+__all__ = ["Batch", "CorpusError", "ReadStats", "CorpusReader", "read_corpus",
+           "batch_from_texts", "TEXT_SUFFIXES"]
+
+TEXT_SUFFIXES = (".txt", ".md")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DEFAULT_BATCH_BYTES = 64 << 20
+MAX_LOCATIONS = 5
+
+
+class CorpusError(Exception):
+    """A corpus problem worth one clear line (missing path, bad file in --strict mode...)."""
+
+
+@dataclass
+class Batch:
+    """A slice of the corpus as flat arrays.
+
+    ``data[offsets[i]:offsets[i+1]]`` is document ``i``'s UTF-8 text, its id is
+    ``doc_ids[i]``, and its index in the whole corpus is ``doc_base + i``.
+    """
+    doc_ids: list[str]
+    data: np.ndarray      # uint8
+    offsets: np.ndarray   # int64, len(doc_ids) + 1
+    doc_base: int = 0
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_ids)
+
+    @property
+    def n_bytes(self) -> int:
+        return int(self.offsets[-1])
+
+    def text(self, i: int) -> str:
+        return bytes(self.data[self.offsets[i]:self.offsets[i + 1]]).decode("utf-8")
+
+
+@dataclass
+class ReadStats:
+    """What was read and what was skipped, with the first few locations per reason."""
+    documents: int = 0
+    bytes: int = 0
+    files: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    locations: dict = field(default_factory=dict)
+
+    def skip(self, reason: str, where: str) -> None:
+        self.skipped[reason] += 1
+        self.locations.setdefault(reason, [])
+        if len(self.locations[reason]) < MAX_LOCATIONS:
+            self.locations[reason].append(where)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def summary_lines(self) -> list[str]:
+        lines = []
+        for reason, n in sorted(self.skipped.items()):
+            locs = ", ".join(self.locations.get(reason, []))
+            more = " ..." if n > len(self.locations.get(reason, [])) else ""
+            lines.append(f"skipped {n} ({reason}): {locs}{more}")
+        return lines
+
+    def as_dict(self) -> dict:
+        return {"documents": self.documents, "bytes": self.bytes, "files": self.files,
+                "skipped": dict(self.skipped), "skipped_locations": self.locations}
+
+
+def _kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(JSONL_SUFFIXES):
+        return "jsonl"
+    if name.endswith(PARQUET_SUFFIXES):
+        return "parquet"
+    return "text"
+
+
+def _open_jsonl(path: Path):
+    name = path.name.lower()
+    raw = open(path, "rb")
+    if name.endswith(".gz"):
+        return raw, gzip.GzipFile(fileobj=raw)
+    if name.endswith(".zst"):
+        import zstandard
+        return raw, io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
+    return raw, raw
+
+
+class CorpusReader:
+    """Streams a corpus as bounded :class:`Batch` objects.
+
+    Parameters
+    ----------
+    paths : files or folders. Folders are walked recursively for ``*.txt`` and
+        ``*.md`` (one document per file, id = path relative to the folder).
+    text_field, id_field : JSONL keys / Parquet columns. A JSONL line without
+        ``id_field`` gets the id ``FILE:LINE``.
+    encoding : a Python codec name, or ``"auto"`` (UTF-8 when the bytes are valid
+        UTF-8, otherwise detected per file by charset-normalizer).
+    strict : raise :class:`CorpusError` on the first bad document instead of
+        skipping and counting it.
+    batch_bytes : bound on the text bytes per batch.
+    progress : called with the number of on-disk bytes consumed since the last call.
+    """
+
+    def __init__(self, paths: Sequence[str | os.PathLike], *, text_field: str = "text",
+                 id_field: str = "id", encoding: str = "utf-8", strict: bool = False,
+                 batch_bytes: int = DEFAULT_BATCH_BYTES,
+                 progress: Callable[[int], None] | None = None):
+        if not paths:
+            raise CorpusError("no input path given")
+        if batch_bytes <= 0:
+            raise CorpusError(f"batch_bytes must be a positive number of bytes, got {batch_bytes}")
+        if encoding != "auto":
+            try:
+                codecs.lookup(encoding)
+            except LookupError:
+                raise CorpusError(f"--encoding: unknown codec {encoding!r} "
+                                  "(use a Python codec name such as utf-8, cp1252, latin-1, or 'auto')")
+        self.text_field, self.id_field = text_field, id_field
+        self.encoding, self.strict = encoding, strict
+        self.batch_bytes = batch_bytes
+        self.progress = progress or (lambda n: None)
+        self.stats = ReadStats()
+        self.files = self._expand(paths)
+        self.total_bytes = sum(size for _, _, size in self.files)
+
+    # -- discovery -------------------------------------------------------------
+    def _expand(self, paths) -> list[tuple[Path, str, int]]:
+        out = []
+        for p in paths:
+            path = Path(p)
+            if not path.exists():
+                raise CorpusError(f"input path does not exist: {path}")
+            if path.is_dir():
+                found = sorted(f for f in path.rglob("*")
+                               if f.is_file() and f.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES))
+                for f in found:
+                    out.append((f, f.relative_to(path).as_posix(), f.stat().st_size))
+            elif path.is_file():
+                out.append((path, path.name, path.stat().st_size))
+            else:
+                raise CorpusError(f"input path is not a regular file or folder: {path}")
+        return out
+
+    # -- bad input -------------------------------------------------------------
+    def _bad(self, reason: str, where: str) -> None:
+        if self.strict:
+            raise CorpusError(f"{where}: {reason}")
+        self.stats.skip(reason, where)
+
+    def _decode(self, raw: bytes, where: str, encoding: str) -> bytes | None:
+        """Valid UTF-8 bytes of ``raw`` under ``encoding``, or None (counted) if unusable."""
+        if b"\x00" in raw:
+            self._bad("binary content (NUL bytes)", where)
+            return None
+        if encoding in ("utf-8", "utf8"):
+            try:
+                raw.decode("utf-8")  # validation only; the bytes are kept as they are
+                return raw
+            except UnicodeDecodeError as e:
+                self._bad(f"invalid utf-8 at byte {e.start}", where)
+                return None
+        try:
+            return raw.decode(encoding).encode("utf-8")
+        except UnicodeDecodeError as e:
+            self._bad(f"invalid {encoding} at byte {e.start}", where)
+            return None
+
+    def _file_encoding(self, raw: bytes, where: str) -> str | None:
+        if self.encoding != "auto":
+            return self.encoding
+        try:
+            raw.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        if b"\x00" in raw:
+            return "utf-8"  # reported as binary by _decode
+        from charset_normalizer import from_bytes
+        best = from_bytes(raw).best()
+        if best is None:
+            self._bad("undetectable encoding", where)
+            return None
+        return best.encoding
+
+    # -- documents -------------------------------------------------------------
+    def _docs_text(self, path: Path, doc_id: str, size: int) -> Iterator[tuple[str, bytes]]:
+        try:
+            raw = path.read_bytes()
+        except OSError as e:
+            self._bad(f"unreadable ({e.strerror})", str(path))
+            return
+        finally:
+            self.progress(size)
+        if not raw.strip():
+            self._bad("empty document", str(path))
+            return
+        enc = self._file_encoding(raw, str(path))
+        if enc is None:
+            return
+        text = self._decode(raw, str(path), enc)
+        if text is not None:
+            yield doc_id, text
+
+    def _docs_jsonl(self, path: Path, size: int) -> Iterator[tuple[str, bytes]]:
+        try:
+            raw_f, f = _open_jsonl(path)
+        except OSError as e:
+            self.progress(size)
+            self._bad(f"unreadable ({e.strerror})", str(path))
+            return
+        seen = 0
+        try:
+            for lineno, line in enumerate(f, 1):
+                pos = raw_f.tell()
+                if pos - seen > (1 << 20):
+                    self.progress(pos - seen)
+                    seen = pos
+                where = f"{path}:{lineno}"
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except (ValueError, UnicodeDecodeError):
+                    self._bad("malformed JSON line", where)
+                    continue
+                if not isinstance(obj, dict):
+                    self._bad("JSON line is not an object", where)
+                    continue
+                text = obj.get(self.text_field)
+                if not isinstance(text, str):
+                    self._bad(f"missing or non-string field {self.text_field!r}", where)
+                    continue
+                if not text.strip():
+                    self._bad("empty document", where)
+                    continue
+                if "\x00" in text:
+                    self._bad("binary content (NUL bytes)", where)
+                    continue
+                try:
+                    data = text.encode("utf-8")
+                except UnicodeEncodeError:
+                    self._bad("invalid unicode (lone surrogate)", where)
+                    continue
+                doc_id = obj.get(self.id_field)
+                yield (str(doc_id) if doc_id is not None else f"{path.name}:{lineno}"), data
+        except (OSError, EOFError, ValueError) as e:  # truncated gzip/zstd stream
+            self._bad(f"unreadable compressed stream ({e})", str(path))
+        finally:
+            self.progress(max(size - seen, 0))
+            raw_f.close()
+
+    def _batches_parquet(self, path: Path, size: int) -> Iterator[tuple[list[str], bytes, np.ndarray]]:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        try:
+            pf = pq.ParquetFile(path)
+        except Exception as e:
+            self.progress(size)
+            self._bad(f"unreadable Parquet ({e})", str(path))
+            return
+        names = pf.schema_arrow.names
+        if self.text_field not in names:
+            self.progress(size)
+            raise CorpusError(f"{path}: no column {self.text_field!r} (columns: {', '.join(names)}); "
+                              "choose one with --text-field")
+        cols = [self.text_field] + ([self.id_field] if self.id_field in names else [])
+        row = 0
+        for rb in pf.iter_batches(batch_size=65536, columns=cols):
+            texts = rb.column(0)
+            if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
+                raise CorpusError(f"{path}: column {self.text_field!r} is {texts.type}, not text")
+            ids = rb.column(1).to_pylist() if len(cols) > 1 else None
+            # Arrow guarantees valid UTF-8; null, empty and NUL-holding rows are counted.
+            pyl = texts.to_pylist()
+            keep_ids, parts = [], []
+            for k, t in enumerate(pyl):
+                where = f"{path}:row {row + k}"
+                if t is None:
+                    self._bad(f"missing field {self.text_field!r}", where)
+                elif not t.strip():
+                    self._bad("empty document", where)
+                elif "\x00" in t:
+                    self._bad("binary content (NUL bytes)", where)
+                else:
+                    keep_ids.append(str(ids[k]) if ids is not None and ids[k] is not None
+                                    else f"{path.name}:{row + k}")
+                    parts.append(t.encode("utf-8"))
+            row += len(pyl)
+            yield keep_ids, parts
+        self.progress(size)
+
+    def _documents(self) -> Iterator[tuple[str, bytes]]:
+        for path, rel, size in self.files:
+            self.stats.files += 1
+            kind = _kind(path)
+            if kind == "text":
+                yield from self._docs_text(path, rel, size)
+            elif kind == "jsonl":
+                yield from self._docs_jsonl(path, size)
+            else:
+                for ids, parts in self._batches_parquet(path, size):
+                    yield from zip(ids, parts)
+
+    def __iter__(self) -> Iterator[Batch]:
+        ids: list[str] = []
+        parts: list[bytes] = []
+        nbytes = 0
+        base = 0
+        for doc_id, data in self._documents():
+            ids.append(doc_id)
+            parts.append(data)
+            nbytes += len(data)
+            self.stats.documents += 1
+            self.stats.bytes += len(data)
+            if nbytes >= self.batch_bytes:
+                yield _make_batch(ids, parts, base)
+                base += len(ids)
+                ids, parts, nbytes = [], [], 0
+        if ids:
+            yield _make_batch(ids, parts, base)
+
+
+def _make_batch(ids: list[str], parts: list[bytes], base: int) -> Batch:
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return Batch(ids, data, offsets, base)
+
+
+def batch_from_texts(texts: Sequence[str], ids: Sequence[str] | None = None, base: int = 0) -> Batch:
+    """A Batch from Python strings (library use and tests)."""
+    ids = list(ids) if ids is not None else [str(i) for i in range(len(texts))]
+    return _make_batch(ids, [t.encode("utf-8") for t in texts], base)
+
+
+def read_corpus(paths, **kwargs) -> CorpusReader:
+    """Shorthand for :class:`CorpusReader` (iterate it for batches; ``.stats`` after)."""
+    return CorpusReader(paths, **kwargs)

@@ -1,0 +1,181 @@
+"""Batch -> normalised text and tokens, on any backend (flat arrays throughout).
+
+:func:`tokenize` is the entry point every analytic uses::
+
+    toks = tokenize(batch, backend, TextOptions(stopwords=("fr", "en")))
+    toks.tok_hash        # uint64, xxHash64 of each token's normalised UTF-8
+    toks.doc_tok_offsets # int64, tokens of document i are [off[i], off[i+1])
+    toks.token(i)        # the string of token i (for output only)
+
+Arrays live on the backend (numpy on the CPU, cupy on a GPU).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from engine.corpus import Batch
+from engine.normalize import Tables, get_tables, normalize_text, reference_tokens
+
+__all__ = ["TextOptions", "Tokens", "tokenize", "normalize_batch", "stopword_hashes",
+           "hash_token", "ParameterError"]
+
+
+class ParameterError(ValueError):
+    """A bad parameter: the message names it, what it must be, and what was given."""
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    """Normalisation and token filters (one definition for all analytics).
+
+    stopwords : language codes of the shipped lists (from the ``stop-words``
+        package, BSD licence) and/or paths to files with one word per line.
+    strip_accents : drop combining marks after NFKC + casefold.
+    min_token_len : drop tokens shorter than this many code points.
+    """
+    stopwords: tuple[str, ...] = ()
+    strip_accents: bool = False
+    min_token_len: int = 1
+
+    def __post_init__(self):
+        if not isinstance(self.min_token_len, int) or self.min_token_len < 1:
+            raise ParameterError(f"min_token_len must be an integer >= 1, got {self.min_token_len!r}")
+
+
+def hash_token(token: str) -> int:
+    """xxHash64 (seed 0) of a normalised token, as the kernels compute it."""
+    from kernels.hashing import xxh64
+    b = np.frombuffer(token.encode("utf-8"), dtype=np.uint8)
+    return int(xxh64(b, 0, b.size, 0))
+
+
+@lru_cache(maxsize=32)
+def _stopword_list(spec: str) -> tuple[str, ...]:
+    path = Path(spec)
+    if path.is_file():
+        try:
+            return tuple(w.strip() for w in path.read_text(encoding="utf-8").splitlines()
+                         if w.strip() and not w.startswith("#"))
+        except (OSError, UnicodeDecodeError) as e:
+            raise ParameterError(f"--stopwords: cannot read {path} as UTF-8 ({e})")
+    try:
+        from stop_words import get_stop_words, AVAILABLE_LANGUAGES, LANGUAGE_MAPPING
+        return tuple(get_stop_words(spec))
+    except Exception:
+        from stop_words import AVAILABLE_LANGUAGES, LANGUAGE_MAPPING
+        codes = sorted(LANGUAGE_MAPPING)
+        raise ParameterError(f"--stopwords: {spec!r} is neither a file nor a language code "
+                             f"(available: {', '.join(codes)})")
+
+
+@lru_cache(maxsize=32)
+def _stopword_hashes(specs: tuple[str, ...], strip_accents: bool) -> np.ndarray:
+    toks = set()
+    for spec in specs:
+        for w in _stopword_list(spec):
+            toks.update(reference_tokens(w, strip_accents))
+    return np.unique(np.array([hash_token(t) for t in toks], dtype=np.uint64))
+
+
+def stopword_hashes(opts: TextOptions) -> np.ndarray:
+    """Sorted uint64 hashes of the normalised stop words of ``opts``."""
+    return _stopword_hashes(tuple(opts.stopwords), opts.strip_accents)
+
+
+@dataclass
+class Tokens:
+    """Normalised text and tokens of one batch (arrays on the backend)."""
+    batch: Batch
+    backend: object
+    norm: object             # uint8: normalised UTF-8 of all documents
+    norm_offsets: object     # int64[n_docs + 1]
+    tok_start: object        # int64: byte start of each token in ``norm``
+    tok_len: object          # int32: byte length
+    tok_nch: object          # int32: length in code points
+    tok_hash: object         # uint64
+    doc_tok_offsets: object  # int64[n_docs + 1]
+    slow_docs: int = 0       # documents that took the exact slow path
+    _host: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.tok_hash.size)
+
+    def host(self, name: str) -> np.ndarray:
+        if name not in self._host:
+            self._host[name] = self.backend.to_host(getattr(self, name))
+        return self._host[name]
+
+    def token(self, i: int) -> str:
+        s, n = int(self.host("tok_start")[i]), int(self.host("tok_len")[i])
+        return bytes(self.host("norm")[s:s + n]).decode("utf-8")
+
+    def doc_tokens(self, d: int) -> list[str]:
+        off = self.host("doc_tok_offsets")
+        return [self.token(i) for i in range(int(off[d]), int(off[d + 1]))]
+
+
+def normalize_batch(batch: Batch, backend, tables: Tables):
+    """Normalised bytes and offsets of every document of ``batch`` (on the backend).
+
+    Documents with context-sensitive code points (see engine.normalize) are
+    normalised exactly in Python and copied in; returns (norm, offsets, n_slow).
+    """
+    xp = backend.xp
+    data = backend.asarray(batch.data)
+    offsets = backend.asarray(batch.offsets)
+    lens_dev = backend.normalize_lengths(data, offsets, tables)
+    lens = backend.to_host(lens_dev).copy()
+    slow = np.flatnonzero(lens < 0)
+    slow_bytes = {}
+    for d in slow:
+        b = normalize_text(batch.text(int(d)), tables.strip_accents).encode("utf-8")
+        slow_bytes[int(d)] = b
+        lens[d] = len(b)
+    out_off = np.zeros(lens.size + 1, dtype=np.int64)
+    np.cumsum(lens, out=out_off[1:])
+    out = xp.empty(int(out_off[-1]), dtype=np.uint8)
+    out_off_dev = backend.asarray(out_off)
+    backend.normalize_write(data, offsets, tables, lens_dev, out_off_dev, out)
+    for d, b in slow_bytes.items():
+        if b:
+            out[int(out_off[d]):int(out_off[d + 1])] = backend.asarray(np.frombuffer(b, dtype=np.uint8))
+    return out, out_off_dev, len(slow)
+
+
+def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens:
+    """Normalise and tokenise ``batch`` on ``backend``, applying ``opts``' filters."""
+    xp = backend.xp
+    tables = get_tables(opts.strip_accents)
+    norm, norm_off, n_slow = normalize_batch(batch, backend, tables)
+    flags = backend.tables(tables)[0]
+    counts = backend.token_counts(norm, norm_off, flags)
+    tok_off = xp.zeros(batch.n_docs + 1, dtype=np.int64)
+    xp.cumsum(counts, out=tok_off[1:])
+    nt = int(tok_off[-1])
+    tok_start = xp.empty(nt, np.int64)
+    tok_len = xp.empty(nt, np.int32)
+    tok_nch = xp.empty(nt, np.int32)
+    tok_hash = xp.empty(nt, np.uint64)
+    backend.token_write(norm, norm_off, flags, tok_off, tok_start, tok_len, tok_nch, tok_hash)
+    keep = None
+    if opts.stopwords:
+        stop = backend.asarray(stopword_hashes(opts))
+        pos = xp.searchsorted(stop, tok_hash)
+        pos = xp.minimum(pos, stop.size - 1)
+        keep = stop[pos] != tok_hash
+    if opts.min_token_len > 1:
+        k2 = tok_nch >= opts.min_token_len
+        keep = k2 if keep is None else keep & k2
+    if keep is not None:
+        cum = xp.zeros(nt + 1, dtype=np.int64)
+        xp.cumsum(keep, out=cum[1:])
+        tok_off = cum[tok_off]
+        tok_start, tok_len, tok_nch, tok_hash = (a[keep] for a in (tok_start, tok_len, tok_nch, tok_hash))
+    return Tokens(batch, backend, norm, norm_off, tok_start, tok_len, tok_nch, tok_hash,
+                  tok_off, n_slow)

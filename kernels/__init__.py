@@ -1,0 +1,5 @@
+"""Compute kernels of corpus-engine: arrays in, arrays out.
+
+``kernels.hashing`` and ``kernels.text_core`` hold scalar code shared by the CPU
+(``kernels.cpu``, numba njit) and GPU (``kernels.cuda``, numba.cuda) twins.
+"""

@@ -1,0 +1,1 @@
+"""CPU kernels (numba njit, parallel over documents)."""
