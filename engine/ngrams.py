@@ -1,0 +1,463 @@
+"""n-gram counting: word or character n-grams, term and document frequencies, top-k.
+
+Data flow per batch: tokenize (backend) -> n-gram hashes (backend kernel) ->
+counted by key.  On the CPU every occurrence goes straight into a host hash
+table (kernels.cpu.count); on a GPU the batch is reduced on the device
+(stable sort + run lengths) and only its distinct keys come back to be merged.
+Strings are gathered once per distinct key, from its first occurrence in corpus
+order, so every backend returns the same strings.  When the distinct keys pass
+the memory budget, the table spills to disk by hash partition and the
+partitions are merged at the end: results stay exact.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+import pyarrow as pa
+
+from engine.backend import get_backend
+from engine.corpus import Batch, CorpusReader
+from engine.text import ParameterError, TextOptions, tokenize
+
+__all__ = ["NgramConfig", "KeyCounter", "count_ngrams", "count_batches", "parse_n", "parse_memory",
+           "register"]
+
+BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
+N_PARTITIONS = 16
+MAX_N = 32
+
+
+def parse_n(spec) -> tuple[int, int]:
+    """``3`` -> (3, 3); ``"1-3"`` -> (1, 3)."""
+    if isinstance(spec, tuple):
+        lo, hi = spec
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", str(spec))
+        if not m:
+            raise ParameterError(f"--n must be an integer or a range like 1-3, got {spec!r}")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+    if not (1 <= lo <= hi <= MAX_N):
+        raise ParameterError(f"--n must satisfy 1 <= low <= high <= {MAX_N}, got {spec!r}")
+    return int(lo), int(hi)
+
+
+def parse_memory(spec) -> int:
+    """``"2GB"``, ``"512MB"``, ``1e9`` -> bytes."""
+    if spec is None:
+        try:
+            import psutil
+            total = psutil.virtual_memory().total
+        except Exception:
+            total = 8 << 30
+        return max(256 << 20, total // 4)
+    if isinstance(spec, (int, float)) and not isinstance(spec, bool):
+        value = int(spec)
+    else:
+        m = re.fullmatch(r"\s*([\d.]+)\s*([kmgt]?i?b?)?\s*", str(spec), re.I)
+        if not m:
+            raise ParameterError(f"--memory must be a size like 512MB or 4GB, got {spec!r}")
+        unit = (m.group(2) or "b").lower().rstrip("b").rstrip("i")
+        value = int(float(m.group(1)) * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}[unit])
+    if value < (1 << 20):
+        raise ParameterError(f"--memory must be at least 1MB, got {spec!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class NgramConfig:
+    n: tuple[int, int] = (1, 1)
+    char: bool = False
+    top: Optional[int] = None
+    min_count: int = 1
+    memory: Optional[int] = None
+    text: TextOptions = field(default_factory=TextOptions)
+
+    def __post_init__(self):
+        object.__setattr__(self, "n", parse_n(self.n))
+        if self.top is not None and (not isinstance(self.top, int) or self.top < 1):
+            raise ParameterError(f"--top must be a positive integer, got {self.top!r}")
+        if not isinstance(self.min_count, int) or self.min_count < 1:
+            raise ParameterError(f"--min-count must be an integer >= 1, got {self.min_count!r}")
+        object.__setattr__(self, "memory", parse_memory(self.memory))
+
+
+class KeyCounter:
+    """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory."""
+
+    def __init__(self, budget_entries: int, spill_root: Callable[[], Path]):
+        from kernels.cpu import count as kc
+        self.kc = kc
+        self.budget = max(1024, int(budget_entries))
+        self._spill_root = spill_root
+        self.spill_dir: Path | None = None
+        self.n_spills = 0
+        self._alloc(1 << 14)
+        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.n_strings = 0
+
+    def _alloc(self, cap: int) -> None:
+        self.table = np.zeros((cap, 4), dtype=np.int64)
+        self.sid = np.full(cap, -1, dtype=np.int64)
+        self.size = 0
+
+    @property
+    def max_size(self) -> int:
+        return self.table.shape[0] // 2
+
+    def _grow(self) -> None:
+        cap = self.table.shape[0] * 2
+        table, sid = np.zeros((cap, 4), dtype=np.int64), np.full(cap, -1, dtype=np.int64)
+        self.kc.rehash(self.table, self.sid, table, sid)
+        self.table, self.sid = table, sid
+
+    def _strings(self, slots, refs, gather) -> None:
+        if slots.size == 0:
+            return
+        data, off = gather(refs)
+        self.sid[slots] = np.arange(self.n_strings, self.n_strings + slots.size)
+        self._chunks.append((data, off))
+        self.n_strings += slots.size
+
+    def _insert(self, fn, keys, args, gather) -> None:
+        i = 0
+        n = keys.size
+        while i < n:
+            room = self.max_size - self.size
+            if room <= 0:
+                self._grow()
+                continue
+            cap_new = min(n - i, room)
+            slots = np.empty(cap_new, np.int64)
+            refs = np.empty(cap_new, np.int64)
+            i, self.size, n_new = fn(self.table, keys, *args, i, self.max_size, self.size, slots, refs)
+            self._strings(slots[:n_new], refs[:n_new], gather)
+
+    def add_occurrences(self, keys: np.ndarray, docs: np.ndarray, gather) -> None:
+        """Count one key per occurrence (``docs``: global document index of each)."""
+        self._insert(self.kc.insert_occurrences, keys, (docs,), gather)
+        self._maybe_spill()
+
+    def add_aggregated(self, keys, counts, dfs, gather) -> None:
+        """Add rows already reduced per batch (a batch never splits a document)."""
+        self._insert(self.kc.insert_aggregated, keys, (counts, dfs), gather)
+        self._maybe_spill()
+
+    # -- contents -------------------------------------------------------------------------
+    def _contents(self):
+        used = np.flatnonzero(self.table[:, 1] != 0)
+        rows = self.table[used]
+        keys = rows[:, 0].view(np.uint64)
+        sids = self.sid[used]
+        if self._chunks:
+            data = np.concatenate([c[0] for c in self._chunks])
+            lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
+        else:
+            data, lens = np.empty(0, np.uint8), np.empty(0, np.int64)
+        starts = np.zeros(lens.size + 1, np.int64)
+        np.cumsum(lens, out=starts[1:])
+        # re-pack the strings in slot order so every row owns a contiguous span
+        from kernels.cpu.count import gather_spans
+        sdata, soff = gather_spans(data, starts[sids], lens[sids])
+        return keys, rows[:, 1].copy(), rows[:, 2].copy(), sdata, soff
+
+    def _maybe_spill(self) -> None:
+        if self.size > self.budget:
+            self._spill()
+
+    def _spill(self) -> None:
+        if self.spill_dir is None:
+            self.spill_dir = self._spill_root()
+        keys, counts, dfs, sdata, soff = self._contents()
+        part = (keys >> np.uint64(60)).astype(np.int64)
+        order = np.argsort(part, kind="stable")
+        bounds = np.searchsorted(part[order], np.arange(N_PARTITIONS + 1))
+        from kernels.cpu.count import gather_spans
+        for p in range(N_PARTITIONS):
+            sel = order[bounds[p]:bounds[p + 1]]
+            if sel.size == 0:
+                continue
+            d, o = gather_spans(sdata, soff[sel], soff[sel + 1] - soff[sel])
+            np.savez(self.spill_dir / f"p{p:02d}-{self.n_spills:05d}.npz",
+                     keys=keys[sel], counts=counts[sel], dfs=dfs[sel], sdata=d, soff=o)
+        self.n_spills += 1
+        self._alloc(1 << 14)
+        self._chunks = []
+        self.n_strings = 0
+
+    def partitions(self):
+        """Yield (keys, counts, dfs, strings: pa.LargeStringArray) with every key exactly once."""
+        if self.n_spills == 0:
+            keys, counts, dfs, sdata, soff = self._contents()
+            yield keys, counts, dfs, _strings(sdata, soff)
+            return
+        if self.size:
+            self._spill()
+        for p in range(N_PARTITIONS):
+            files = sorted(self.spill_dir.glob(f"p{p:02d}-*.npz"))
+            if not files:
+                continue
+            parts = [dict(np.load(f)) for f in files]  # spill order = corpus order
+            keys = np.concatenate([x["keys"] for x in parts])
+            counts = np.concatenate([x["counts"] for x in parts])
+            dfs = np.concatenate([x["dfs"] for x in parts])
+            lens = np.concatenate([np.diff(x["soff"]) for x in parts])
+            sdata = np.concatenate([x["sdata"] for x in parts])
+            starts = np.zeros(lens.size + 1, np.int64)
+            np.cumsum(lens, out=starts[1:])
+            order = np.argsort(keys, kind="stable")
+            sk = keys[order]
+            first = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
+            c = np.add.reduceat(counts[order], first)
+            d = np.add.reduceat(dfs[order], first)
+            src = order[first]  # first spill holding the key: its first occurrence
+            from kernels.cpu.count import gather_spans
+            s_data, s_off = gather_spans(sdata, starts[src], lens[src])
+            yield sk[first], c, d, _strings(s_data, s_off)
+
+    def close(self) -> None:
+        if self.spill_dir is not None:
+            shutil.rmtree(self.spill_dir, ignore_errors=True)
+            self.spill_dir = None
+
+
+def _strings(data: np.ndarray, off: np.ndarray) -> pa.Array:
+    return pa.LargeStringArray.from_buffers(off.size - 1, pa.py_buffer(off.astype(np.int64)),
+                                            pa.py_buffer(data))
+
+
+def _reduce_on_device(xp, keys, docs):
+    """Distinct keys of one batch with counts, doc frequencies and first occurrence."""
+    n = keys.size
+    if n == 0:
+        e = xp.empty(0, np.int64)
+        return xp.empty(0, np.uint64), e, e, e
+    order = xp.argsort(keys, kind="stable")  # cupy's argsort is always stable
+    sk = keys[order]
+    sd = docs[order]
+    new_key = xp.empty(n, dtype=bool)
+    new_key[0] = True
+    new_key[1:] = sk[1:] != sk[:-1]
+    new_doc = new_key.copy()
+    new_doc[1:] |= sd[1:] != sd[:-1]
+    starts = xp.flatnonzero(new_key)
+    ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)])
+    cs = xp.cumsum(new_doc)
+    dfs = cs[ends - 1] - cs[starts] + 1
+    # stable sort: the first index of a run is the key's first occurrence (corpus order)
+    first = order[starts]
+    return sk[starts], (ends - starts).astype(np.int64), dfs.astype(np.int64), first.astype(np.int64)
+
+
+class _Spill:
+    def __init__(self):
+        self.root: Path | None = None
+
+    def __call__(self) -> Path:
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="corpus-ngrams-"))
+        d = Path(tempfile.mkdtemp(dir=self.root))
+        return d
+
+    def close(self):
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+@dataclass
+class NgramStats:
+    documents: int = 0
+    tokens: int = 0
+    occurrences: dict = field(default_factory=dict)
+    distinct: dict = field(default_factory=dict)
+    spills: int = 0
+    slow_docs: int = 0
+
+
+def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
+                  stats: NgramStats | None = None) -> pa.Table:
+    """Count n-grams over ``batches`` on ``backend``; returns the result table."""
+    from kernels.cpu.count import gather_spans, gather_word_ngrams
+    stats = stats if stats is not None else NgramStats()
+    lo, hi = cfg.n
+    spill = _Spill()
+    per_n_budget = cfg.memory // BYTES_PER_ENTRY // (hi - lo + 1)
+    counters = {n: KeyCounter(per_n_budget, spill) for n in range(lo, hi + 1)}
+    xp = backend.xp
+    on_host = backend.name == "cpu"
+    try:
+        for batch in batches:
+            toks = tokenize(batch, backend, cfg.text)
+            stats.documents += batch.n_docs
+            stats.tokens += toks.n_tokens
+            stats.slow_docs += toks.slow_docs
+            doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
+            for n in range(lo, hi + 1):
+                if cfg.char:
+                    nch = backend.codepoint_counts(toks.norm, toks.norm_offsets)
+                    cnt = xp.maximum(nch - n + 1, 0)
+                else:
+                    cnt = xp.maximum(xp.diff(toks.doc_tok_offsets) - n + 1, 0)
+                off = xp.zeros(batch.n_docs + 1, dtype=np.int64)
+                xp.cumsum(cnt, out=off[1:])
+                m = int(off[-1])
+                keys = xp.empty(m, np.uint64)
+                docs = xp.repeat(doc_ids, cnt)
+                if cfg.char:
+                    start, length = xp.empty(m, np.int64), xp.empty(m, np.int32)
+                    backend.char_ngrams(toks.norm, toks.norm_offsets, n, off, keys, start, length)
+                else:
+                    first_tok = xp.empty(m, np.int64)
+                    backend.word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, off, keys, first_tok)
+                stats.occurrences[n] = stats.occurrences.get(n, 0) + m
+                if on_host:
+                    if cfg.char:
+                        gather = lambda refs: gather_spans(toks.norm, start[refs], length[refs])
+                    else:
+                        gather = lambda refs: gather_word_ngrams(toks.norm, toks.tok_start, toks.tok_len,
+                                                                 first_tok[refs], n)
+                    counters[n].add_occurrences(keys, docs, gather)
+                else:
+                    uk, c, d, first = _reduce_on_device(xp, keys, docs)
+                    if cfg.char:
+                        fs, fl = backend.to_host(start[first]), backend.to_host(length[first])
+                        gather = lambda refs: gather_spans(toks.host("norm"), fs[refs], fl[refs])
+                    else:
+                        ft = backend.to_host(first_tok[first])
+                        gather = lambda refs: gather_word_ngrams(toks.host("norm"), toks.host("tok_start"),
+                                                                 toks.host("tok_len"), ft[refs], n)
+                    counters[n].add_aggregated(backend.to_host(uk), backend.to_host(c),
+                                               backend.to_host(d), gather)
+        return _result(counters, cfg, stats)
+    finally:
+        for c in counters.values():
+            c.close()
+        spill.close()
+
+
+def _select(keys, counts, dfs, strings, cfg: NgramConfig, n: int) -> pa.Table | None:
+    keep = counts >= cfg.min_count
+    if cfg.top is not None and keep.sum() > cfg.top:
+        kth = np.partition(counts[keep], -cfg.top)[-cfg.top]
+        keep &= counts >= kth  # ties at the boundary are resolved by the string sort below
+    idx = np.flatnonzero(keep)
+    if idx.size == 0:
+        return None
+    t = pa.table({"ngram": strings.take(pa.array(idx)).cast(pa.large_string()),
+                  "n": pa.array(np.full(idx.size, n, np.int32)),
+                  "count": pa.array(counts[idx]), "doc_freq": pa.array(dfs[idx])})
+    t = t.sort_by([("count", "descending"), ("ngram", "ascending")])
+    return t.slice(0, cfg.top) if cfg.top is not None else t
+
+
+def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
+    tables = []
+    for n, counter in counters.items():
+        parts = [t for t in (_select(*p, cfg, n) for p in counter.partitions()) if t is not None]
+        stats.distinct[n] = counter.size if counter.n_spills == 0 else None
+        stats.spills += counter.n_spills
+        if parts:
+            t = pa.concat_tables(parts).sort_by([("count", "descending"), ("ngram", "ascending")])
+            tables.append(t.slice(0, cfg.top) if cfg.top is not None else t)
+    if not tables:
+        return pa.table({"ngram": pa.array([], pa.string()), "n": pa.array([], pa.int32()),
+                         "count": pa.array([], pa.int64()), "doc_freq": pa.array([], pa.int64())})
+    t = pa.concat_tables(tables).sort_by([("count", "descending"), ("ngram", "ascending")])
+    return t.cast(pa.schema([("ngram", pa.string()), ("n", pa.int32()), ("count", pa.int64()),
+                             ("doc_freq", pa.int64())]))
+
+
+def count_ngrams(paths, n=(1, 1), char: bool = False, top: int | None = None, min_count: int = 1,
+                 text: TextOptions = TextOptions(), device: str = "auto", memory=None,
+                 stats: NgramStats | None = None, **reader_kwargs) -> pa.Table:
+    """Count word (or ``char``) n-grams of the corpus at ``paths``.
+
+    Parameters
+    ----------
+    paths : file/folder paths (see engine.corpus.CorpusReader), or an iterable of Batch.
+    n : an int or (low, high) or "low-high".
+    top : keep the ``top`` most frequent per n.
+    min_count : drop n-grams seen fewer times.
+    text : normalisation and filters (stop words, accents, minimum token length).
+    device : "auto", "cpu" or "gpu".
+    memory : bound on the counting tables ("4GB"); past it, partial counts spill to disk.
+
+    Returns
+    -------
+    pyarrow.Table with columns ngram, n, count, doc_freq, ordered by count
+    descending then ngram ascending (``.to_pandas()`` for a DataFrame).
+    """
+    cfg = NgramConfig(n=parse_n(n) if not isinstance(n, int) else (n, n), char=char, top=top,
+                      min_count=min_count, memory=memory, text=text)
+    backend = get_backend(device)
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    paths = list(paths)
+    batches = paths if paths and isinstance(paths[0], Batch) else CorpusReader(paths, **reader_kwargs)
+    return count_batches(batches, backend, cfg, stats)
+
+
+# ---------------------------------------------------------------------------- CLI
+def register(app) -> None:
+    import time
+    from typing import Annotated
+
+    import typer
+
+    from engine import cli_common as cc
+    from engine.output import check_output_path, print_table, write_table
+
+    @app.command()
+    def ngrams(
+        paths: cc.Paths = None,
+        n: Annotated[str, typer.Option("--n", help="n or a range low-high, e.g. 1-3.")] = "1",
+        char: Annotated[bool, typer.Option("--char", help="Character n-grams of the normalised text instead of word n-grams.")] = False,
+        top: Annotated[Optional[int], typer.Option("--top", help="Keep the K most frequent per n.")] = None,
+        min_count: Annotated[int, typer.Option("--min-count", help="Drop n-grams seen fewer times.")] = 1,
+        memory: Annotated[Optional[str], typer.Option("--memory", help="Bound on counting tables, e.g. 2GB; past it counts spill to disk (default: a quarter of RAM).")] = None,
+        stopwords: cc.Stopwords = None,
+        strip_accents: cc.StripAccents = False,
+        min_token_len: cc.MinTokenLen = 1,
+        device: cc.Device = "auto",
+        output: cc.Output = None,
+        text_field: cc.TextField = "text",
+        id_field: cc.IdField = "id",
+        encoding: cc.Encoding = "utf-8",
+        strict: cc.Strict = False,
+        quiet: cc.Quiet = False,
+    ) -> None:
+        """Count word or character n-grams: occurrences (count) and documents (doc_freq).
+
+        Without --output, prints a table (top 50 rows). Output columns: ngram, n, count, doc_freq,
+        ordered by count descending then ngram. Formats: .parquet, .csv, .jsonl.
+        With no PATH, runs on the bundled sample corpus (seeds/).
+        """
+        with cc.job(quiet) as ctx:
+            if output is not None:
+                check_output_path(output)
+            cfg = NgramConfig(n=n, char=char, top=top, min_count=min_count, memory=memory,
+                              text=cc.text_options(stopwords, strip_accents, min_token_len))
+            backend = ctx.backend(device)
+            reader = ctx.reader(paths, text_field, id_field, encoding, strict)
+            stats = NgramStats()
+            t0 = time.perf_counter()
+            table = count_batches(reader, backend, cfg, stats)
+            dt = time.perf_counter() - t0
+            ctx.report(reader)
+            if output is not None:
+                write_table(table, output)
+            else:
+                print_table(table, title=f"{'char' if char else 'word'} n-grams", console=cc.out_console)
+            if not quiet:
+                mb = reader.stats.bytes / 1e6
+                cc.err_console.print(
+                    f"[dim]{stats.documents} documents, {stats.tokens} tokens, {mb:.1f} MB in {dt:.2f} s "
+                    f"({mb / max(dt, 1e-9):.1f} MB/s) on {backend.describe()}; {table.num_rows} rows"
+                    + (f" -> {output}" if output else "") + "[/dim]")
