@@ -23,7 +23,8 @@ from engine.corpus import CorpusError, CorpusReader
 from engine.output import OutputError
 from engine.text import ParameterError, TextOptions
 
-err_console = Console(stderr=True, highlight=False)
+# soft_wrap: an error or skip line stays one line whatever the terminal width
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False)
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

@@ -202,11 +202,15 @@ class CorpusReader:
         if b"\x00" in raw:
             return "utf-8"  # reported as binary by _decode
         from charset_normalizer import from_bytes
-        best = from_bytes(raw).best()
-        if best is None:
+        matches = list(from_bytes(raw))
+        if not matches:
             self._bad("undetectable encoding", where)
             return None
-        return best.encoding
+        # Short Western text is often ambiguous between single-byte code pages that
+        # decode it equally cleanly; ties go to cp1252, the common legacy encoding.
+        least = min(m.chaos for m in matches)
+        tied = [m.encoding for m in matches if m.chaos <= least + 1e-9]
+        return "cp1252" if "cp1252" in tied else from_bytes(raw).best().encoding
 
     # -- documents -------------------------------------------------------------
     def _docs_text(self, path: Path, doc_id: str, size: int) -> Iterator[tuple[str, bytes]]:

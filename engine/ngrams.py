@@ -405,13 +405,17 @@ def count_ngrams(paths, n=(1, 1), char: bool = False, top: int | None = None, mi
 
 
 # ---------------------------------------------------------------------------- CLI
+# typer evaluates the annotations (strings under ``from __future__ import annotations``)
+# in this module's globals, so the names they use are imported at module level.
+import typer  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+from engine import cli_common as cc  # noqa: E402
+
+
 def register(app) -> None:
     import time
-    from typing import Annotated
 
-    import typer
-
-    from engine import cli_common as cc
     from engine.output import check_output_path, print_table, write_table
 
     @app.command()

@@ -1,0 +1,122 @@
+"""Readers: every input kind, encodings, bad input counted or (strict) raised, bounded batches."""
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import zstandard
+
+from engine.corpus import CorpusError, CorpusReader
+
+
+def read_all(paths, **kw):
+    r = CorpusReader(paths, **kw)
+    docs = []
+    for b in r:
+        assert b.offsets[0] == 0 and b.offsets[-1] == b.data.size
+        docs += [(b.doc_ids[i], b.text(i)) for i in range(b.n_docs)]
+    return docs, r.stats
+
+
+def test_folder_recursive_txt_md_only(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_text("un", encoding="utf-8")
+    (tmp_path / "b.md").write_text("deux", encoding="utf-8")
+    (tmp_path / "c.bin").write_bytes(b"ignored")
+    docs, stats = read_all([tmp_path])
+    assert docs == [("a/x.txt", "un"), ("b.md", "deux")]
+    assert stats.documents == 2 and stats.n_skipped == 0
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst"])
+def test_jsonl_variants_ids_and_bad_lines(tmp_path, suffix):
+    lines = [json.dumps({"id": "a", "text": "bonjour"}), "{not json", json.dumps({"text": "sans id"}),
+             json.dumps({"id": 3, "body": "no text"}), json.dumps({"id": 4, "text": ""}), "",
+             json.dumps([1, 2])]
+    raw = ("\n".join(lines) + "\n").encode()
+    p = tmp_path / f"c{suffix}"
+    if suffix.endswith(".gz"):
+        raw = gzip.compress(raw)
+    elif suffix.endswith(".zst"):
+        raw = zstandard.ZstdCompressor().compress(raw)
+    p.write_bytes(raw)
+    docs, stats = read_all([p])
+    assert docs == [("a", "bonjour"), (f"c{suffix}:3", "sans id")]
+    assert stats.skipped == {"malformed JSON line": 1, "missing or non-string field 'text'": 1,
+                             "empty document": 1, "JSON line is not an object": 1}
+    assert stats.locations["malformed JSON line"] == [f"{p}:2"]
+    with pytest.raises(CorpusError, match=rf"c{suffix}:2: malformed JSON line"):
+        read_all([p], strict=True)
+
+
+def test_custom_fields(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_text(json.dumps({"key": "k1", "body": "texte"}) + "\n", encoding="utf-8")
+    docs, _ = read_all([p], text_field="body", id_field="key")
+    assert docs == [("k1", "texte")]
+
+
+def test_parquet(tmp_path):
+    p = tmp_path / "c.parquet"
+    pq.write_table(pa.table({"id": ["x", "y", "z"], "text": ["été", None, "hiver"]}), p)
+    docs, stats = read_all([p])
+    assert docs == [("x", "été"), ("z", "hiver")]
+    assert stats.skipped == {"missing field 'text'": 1}
+    with pytest.raises(CorpusError, match="no column 'body'"):
+        read_all([p], text_field="body")
+
+
+def test_bad_files_are_counted_and_strict_names_them(tmp_path):
+    (tmp_path / "ok.txt").write_text("très bien", encoding="utf-8")
+    (tmp_path / "latin.txt").write_bytes("déjà vu, garçon".encode("cp1252"))
+    (tmp_path / "bin.txt").write_bytes(b"\x89PNG\x00\x00\x01")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    docs, stats = read_all([tmp_path])
+    assert docs == [("ok.txt", "très bien")]
+    assert stats.skipped == {"invalid utf-8 at byte 1": 1, "binary content (NUL bytes)": 1,
+                             "empty document": 1}
+    with pytest.raises(CorpusError, match="bin.txt: binary content"):
+        read_all([tmp_path], strict=True)
+
+
+def test_encoding_auto_and_explicit(tmp_path):
+    text = "Le garçon a déjà mangé des crêpes à l'été, naïf et œcuménique. " * 5
+    (tmp_path / "latin.txt").write_bytes(text.encode("cp1252"))
+    (tmp_path / "utf.txt").write_text("déjà", encoding="utf-8")
+    article = open(Path(__file__).parent.parent / "seeds" / "000_20a184fcca39e5dc.txt", encoding="utf-8").read()
+    (tmp_path / "article.txt").write_bytes(article.encode("cp1252"))
+    docs, stats = read_all([tmp_path], encoding="auto")
+    assert dict(docs) == {"latin.txt": text, "utf.txt": "déjà", "article.txt": article}
+    docs, _ = read_all([tmp_path / "latin.txt"], encoding="cp1252")  # explicit: no guessing
+    assert docs == [("latin.txt", text)]
+    with pytest.raises(CorpusError, match="unknown codec"):
+        CorpusReader([tmp_path], encoding="nope-8")
+
+
+def test_missing_path_is_an_error(tmp_path):
+    with pytest.raises(CorpusError, match="does not exist"):
+        CorpusReader([tmp_path / "nope"])
+
+
+def test_batches_are_bounded_and_ordered(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_text("".join(json.dumps({"id": i, "text": "mot " * 50}) + "\n" for i in range(100)),
+                 encoding="utf-8")
+    r = CorpusReader([p], batch_bytes=1000)
+    batches = list(r)
+    assert len(batches) == 20
+    assert all(b.n_bytes <= 1000 for b in batches)
+    assert [b.doc_base for b in batches] == list(range(0, 100, 5))
+    assert sum(b.n_docs for b in batches) == r.stats.documents == 100
+
+
+def test_progress_reports_all_bytes(tmp_path):
+    for i in range(3):
+        (tmp_path / f"{i}.txt").write_text("abc " * 10, encoding="utf-8")
+    seen = []
+    r = CorpusReader([tmp_path], progress=seen.append)
+    list(r)
+    assert sum(seen) == r.total_bytes == 120

@@ -1,0 +1,98 @@
+"""n-gram counts equal a collections.Counter reference, exactly."""
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.corpus import batch_from_texts
+from engine.ngrams import NgramStats, count_ngrams, parse_memory, parse_n
+from engine.text import ParameterError, TextOptions
+from tests import reference
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEED_TEXTS = [p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt"))]
+
+
+def as_dict(table):
+    return {(r["ngram"], r["n"]): (r["count"], r["doc_freq"]) for r in table.to_pylist()}
+
+
+def larger_real_text():
+    """About 0.5 MB of real English (the Python documentation's topic help) in ~300 documents."""
+    from pydoc_data.topics import topics
+    return [topics[k] for k in sorted(topics)]
+
+
+def test_seeds_word_1_to_3_equal_counter():
+    t = count_ngrams([SEEDS], n="1-3", device="cpu")
+    assert as_dict(t) == reference.word_ngram_counts(SEED_TEXTS, (1, 2, 3))
+    assert t.column_names == ["ngram", "n", "count", "doc_freq"]
+
+
+def test_order_is_count_desc_then_ngram():
+    rows = count_ngrams([SEEDS], n="1-2", device="cpu").to_pylist()
+    keys = [(-r["count"], r["ngram"]) for r in rows]
+    assert keys == sorted(keys)
+
+
+def test_larger_real_text_equal_counter_across_batches():
+    docs = larger_real_text()
+    assert sum(map(len, docs)) > 400_000
+    batches = [batch_from_texts(docs[i:i + 40], base=i) for i in range(0, len(docs), 40)]
+    t = count_ngrams(batches, n="1-3", device="cpu")
+    assert as_dict(t) == reference.word_ngram_counts(docs, (1, 2, 3))
+
+
+def test_spill_to_disk_gives_identical_results():
+    docs = larger_real_text()[:120]
+    batches = [batch_from_texts(docs[i:i + 10], base=i) for i in range(0, len(docs), 10)]
+    stats = NgramStats()
+    spilled = count_ngrams(batches, n="1-3", device="cpu", memory="1MB", stats=stats)
+    assert stats.spills > 3
+    assert spilled.equals(count_ngrams(batches, n="1-3", device="cpu"))
+
+
+def test_char_ngrams_equal_counter():
+    texts = SEED_TEXTS[:2] + ["Ｎｖｉｄｉａ   ﬁn\u00a0\tdéjà 😀日本"]
+    t = count_ngrams([batch_from_texts(texts)], n="2-4", char=True, device="cpu")
+    assert as_dict(t) == reference.char_ngram_counts(texts, (2, 3, 4))
+
+
+def test_stopwords_min_len_top_and_min_count():
+    stop = set(reference.tokens(" ".join(__import__("stop_words").get_stop_words("fr"))))
+    t = count_ngrams([SEEDS], n="1-2", device="cpu", text=TextOptions(stopwords=("fr",), min_token_len=3))
+    expected = reference.word_ngram_counts(SEED_TEXTS, (1, 2), stop=stop, min_len=3)
+    assert as_dict(t) == expected
+    top = count_ngrams([SEEDS], n="1-2", top=7, min_count=2, device="cpu",
+                       text=TextOptions(stopwords=("fr",), min_token_len=3)).to_pylist()
+    for n in (1, 2):
+        exp = sorted(((-c, g) for (g, m), (c, _) in expected.items() if m == n and c >= 2))[:7]
+        assert [(-r["count"], r["ngram"]) for r in top if r["n"] == n] == exp
+
+
+def test_documents_shorter_than_n_and_empty_corpus():
+    t = count_ngrams([batch_from_texts(["un deux", "", "trois"])], n=3, device="cpu")
+    assert t.num_rows == 0
+    t = count_ngrams([batch_from_texts(["a b", "a b c"])], n="1-3", device="cpu")
+    assert as_dict(t)[("a b", 2)] == (2, 2) and as_dict(t)[("a b c", 3)] == (1, 1)
+
+
+@pytest.mark.parametrize("bad,call", [
+    ("--n", lambda: parse_n("3-1")), ("--n", lambda: parse_n("x")),
+    ("--memory", lambda: parse_memory("lots")), ("--memory", lambda: parse_memory("10")),
+    ("--top", lambda: count_ngrams([SEEDS], top=0)), ("--min-count", lambda: count_ngrams([SEEDS], min_count=0)),
+])
+def test_bad_parameters_name_themselves(bad, call):
+    with pytest.raises(ParameterError, match=bad):
+        call()
+
+
+def test_sklearn_countvectorizer_agrees_on_same_tokens():
+    from sklearn.feature_extraction.text import CountVectorizer
+    cv = CountVectorizer(analyzer=lambda s: [" ".join(g) for n in (1, 2)
+                                            for g in zip(*(reference.tokens(s)[i:] for i in range(n)))])
+    X = cv.fit_transform(SEED_TEXTS)
+    sk = dict(zip(cv.get_feature_names_out(), np.asarray(X.sum(axis=0)).ravel()))
+    ours = {g: c for (g, n), (c, _) in as_dict(count_ngrams([SEEDS], n="1-2", device="cpu")).items()}
+    assert ours == sk
