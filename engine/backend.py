@@ -78,18 +78,13 @@ class CPUBackend(Backend):
         from kernels.cpu import text
         return text
 
-    def normalize_lengths(self, data, offsets, t):
-        return self.k.normalize_lengths(data, offsets, t.flags, t.map_off, t.map_len, t.map_cps)
+    def norm_tok_counts(self, data, offsets, t):
+        return self.k.norm_tok_counts(data, offsets, t.flags, t.map_off, t.map_len, t.map_cps)
 
-    def normalize_write(self, data, offsets, t, lens, out_offsets, out):
-        self.k.normalize_write(data, offsets, t.flags, t.map_off, t.map_len, t.map_cps,
-                               lens, out_offsets, out)
-
-    def token_counts(self, norm, offsets, flags):
-        return self.k.token_counts(norm, offsets, flags)
-
-    def token_write(self, norm, offsets, flags, tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
-        self.k.token_write(norm, offsets, flags, tok_offsets, tok_start, tok_len, tok_nch, tok_hash)
+    def norm_tok_write(self, data, offsets, t, lens, out_offsets, out, tok_offsets, tok_start,
+                       tok_len, tok_nch, tok_hash):
+        self.k.norm_tok_write(data, offsets, t.flags, t.map_off, t.map_len, t.map_cps, lens,
+                              out_offsets, out, tok_offsets, tok_start, tok_len, tok_nch, tok_hash)
 
     def word_ngrams(self, tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
         self.k.word_ngrams(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first)
@@ -147,28 +142,18 @@ class GPUBackend(Backend):
             self._tables[key] = (t, tuple(self.asarray(a) for a in (t.flags, t.map_off, t.map_len, t.map_cps)))
         return self._tables[key][1]
 
-    def normalize_lengths(self, data, offsets, t):
+    def norm_tok_counts(self, data, offsets, t):
         nd = offsets.size - 1
-        lens = self.xp.empty(nd, np.int64)
-        self.launch(self.k.normalize_lengths, nd, data, offsets, *self.tables(t),
-                    self.xp.empty(1, np.uint8), lens)
-        return lens
-
-    def normalize_write(self, data, offsets, t, lens, out_offsets, out):
-        self.launch(self.k.normalize_write, offsets.size - 1, data, offsets, *self.tables(t),
-                    lens, out_offsets, out)
-
-    def token_counts(self, norm, offsets, flags):
-        nd = offsets.size - 1
-        counts = self.xp.empty(nd, np.int64)
         xp = self.xp
-        self.launch(self.k.token_counts, nd, norm, offsets, flags, xp.empty(1, np.int64),
-                    xp.empty(1, np.int32), xp.empty(1, np.uint64), counts)
-        return counts
+        lens, ntok = xp.empty(nd, np.int64), xp.empty(nd, np.int64)
+        self.launch(self.k.norm_tok_counts, nd, data, offsets, *self.tables(t), xp.empty(1, np.uint8),
+                    xp.empty(1, np.int64), xp.empty(1, np.int32), xp.empty(1, np.uint64), lens, ntok)
+        return lens, ntok
 
-    def token_write(self, norm, offsets, flags, tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
-        self.launch(self.k.token_write, offsets.size - 1, norm, offsets, flags, tok_offsets,
-                    tok_start, tok_len, tok_nch, tok_hash)
+    def norm_tok_write(self, data, offsets, t, lens, out_offsets, out, tok_offsets, tok_start,
+                       tok_len, tok_nch, tok_hash):
+        self.launch(self.k.norm_tok_write, offsets.size - 1, data, offsets, *self.tables(t), lens,
+                    out_offsets, out, tok_offsets, tok_start, tok_len, tok_nch, tok_hash)
 
     def word_ngrams(self, tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
         self.launch(self.k.word_ngrams, tok_offsets.size - 1, tok_hash, tok_offsets, np.int64(n),

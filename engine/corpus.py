@@ -116,7 +116,9 @@ class CorpusReader:
     Parameters
     ----------
     paths : files or folders. Folders are walked recursively for ``*.txt`` and
-        ``*.md`` (one document per file, id = path relative to the folder).
+        ``*.md`` (one document per file, id = path relative to the folder) and for
+        JSONL and Parquet files; a folder's ``README.md``/``README.txt`` is skipped
+        (and reported) as documentation of the corpus.
     text_field, id_field : JSONL keys / Parquet columns. A JSONL line without
         ``id_field`` gets the id ``FILE:LINE``.
     encoding : a Python codec name, or ``"auto"`` (UTF-8 when the bytes are valid
@@ -160,6 +162,10 @@ class CorpusReader:
                 found = sorted(f for f in path.rglob("*")
                                if f.is_file() and f.name.lower().endswith(TEXT_SUFFIXES + JSONL_SUFFIXES + PARQUET_SUFFIXES))
                 for f in found:
+                    if f.stem.lower() == "readme" and f.suffix.lower() in TEXT_SUFFIXES:
+                        # a folder's README describes the corpus; it is not one of its documents
+                        self.stats.skip("README, not a document", str(f))
+                        continue
                     out.append((f, f.relative_to(path).as_posix(), f.stat().st_size))
             elif path.is_file():
                 out.append((path, path.name, path.stat().st_size))

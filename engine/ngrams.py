@@ -21,6 +21,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from engine.backend import get_backend
 from engine.corpus import Batch, CorpusReader
@@ -129,6 +130,9 @@ class KeyCounter:
     def _insert(self, fn, keys, args, gather) -> None:
         i = 0
         n = keys.size
+        # grow ahead for a quarter of the keys being new, instead of doubling many times
+        while self.max_size - self.size < min(n // 4, self.budget) and self.table.shape[0] < (1 << 40):
+            self._grow()
         while i < n:
             room = self.max_size - self.size
             if room <= 0:
@@ -152,21 +156,21 @@ class KeyCounter:
 
     # -- contents -------------------------------------------------------------------------
     def _contents(self):
+        """(keys, counts, dfs, strings) of the occupied slots; strings[i] belongs to row i."""
         used = np.flatnonzero(self.table[:, 1] != 0)
         rows = self.table[used]
-        keys = rows[:, 0].view(np.uint64)
-        sids = self.sid[used]
-        if self._chunks:
-            data = np.concatenate([c[0] for c in self._chunks])
-            lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
-        else:
-            data, lens = np.empty(0, np.uint8), np.empty(0, np.int64)
-        starts = np.zeros(lens.size + 1, np.int64)
-        np.cumsum(lens, out=starts[1:])
-        # re-pack the strings in slot order so every row owns a contiguous span
-        from kernels.cpu.count import gather_spans
-        sdata, soff = gather_spans(data, starts[sids], lens[sids])
-        return keys, rows[:, 1].copy(), rows[:, 2].copy(), sdata, soff
+        return (rows[:, 0].view(np.uint64), rows[:, 1].copy(), rows[:, 2].copy(),
+                self.string_store().take(pa.array(self.sid[used])))
+
+    def string_store(self) -> pa.Array:
+        """All gathered strings, indexed by string id."""
+        if not self._chunks:
+            return pa.array([], pa.large_string())
+        data = np.concatenate([c[0] for c in self._chunks])
+        lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
+        off = np.zeros(lens.size + 1, np.int64)
+        np.cumsum(lens, out=off[1:])
+        return _strings(data, off)
 
     def _maybe_spill(self) -> None:
         if self.size > self.budget:
@@ -175,18 +179,20 @@ class KeyCounter:
     def _spill(self) -> None:
         if self.spill_dir is None:
             self.spill_dir = self._spill_root()
-        keys, counts, dfs, sdata, soff = self._contents()
+        keys, counts, dfs, strings = self._contents()
         part = (keys >> np.uint64(60)).astype(np.int64)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(N_PARTITIONS + 1))
-        from kernels.cpu.count import gather_spans
         for p in range(N_PARTITIONS):
             sel = order[bounds[p]:bounds[p + 1]]
             if sel.size == 0:
                 continue
-            d, o = gather_spans(sdata, soff[sel], soff[sel + 1] - soff[sel])
+            st = strings.take(pa.array(sel))
+            # keep only the string bytes and offsets (Arrow buffers) in the spill file
+            off = np.frombuffer(st.buffers()[1], np.int64)[st.offset:st.offset + len(st) + 1]
+            data = np.frombuffer(st.buffers()[2], np.uint8)[off[0]:off[-1]]
             np.savez(self.spill_dir / f"p{p:02d}-{self.n_spills:05d}.npz",
-                     keys=keys[sel], counts=counts[sel], dfs=dfs[sel], sdata=d, soff=o)
+                     keys=keys[sel], counts=counts[sel], dfs=dfs[sel], sdata=data, soff=off - off[0])
         self.n_spills += 1
         self._alloc(1 << 14)
         self._chunks = []
@@ -195,8 +201,7 @@ class KeyCounter:
     def partitions(self):
         """Yield (keys, counts, dfs, strings: pa.LargeStringArray) with every key exactly once."""
         if self.n_spills == 0:
-            keys, counts, dfs, sdata, soff = self._contents()
-            yield keys, counts, dfs, _strings(sdata, soff)
+            yield self._contents()
             return
         if self.size:
             self._spill()
@@ -218,9 +223,7 @@ class KeyCounter:
             c = np.add.reduceat(counts[order], first)
             d = np.add.reduceat(dfs[order], first)
             src = order[first]  # first spill holding the key: its first occurrence
-            from kernels.cpu.count import gather_spans
-            s_data, s_off = gather_spans(sdata, starts[src], lens[src])
-            yield sk[first], c, d, _strings(s_data, s_off)
+            yield sk[first], c, d, _strings(sdata, starts).take(pa.array(src))
 
     def close(self) -> None:
         if self.spill_dir is not None:
@@ -342,19 +345,20 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
         spill.close()
 
 
+ORDER = [("count", "descending"), ("ngram", "ascending")]
+
+
 def _select(keys, counts, dfs, strings, cfg: NgramConfig, n: int) -> pa.Table | None:
     keep = counts >= cfg.min_count
     if cfg.top is not None and keep.sum() > cfg.top:
         kth = np.partition(counts[keep], -cfg.top)[-cfg.top]
-        keep &= counts >= kth  # ties at the boundary are resolved by the string sort below
+        keep &= counts >= kth  # ties at the boundary are resolved by the final sort
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         return None
-    t = pa.table({"ngram": strings.take(pa.array(idx)).cast(pa.large_string()),
-                  "n": pa.array(np.full(idx.size, n, np.int32)),
-                  "count": pa.array(counts[idx]), "doc_freq": pa.array(dfs[idx])})
-    t = t.sort_by([("count", "descending"), ("ngram", "ascending")])
-    return t.slice(0, cfg.top) if cfg.top is not None else t
+    return pa.table({"ngram": strings.take(pa.array(idx)),
+                     "n": pa.array(np.full(idx.size, n, np.int32)),
+                     "count": pa.array(counts[idx]), "doc_freq": pa.array(dfs[idx])})
 
 
 def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
@@ -364,14 +368,15 @@ def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
         stats.distinct[n] = counter.size if counter.n_spills == 0 else None
         stats.spills += counter.n_spills
         if parts:
-            t = pa.concat_tables(parts).sort_by([("count", "descending"), ("ngram", "ascending")])
-            tables.append(t.slice(0, cfg.top) if cfg.top is not None else t)
-    if not tables:
-        return pa.table({"ngram": pa.array([], pa.string()), "n": pa.array([], pa.int32()),
-                         "count": pa.array([], pa.int64()), "doc_freq": pa.array([], pa.int64())})
-    t = pa.concat_tables(tables).sort_by([("count", "descending"), ("ngram", "ascending")])
-    return t.cast(pa.schema([("ngram", pa.string()), ("n", pa.int32()), ("count", pa.int64()),
-                             ("doc_freq", pa.int64())]))
+            t = pa.concat_tables(parts)
+            if cfg.top is not None and t.num_rows > cfg.top:
+                t = t.take(pc.sort_indices(t, sort_keys=ORDER)[:cfg.top])
+            tables.append(t)
+    schema = pa.schema([("ngram", pa.large_string()), ("n", pa.int32()), ("count", pa.int64()),
+                        ("doc_freq", pa.int64())])
+    t = pa.concat_tables(tables) if tables else schema.empty_table()
+    t = t.take(pc.sort_indices(t, sort_keys=ORDER))
+    return t.cast(schema.set(0, pa.field("ngram", pa.string())))
 
 
 def count_ngrams(paths, n=(1, 1), char: bool = False, top: int | None = None, min_count: int = 1,

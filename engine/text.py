@@ -21,7 +21,7 @@ import numpy as np
 from engine.corpus import Batch
 from engine.normalize import Tables, get_tables, normalize_text, reference_tokens
 
-__all__ = ["TextOptions", "Tokens", "tokenize", "normalize_batch", "stopword_hashes",
+__all__ = ["TextOptions", "Tokens", "tokenize", "stopword_hashes",
            "hash_token", "ParameterError"]
 
 
@@ -120,54 +120,61 @@ class Tokens:
         return [self.token(i) for i in range(int(off[d]), int(off[d + 1]))]
 
 
-def normalize_batch(batch: Batch, backend, tables: Tables):
-    """Normalised bytes and offsets of every document of ``batch`` (on the backend).
-
-    Documents with context-sensitive code points (see engine.normalize) are
-    normalised exactly in Python and copied in; returns (norm, offsets, n_slow).
-    """
-    xp = backend.xp
-    data = backend.asarray(batch.data)
-    offsets = backend.asarray(batch.offsets)
-    lens_dev = backend.normalize_lengths(data, offsets, tables)
-    lens = backend.to_host(lens_dev).copy()
-    slow = np.flatnonzero(lens < 0)
-    slow_bytes = {}
-    for d in slow:
-        b = normalize_text(batch.text(int(d)), tables.strip_accents).encode("utf-8")
-        slow_bytes[int(d)] = b
-        lens[d] = len(b)
-    out_off = np.zeros(lens.size + 1, dtype=np.int64)
-    np.cumsum(lens, out=out_off[1:])
-    out = xp.empty(int(out_off[-1]), dtype=np.uint8)
-    out_off_dev = backend.asarray(out_off)
-    backend.normalize_write(data, offsets, tables, lens_dev, out_off_dev, out)
-    for d, b in slow_bytes.items():
-        if b:
-            out[int(out_off[d]):int(out_off[d + 1])] = backend.asarray(np.frombuffer(b, dtype=np.uint8))
-    return out, out_off_dev, len(slow)
-
-
 def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens:
-    """Normalise and tokenise ``batch`` on ``backend``, applying ``opts``' filters."""
+    """Normalise and tokenise ``batch`` on ``backend``, applying ``opts``' filters.
+
+    Two kernel passes over the bytes (sizes, then bytes + tokens).  Documents with
+    context-sensitive code points (see engine.normalize) are normalised exactly in
+    Python and tokenised on the host by the same core, then copied into place.
+    """
+    from kernels.cpu.text import tokenize_normalized
     xp = backend.xp
     tables = get_tables(opts.strip_accents)
-    norm, norm_off, n_slow = normalize_batch(batch, backend, tables)
     flags = backend.tables(tables)[0]
-    counts = backend.token_counts(norm, norm_off, flags)
-    tok_off = xp.zeros(batch.n_docs + 1, dtype=np.int64)
-    xp.cumsum(counts, out=tok_off[1:])
+    data = backend.asarray(batch.data)
+    offsets = backend.asarray(batch.offsets)
+    lens_dev, ntok_dev = backend.norm_tok_counts(data, offsets, tables)
+    lens, ntok = backend.to_host(lens_dev).copy(), backend.to_host(ntok_dev).copy()
+    slow = np.flatnonzero(lens < 0)
+    if slow.size:
+        parts = [normalize_text(batch.text(int(d)), tables.strip_accents).encode("utf-8") for d in slow]
+        s_off = np.zeros(slow.size + 1, np.int64)
+        np.cumsum([len(p) for p in parts], out=s_off[1:])
+        s_norm = np.frombuffer(b"".join(parts), np.uint8)
+        s_cnt, s_start, s_len, s_nch, s_hash = tokenize_normalized(s_norm, s_off, tables.flags)
+        lens[slow] = np.diff(s_off)
+        ntok[slow] = s_cnt
+    norm_off = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(lens, out=norm_off[1:])
+    tok_off = np.zeros(lens.size + 1, np.int64)
+    np.cumsum(ntok, out=tok_off[1:])
     nt = int(tok_off[-1])
+    norm = xp.empty(int(norm_off[-1]), dtype=np.uint8)
     tok_start = xp.empty(nt, np.int64)
     tok_len = xp.empty(nt, np.int32)
     tok_nch = xp.empty(nt, np.int32)
     tok_hash = xp.empty(nt, np.uint64)
-    backend.token_write(norm, norm_off, flags, tok_off, tok_start, tok_len, tok_nch, tok_hash)
+    norm_off_dev, tok_off_dev = backend.asarray(norm_off), backend.asarray(tok_off)
+    backend.norm_tok_write(data, offsets, tables, lens_dev, norm_off_dev, norm, tok_off_dev,
+                           tok_start, tok_len, tok_nch, tok_hash)
+    if slow.size:
+        s_tok_off = np.zeros(slow.size + 1, np.int64)
+        np.cumsum(s_cnt, out=s_tok_off[1:])
+        for i, d in enumerate(slow):
+            a, b = int(norm_off[d]), int(norm_off[d + 1])
+            if b > a:
+                norm[a:b] = backend.asarray(s_norm[s_off[i]:s_off[i + 1]])
+            ta, tb = int(tok_off[d]), int(tok_off[d + 1])
+            if tb > ta:
+                sa, sb = s_tok_off[i], s_tok_off[i + 1]
+                tok_start[ta:tb] = backend.asarray(s_start[sa:sb] - s_off[i] + a)
+                tok_len[ta:tb] = backend.asarray(s_len[sa:sb])
+                tok_nch[ta:tb] = backend.asarray(s_nch[sa:sb])
+                tok_hash[ta:tb] = backend.asarray(s_hash[sa:sb])
     keep = None
     if opts.stopwords:
         stop = backend.asarray(stopword_hashes(opts))
-        pos = xp.searchsorted(stop, tok_hash)
-        pos = xp.minimum(pos, stop.size - 1)
+        pos = xp.minimum(xp.searchsorted(stop, tok_hash), stop.size - 1)
         keep = stop[pos] != tok_hash
     if opts.min_token_len > 1:
         k2 = tok_nch >= opts.min_token_len
@@ -175,7 +182,7 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
     if keep is not None:
         cum = xp.zeros(nt + 1, dtype=np.int64)
         xp.cumsum(keep, out=cum[1:])
-        tok_off = cum[tok_off]
+        tok_off_dev = cum[tok_off_dev]
         tok_start, tok_len, tok_nch, tok_hash = (a[keep] for a in (tok_start, tok_len, tok_nch, tok_hash))
-    return Tokens(batch, backend, norm, norm_off, tok_start, tok_len, tok_nch, tok_hash,
-                  tok_off, n_slow)
+    return Tokens(batch, backend, norm, norm_off_dev, tok_start, tok_len, tok_nch, tok_hash,
+                  tok_off_dev, int(slow.size))

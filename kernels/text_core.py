@@ -21,74 +21,93 @@ IDENT = 8
 
 
 @njit(cache=True)
-def _emit(out, j, cp, flags, prev_space, write):
-    if flags[cp] & SPACE:
-        if prev_space:
-            return j, True
-        if write:
-            out[j] = 32
-        return j + 1, True
+def _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, write):
     if write:
-        utf8_write(out, j, cp)
-    return j + utf8_len(cp), False
+        tok_start[k] = ts
+        tok_len[k] = j - ts
+        tok_nch[k] = nch
+        tok_hash[k] = xxh64(out, ts, j - ts, 0)
+    return k + 1
 
 
 @njit(cache=True)
-def normalize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o, write):
-    """NFKC + casefold (+ accent strip) + whitespace collapse of ``data[s:e]``.
+def normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o,
+                           tok_start, tok_len, tok_nch, tok_hash, k0, write):
+    """Normalise ``data[s:e]`` and tokenise it in the same pass.
 
-    Returns the normalised byte length, or -1 when the document holds a code
-    point that is context-sensitive under NFKC (it then takes the exact slow path).
+    Normalisation: per-code-point NFKC + casefold (+ accent strip) mapping from the
+    tables, whitespace runs collapsed to one space.  Tokens: maximal runs of
+    word code points of the normalised text.  Returns (normalised byte length,
+    token count), or (-1, 0) when the document holds a code point that is
+    context-sensitive under NFKC (it then takes the exact slow path).  With
+    ``write`` the bytes go to ``out[o:]`` and the tokens (byte start, byte length,
+    code points, xxHash64) to index ``k0`` on; otherwise only sizes are computed.
     """
     i = s
     j = o
+    k = k0
+    ts = -1
+    nch = 0
     prev_space = False
     while i < e:
         cp, n = utf8_decode(data, i)
         i += n
         f = flags[cp]
         if f & UNSAFE:
-            return -1
+            return -1, 0
         if f & IDENT:
-            j, prev_space = _emit(out, j, cp, flags, prev_space, write)
+            a = -1
+            cnt = 1
         else:
             a = map_off[cp]
-            for k in range(a, a + map_len[cp]):
-                j, prev_space = _emit(out, j, map_cps[k], flags, prev_space, write)
-    return j - o
+            cnt = np.int32(map_len[cp])
+        for m in range(cnt):
+            x = cp if a < 0 else map_cps[a + m]
+            fx = flags[x]
+            if fx & WORD:
+                if ts < 0:
+                    ts = j
+                    nch = 0
+                nch += 1
+            elif ts >= 0:
+                k = _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, write)
+                ts = -1
+            if fx & SPACE:
+                if not prev_space:
+                    if write:
+                        out[j] = 32
+                    j += 1
+                prev_space = True
+            else:
+                if write:
+                    utf8_write(out, j, x)
+                j += utf8_len(x)
+                prev_space = False
+    if ts >= 0:
+        k = _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, write)
+    return j - o, k - k0
 
 
 @njit(cache=True)
 def tokenize_doc(norm, s, e, flags, tok_start, tok_len, tok_nch, tok_hash, k0, write):
-    """Maximal runs of word code points in normalised ``norm[s:e]``; returns the count.
-
-    Writes, per token, its byte start and length, its length in code points and
-    its xxHash64 (seed 0).
-    """
+    """Tokens of already-normalised ``norm[s:e]`` (the slow-path documents); returns the count."""
     k = k0
     i = s
     ts = -1
     nch = 0
-    while i <= e:
-        is_word = False
-        n = 1
-        if i < e:
-            cp, n = utf8_decode(norm, i)
-            is_word = (flags[cp] & WORD) != 0
-        if is_word:
+    while i < e:
+        cp, n = utf8_decode(norm, i)
+        if flags[cp] & WORD:
             if ts < 0:
                 ts = i
                 nch = 0
             nch += 1
         elif ts >= 0:
-            if write:
-                tok_start[k] = ts
-                tok_len[k] = i - ts
-                tok_nch[k] = nch
-                tok_hash[k] = xxh64(norm, ts, i - ts, 0)
-            k += 1
+            k = _close_token(norm, ts, i, nch, tok_start, tok_len, tok_nch, tok_hash, k, write)
             ts = -1
         i += n
+    if ts >= 0:
+        k = _close_token(norm, ts, e, nch, tok_start, tok_len, tok_nch, tok_hash, k, write)
     return k - k0
 
 

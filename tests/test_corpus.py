@@ -26,9 +26,10 @@ def test_folder_recursive_txt_md_only(tmp_path):
     (tmp_path / "a" / "x.txt").write_text("un", encoding="utf-8")
     (tmp_path / "b.md").write_text("deux", encoding="utf-8")
     (tmp_path / "c.bin").write_bytes(b"ignored")
+    (tmp_path / "README.md").write_text("about this corpus", encoding="utf-8")
     docs, stats = read_all([tmp_path])
     assert docs == [("a/x.txt", "un"), ("b.md", "deux")]
-    assert stats.documents == 2 and stats.n_skipped == 0
+    assert stats.documents == 2 and stats.skipped == {"README, not a document": 1}
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".jsonl.zst"])

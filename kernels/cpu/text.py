@@ -4,46 +4,53 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.text_core import (char_ngrams_doc, count_codepoints, normalize_doc,
+from kernels.text_core import (char_ngrams_doc, count_codepoints, normalize_tokenize_doc,
                                tokenize_doc, word_ngrams_doc)
 
 
 @njit(parallel=True, cache=True)
-def normalize_lengths(data, offsets, flags, map_off, map_len, map_cps):
+def norm_tok_counts(data, offsets, flags, map_off, map_len, map_cps):
+    """Per document: normalised byte length (-1: slow path) and token count."""
     nd = offsets.size - 1
     lens = np.empty(nd, np.int64)
-    dummy = np.empty(0, np.uint8)
-    for d in prange(nd):
-        lens[d] = normalize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len,
-                                map_cps, dummy, 0, False)
-    return lens
-
-
-@njit(parallel=True, cache=True)
-def normalize_write(data, offsets, flags, map_off, map_len, map_cps, lens, out_offsets, out):
-    for d in prange(offsets.size - 1):
-        if lens[d] >= 0:
-            normalize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len,
-                          map_cps, out, out_offsets[d], True)
-
-
-@njit(parallel=True, cache=True)
-def token_counts(norm, offsets, flags):
-    nd = offsets.size - 1
-    counts = np.empty(nd, np.int64)
+    ntok = np.empty(nd, np.int64)
+    d8 = np.empty(0, np.uint8)
     d64 = np.empty(0, np.int64)
     d32 = np.empty(0, np.int32)
     dh = np.empty(0, np.uint64)
     for d in prange(nd):
-        counts[d] = tokenize_doc(norm, offsets[d], offsets[d + 1], flags, d64, d32, d32, dh, 0, False)
-    return counts
+        lens[d], ntok[d] = normalize_tokenize_doc(data, offsets[d], offsets[d + 1], flags, map_off,
+                                                  map_len, map_cps, d8, 0, d64, d32, d32, dh, 0, False)
+    return lens, ntok
 
 
 @njit(parallel=True, cache=True)
-def token_write(norm, offsets, flags, tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
+def norm_tok_write(data, offsets, flags, map_off, map_len, map_cps, lens, out_offsets, out,
+                   tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
     for d in prange(offsets.size - 1):
-        tokenize_doc(norm, offsets[d], offsets[d + 1], flags, tok_start, tok_len, tok_nch,
-                     tok_hash, tok_offsets[d], True)
+        if lens[d] >= 0:
+            normalize_tokenize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len, map_cps,
+                                   out, out_offsets[d], tok_start, tok_len, tok_nch, tok_hash,
+                                   tok_offsets[d], True)
+
+
+@njit(cache=True)
+def tokenize_normalized(norm, offsets, flags):
+    """Tokens of already-normalised documents (the few that take the slow path)."""
+    nd = offsets.size - 1
+    d64 = np.empty(0, np.int64)
+    d32 = np.empty(0, np.int32)
+    dh = np.empty(0, np.uint64)
+    counts = np.empty(nd, np.int64)
+    for d in range(nd):
+        counts[d] = tokenize_doc(norm, offsets[d], offsets[d + 1], flags, d64, d32, d32, dh, 0, False)
+    total = counts.sum()
+    ts, tl, tn, th = (np.empty(total, np.int64), np.empty(total, np.int32),
+                      np.empty(total, np.int32), np.empty(total, np.uint64))
+    k = 0
+    for d in range(nd):
+        k += tokenize_doc(norm, offsets[d], offsets[d + 1], flags, ts, tl, tn, th, k, True)
+    return counts, ts, tl, tn, th
 
 
 @njit(parallel=True, cache=True)

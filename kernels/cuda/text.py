@@ -12,40 +12,28 @@ from kernels.cuda import device
 
 char_ngrams_doc = device(text_core.char_ngrams_doc)
 count_codepoints = device(text_core.count_codepoints)
-normalize_doc = device(text_core.normalize_doc)
-tokenize_doc = device(text_core.tokenize_doc)
+normalize_tokenize_doc = device(text_core.normalize_tokenize_doc)
 word_ngrams_doc = device(text_core.word_ngrams_doc)
 
 
 @cuda.jit
-def normalize_lengths(data, offsets, flags, map_off, map_len, map_cps, dummy, lens):
+def norm_tok_counts(data, offsets, flags, map_off, map_len, map_cps, d8, d64, d32, dh, lens, ntok):
     d = cuda.grid(1)
     if d < lens.size:
-        lens[d] = normalize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len,
-                                map_cps, dummy, 0, False)
+        ln, nt = normalize_tokenize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len,
+                                        map_cps, d8, 0, d64, d32, d32, dh, 0, False)
+        lens[d] = ln
+        ntok[d] = nt
 
 
 @cuda.jit
-def normalize_write(data, offsets, flags, map_off, map_len, map_cps, lens, out_offsets, out):
+def norm_tok_write(data, offsets, flags, map_off, map_len, map_cps, lens, out_offsets, out,
+                   tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
     d = cuda.grid(1)
     if d < lens.size and lens[d] >= 0:
-        normalize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len,
-                      map_cps, out, out_offsets[d], True)
-
-
-@cuda.jit
-def token_counts(norm, offsets, flags, d64, d32, dh, counts):
-    d = cuda.grid(1)
-    if d < counts.size:
-        counts[d] = tokenize_doc(norm, offsets[d], offsets[d + 1], flags, d64, d32, d32, dh, 0, False)
-
-
-@cuda.jit
-def token_write(norm, offsets, flags, tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
-    d = cuda.grid(1)
-    if d < offsets.size - 1:
-        tokenize_doc(norm, offsets[d], offsets[d + 1], flags, tok_start, tok_len, tok_nch,
-                     tok_hash, tok_offsets[d], True)
+        normalize_tokenize_doc(data, offsets[d], offsets[d + 1], flags, map_off, map_len, map_cps,
+                               out, out_offsets[d], tok_start, tok_len, tok_nch, tok_hash,
+                               tok_offsets[d], True)
 
 
 @cuda.jit
@@ -73,10 +61,8 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
 _U8, _I64, _I32, _U64 = "uint8[::1]", "int64[::1]", "int32[::1]", "uint64[::1]"
 _TABLES = f"uint8[::1], int32[::1], uint8[::1], int32[::1]"
 PTX_SIGNATURES = {
-    "normalize_lengths": f"void({_U8}, {_I64}, {_TABLES}, {_U8}, {_I64})",
-    "normalize_write": f"void({_U8}, {_I64}, {_TABLES}, {_I64}, {_I64}, {_U8})",
-    "token_counts": f"void({_U8}, {_I64}, {_U8}, {_I64}, {_I32}, {_U64}, {_I64})",
-    "token_write": f"void({_U8}, {_I64}, {_U8}, {_I64}, {_I64}, {_I32}, {_I32}, {_U64})",
+    "norm_tok_counts": f"void({_U8}, {_I64}, {_TABLES}, {_U8}, {_I64}, {_I32}, {_U64}, {_I64}, {_I64})",
+    "norm_tok_write": f"void({_U8}, {_I64}, {_TABLES}, {_I64}, {_I64}, {_U8}, {_I64}, {_I64}, {_I32}, {_I32}, {_U64})",
     "word_ngrams": f"void({_U64}, {_I64}, int64, {_I64}, {_U64}, {_I64})",
     "codepoint_counts": f"void({_U8}, {_I64}, {_I64})",
     "char_ngrams": f"void({_U8}, {_I64}, int64, {_I64}, {_U64}, {_I64}, {_I32})",

@@ -1,0 +1,245 @@
+"""MinHash benchmark: near-duplicate detection from JSONL text to clusters, and signatures alone.
+
+``python -m bench.minhash --mb 50 --lang fr`` (or ``--input PATH``) runs every tool in its own
+process (``bench.common.measure``: warm-up apart, peak RSS of the child) and writes
+``bench/results/minhash-<lang>-<size>.json`` and ``.md``.  The module also exposes
+``tools(quick)`` for ``python -m bench.run --jobs minhash``.
+
+End to end (text -> clusters, word 5-gram shingles, 128 permutations, threshold 0.8):
+
+- ``engine-cpu`` / ``engine-gpu``: ``engine.minhash.run`` (tokenizer kernel, shingles,
+  affine32 signatures, LSH, exact verification, connected components).
+- ``datasketch``: ``MinHash.update_batch`` on the shingles of the Python tokenisation a user
+  would write (``re.findall(r"\\w+", NFKC(text).casefold())``), ``MinHashLSH`` insert + query,
+  scipy connected components.  Capped input (a few MB/s).
+- ``rensa``: the same Python tokenisation, ``RMinHash.digest_matrix_from_token_sets`` and
+  ``RMinHashLSH`` (``insert_matrix`` + queries), connected components.
+
+Signatures only, from the same precomputed uint64 shingle hashes (the engine's word 5-grams,
+cached beside the corpus as .npz), 128 permutations; the time of the signature call alone is
+reported as ``sig_s`` and ``gperm_s`` (10^9 shingle-permutations per second):
+
+- ``sig-engine-cpu``: ``engine.minhash.signatures_from_hashes`` (numba, affine32).
+- ``sig-rensa``: ``RMinHash.digest_matrix_from_flat_token_hashes`` (rensa's flat-buffer API).
+- ``sig-datasketch``: ``MinHash.update_batch`` per document (affine32), capped.
+"""
+import argparse
+import json
+import re
+import time
+import unicodedata
+from pathlib import Path
+
+from bench.common import Tool, gpu_available
+
+JOB = "minhash"
+PERMS = 128
+THRESHOLD = 0.8
+SHINGLE = 5
+_WORD = re.compile(r"\w+")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _texts(path: Path) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line)["text"] for line in f if line.strip()]
+
+
+def _py_shingles(text: str) -> list[str]:
+    toks = _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    if len(toks) < SHINGLE:
+        return [" ".join(toks)] if toks else []
+    return [" ".join(toks[i:i + SHINGLE]) for i in range(len(toks) - SHINGLE + 1)]
+
+
+def _components(n: int, pairs) -> int:
+    import numpy as np
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    if not pairs:
+        return 0
+    a, b = (np.array(x, dtype=np.int64) for x in zip(*pairs))
+    m = coo_matrix((np.ones(a.size, np.int8), (a, b)), shape=(n, n))
+    labels = connected_components(m, directed=False)[1]
+    sizes = np.bincount(labels)
+    return int((sizes >= 2).sum())
+
+
+def _engine(device: str):
+    def run(path: Path) -> dict:
+        from engine.backend import get_backend
+        from engine.minhash import MinHashConfig, run as mh_run
+        res = mh_run(Path(path), get_backend(device), MinHashConfig(perms=PERMS, threshold=THRESHOLD))
+        res.clusters_table()
+        s = res.summary()
+        return {"docs": s["documents"], "bytes": res.sigs.n_bytes, "pairs": s["verified pairs"],
+                "clusters": s["clusters"], "candidates": s["candidate pairs"]}
+    return run
+
+
+def _datasketch(path: Path) -> dict:
+    from datasketch import MinHash, MinHashLSH
+    texts = _texts(path)
+    lsh = MinHashLSH(threshold=THRESHOLD, num_perm=PERMS)
+    sigs = []
+    for i, t in enumerate(texts):
+        m = MinHash(num_perm=PERMS)
+        m.update_batch([s.encode("utf-8") for s in _py_shingles(t)])
+        lsh.insert(i, m)
+        sigs.append(m)
+    pairs = {(min(i, j), max(i, j)) for i, m in enumerate(sigs) for j in lsh.query(m) if j != i}
+    return {"docs": len(texts), "bytes": sum(len(t.encode()) for t in texts), "pairs": len(pairs),
+            "clusters": _components(len(texts), sorted(pairs))}
+
+
+def _rensa(path: Path) -> dict:
+    from rensa import RMinHash, RMinHashLSH
+    texts = _texts(path)
+    sh = [_py_shingles(t) for t in texts]
+    mat = RMinHash.digest_matrix_from_token_sets(sh, PERMS, 42)
+    from engine.minhash import optimal_lsh_params  # same (b, r) rule for a fair candidate count
+    bands, _ = optimal_lsh_params(THRESHOLD, PERMS, 0.5, 0.5)
+    lsh = RMinHashLSH(THRESHOLD, PERMS, bands)
+    lsh.insert_matrix(mat)
+    mhs = []
+    for toks in sh:
+        m = RMinHash(PERMS, 42)
+        m.update(toks)
+        mhs.append(m)
+    pairs = {(min(i, j), max(i, j)) for i, m in enumerate(mhs) for j in lsh.query(m) if j != i}
+    return {"docs": len(texts), "bytes": sum(len(t.encode()) for t in texts), "pairs": len(pairs),
+            "clusters": _components(len(texts), sorted(pairs))}
+
+
+# ---------------------------------------------------------------- signatures only
+def shingle_cache(path: Path) -> Path:
+    """uint64 word 5-gram hashes + offsets of every document of ``path`` (cached .npz)."""
+    import numpy as np
+    out = Path(path).with_suffix(".shingles5.npz")
+    if out.exists() and out.stat().st_mtime_ns >= Path(path).stat().st_mtime_ns:
+        return out
+    from engine.backend import get_backend
+    from engine.corpus import CorpusReader
+    from engine.minhash import MinHashConfig, shingles
+    from engine.text import tokenize
+    be = get_backend("cpu")
+    cfg = MinHashConfig()
+    hs, cs = [], []
+    for batch in CorpusReader([path]):
+        h, off = shingles(tokenize(batch, be), cfg, be)
+        hs.append(h)
+        cs.append(np.diff(off))
+    off = np.zeros(sum(c.size for c in cs) + 1, np.int64)
+    np.cumsum(np.concatenate(cs), out=off[1:])
+    tmp = out.with_name(out.stem + ".tmp.npz")
+    np.savez(tmp, h=np.concatenate(hs), off=off)
+    tmp.replace(out)
+    return out
+
+
+def _load_shingles(path: Path):
+    import numpy as np
+    z = np.load(shingle_cache(path))
+    return z["h"], z["off"]
+
+
+def _sig_engine(path: Path) -> dict:
+    from engine.backend import get_backend
+    from engine.minhash import signatures_from_hashes
+    h, off = _load_shingles(path)
+    t0 = time.perf_counter()
+    signatures_from_hashes(h, off, PERMS, get_backend("cpu"), seed=1)
+    dt = time.perf_counter() - t0
+    return {"docs": off.size - 1, "sig_s": dt, "gperm_s": h.size * PERMS / dt / 1e9}
+
+
+def _sig_rensa(path: Path) -> dict:
+    from rensa import RMinHash
+    h, off = _load_shingles(path)
+    t0 = time.perf_counter()
+    RMinHash.digest_matrix_from_flat_token_hashes(h, off, PERMS, 42)
+    dt = time.perf_counter() - t0
+    return {"docs": off.size - 1, "sig_s": dt, "gperm_s": h.size * PERMS / dt / 1e9}
+
+
+def _sig_datasketch(path: Path) -> dict:
+    from datasketch import MinHash
+    h, off = _load_shingles(path)
+    t0 = time.perf_counter()
+    for d in range(off.size - 1):
+        m = MinHash(num_perm=PERMS, hashfunc=lambda v: v)
+        m.update_batch(h[off[d]:off[d + 1]] >> 32)
+    dt = time.perf_counter() - t0
+    return {"docs": off.size - 1, "sig_s": dt, "gperm_s": h.size * PERMS / dt / 1e9}
+
+
+def tools(quick: bool = False) -> dict:
+    return {
+        "engine-cpu": Tool(run=_engine("cpu"), kind="engine", device="cpu", reference=True,
+                           requires=("engine.minhash",)),
+        "engine-gpu": Tool(run=_engine("gpu"), kind="engine", device="gpu", requires=("engine.minhash",),
+                           available=gpu_available, hint="pip install 'corpus-engine[gpu]'"),
+        "datasketch": Tool(run=_datasketch, requires=("datasketch",), hint="pip install datasketch",
+                           max_mb=0.5 if quick else 3),
+        "rensa": Tool(run=_rensa, requires=("rensa",), hint="pip install rensa",
+                      max_mb=1 if quick else 10),
+        "sig-engine-cpu": Tool(run=_sig_engine, kind="engine", device="cpu", requires=("engine.minhash",),
+                               label="signatures only"),
+        "sig-rensa": Tool(run=_sig_rensa, requires=("rensa",), hint="pip install rensa",
+                          label="signatures only"),
+        "sig-datasketch": Tool(run=_sig_datasketch, requires=("datasketch",), label="signatures only",
+                               max_mb=0.5 if quick else 3),
+    }
+
+
+# ---------------------------------------------------------------- standalone script
+def main(argv=None) -> int:
+    from bench.common import job_tools, machine_info, measure
+    ap = argparse.ArgumentParser(prog="python -m bench.minhash", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--mb", type=float, default=50)
+    ap.add_argument("--lang", default="fr")
+    ap.add_argument("--input", type=Path, help="a JSONL corpus {id, text} instead of the generated one")
+    ap.add_argument("--tools", default="", help="comma-separated subset of tools")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
+    a = ap.parse_args(argv)
+    if a.input is not None:
+        path, tag = a.input, a.input.stem
+    else:
+        from bench.corpus_gen import ensure_corpus
+        path, tag = ensure_corpus(a.lang, a.mb, 0), f"{a.lang}-{a.mb:g}MB"
+    shingle_cache(path)
+    ts = job_tools(__import__("bench.minhash", fromlist=["tools"]), a.quick)
+    if a.tools:
+        ts = {k: v for k, v in ts.items() if k in a.tools.split(",")}
+    rows = {}
+    for name, tool in ts.items():
+        print(f"{name} ...", flush=True)
+        rows[name] = measure(JOB, name, tool, Path(path), a.repeat, a.quick, a.timeout)
+        print(f"  {json.dumps({k: v for k, v in rows[name].items() if k not in ('times_s',)}, default=str)}",
+              flush=True)
+    a.output_dir.mkdir(parents=True, exist_ok=True)
+    out = {"job": JOB, "corpus": str(path), "perms": PERMS, "threshold": THRESHOLD,
+           "shingle": f"word:{SHINGLE}", "machine": machine_info(), "results": rows}
+    js = a.output_dir / f"minhash-{tag}.json"
+    js.write_text(json.dumps(out, indent=2, default=str))
+    md = [f"# MinHash benchmark ({tag}, {PERMS} permutations, word 5-grams, threshold {THRESHOLD})", "",
+          "| tool | status | MB/s | docs/s | G shingle-perm/s | peak RSS MB | pairs | clusters | input MB |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for name, r in rows.items():
+        ex = r.get("extra", {}) or {}
+        f = lambda v, p=1: "" if v is None else (f"{v:.{p}f}" if isinstance(v, float) else str(v))
+        md.append(f"| {name} | {r.get('status')} {r.get('reason', '')} | {f(r.get('mb_per_s'))} | "
+                  f"{f(r.get('docs_per_s'), 0)} | {f(ex.get('gperm_s'), 2)} | {f(r.get('peak_rss_mb'), 0)} | "
+                  f"{f(ex.get('pairs'))} | {f(ex.get('clusters'))} | "
+                  f"{f((r.get('input_bytes') or 0) / 1e6)} |")
+    (a.output_dir / f"minhash-{tag}.md").write_text("\n".join(md) + "\n")
+    print("\n".join(md))
+    print(f"wrote {js} and {js.with_suffix('.md')}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,140 @@
+"""Benchmark runner: every job on every device and peer, on the same generated corpora.
+
+    python -m bench.run [--jobs ngrams,minhash,cooc] [--devices cpu,gpu] [--peers NAMES]
+                        [--sizes 10MB,50MB] [--lang fr,en] [--repeat 3] [--seed 0]
+                        [--quick] [--output-dir DIR]
+
+Writes results.json, results.md, throughput.png and scaling.png into the output
+folder (default bench/results, or bench/results/tmp with --quick).  A job whose
+module bench/<job>.py does not exist yet is skipped and said so; a tool whose
+package or device is missing is reported as absent, with the reason.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from bench import common
+from bench.corpus_gen import LANGS, corpus_meta
+
+ROOT = Path(__file__).resolve().parent.parent
+JOBS = ("ngrams", "minhash", "cooc")
+QUICK_SIZE_MB = 1.0
+
+
+def parse_size(spec: str) -> float:
+    """'10MB' -> 10.0, '1GB' -> 1000.0, '0.5MB' -> 0.5, '20' -> 20.0 (MB = 10^6 bytes)."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgG]?)[bB]?\s*", spec)
+    if not m or float(m.group(1)) <= 0:
+        raise ValueError(f"--sizes: {spec!r} is not a size like 10MB, 0.5MB or 1GB")
+    return float(m.group(1)) * {"": 1, "k": 1e-3, "m": 1, "g": 1e3}[m.group(2).lower()]
+
+
+def _csv(s: str) -> list[str]:
+    return [x.strip() for x in s.split(",") if x.strip()]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--jobs", default=",".join(JOBS), help="comma-separated: ngrams,minhash,cooc")
+    ap.add_argument("--devices", default="cpu,gpu", help="corpus-engine devices: cpu,gpu")
+    ap.add_argument("--peers", default=None,
+                    help="peer tools to run (e.g. sklearn,counter,datasketch,rensa,scipy); default all")
+    ap.add_argument("--sizes", default=None, help="corpus sizes, e.g. 10MB,50MB (default 10MB,50MB; quick 1MB)")
+    ap.add_argument("--lang", default="fr,en", help="fr,en")
+    ap.add_argument("--repeat", type=int, default=None, help="timed runs per measurement (default 3; quick 1)")
+    ap.add_argument("--seed", type=int, default=0, help="corpus generator seed")
+    ap.add_argument("--quick", action="store_true", help="small corpora, one repeat, capped peers (< 2 min)")
+    ap.add_argument("--timeout", type=float, default=None, help="seconds per measurement (default 1800; quick 60)")
+    ap.add_argument("--output-dir", default=None, help="folder for results.json, results.md and charts")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    ap = build_parser()
+    a = ap.parse_args(argv)
+    jobs, devices, langs = _csv(a.jobs), _csv(a.devices), _csv(a.lang)
+    bad = [j for j in jobs if j not in JOBS] + [d for d in devices if d not in ("cpu", "gpu")] \
+        + [x for x in langs if x not in LANGS]
+    if bad:
+        ap.error(f"unknown value(s): {', '.join(bad)} (jobs: {', '.join(JOBS)}; devices: cpu, gpu; "
+                 f"languages: {', '.join(LANGS)})")
+    try:
+        sizes = [parse_size(s) for s in _csv(a.sizes)] if a.sizes else \
+            ([QUICK_SIZE_MB] if a.quick else [10.0, 50.0])
+    except ValueError as e:
+        ap.error(str(e))
+    repeat = a.repeat or (1 if a.quick else 3)
+    if repeat < 1:
+        ap.error("--repeat must be >= 1")
+    timeout = a.timeout or (60.0 if a.quick else 1800.0)
+    peers = set(_csv(a.peers)) if a.peers else None
+    outdir = Path(a.output_dir) if a.output_dir else ROOT / "bench" / ("results/tmp" if a.quick else "results")
+
+    t_start = time.perf_counter()
+    doc = {"schema": 1, "created": common.now_iso(),
+           "command": "python -m bench.run " + " ".join(shlex.quote(x) for x in argv),
+           "machine": common.machine_info(),
+           "config": {"jobs": jobs, "devices": devices, "peers": sorted(peers) if peers else "all",
+                      "sizes_mb": sizes, "langs": langs, "repeat": repeat, "seed": a.seed,
+                      "quick": a.quick, "timeout_s": timeout},
+           "skipped_jobs": {}, "corpora": [], "results": []}
+    seen_corpora = set()
+
+    def log(msg: str) -> None:
+        print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    for job in jobs:
+        mod = common.load_job(job)
+        if mod is None:
+            why = f"bench/{job}.py does not exist yet"
+            doc["skipped_jobs"][job] = why
+            log(f"{job}: skipped ({why})")
+            continue
+        try:
+            tools = common.job_tools(mod, a.quick)
+        except Exception as e:
+            doc["skipped_jobs"][job] = f"bench/{job}.py tools() failed: {type(e).__name__}: {e}"
+            log(f"{job}: skipped ({doc['skipped_jobs'][job]})")
+            continue
+        for lang in langs:
+            for size in sizes:
+                try:
+                    path = common.job_corpus(mod, lang, size, a.seed)
+                except Exception as e:
+                    doc["results"].append({"job": job, "tool": "*", "lang": lang, "size_mb": size,
+                                           "status": "error", "reason": f"corpus: {type(e).__name__}: {e}"})
+                    log(f"{job} {lang} {size:g}MB: corpus failed: {e}")
+                    continue
+                if str(path) not in seen_corpora:
+                    seen_corpora.add(str(path))
+                    m = corpus_meta(path)
+                    doc["corpora"].append({"job": job, "lang": lang, "size_mb": size, "path": str(path),
+                                           "bytes": m["bytes"], "text_bytes": m["text_bytes"], "docs": m["docs"]})
+                for name, tool in tools.items():
+                    if tool.kind == "engine" and tool.device not in devices:
+                        continue
+                    if tool.kind != "engine" and (("cpu" not in devices) or (peers and name not in peers)):
+                        continue
+                    row = {"job": job, "tool": name, "kind": tool.kind, "device": tool.device or "cpu",
+                           "reference": tool.reference, "lang": lang, "size_mb": size, "corpus": str(path)}
+                    row.update(common.measure(job, name, tool, path, repeat, a.quick, timeout))
+                    doc["results"].append(row)
+                    if row["status"] == "ok":
+                        log(f"{job} {lang} {size:g}MB {name}: {row['mb_per_s']:.2f} MB/s "
+                            f"(median {row['median_s']:.3f}s, RSS {row['peak_rss_mb']:.0f} MB)")
+                    else:
+                        log(f"{job} {lang} {size:g}MB {name}: {row['status']} ({row.get('reason', '')})")
+    doc["total_s"] = time.perf_counter() - t_start
+    common.write_reports(doc, outdir)
+    log(f"wrote {outdir}/results.json, results.md, {', '.join(doc['charts'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

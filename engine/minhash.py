@@ -1,0 +1,853 @@
+"""MinHash signatures, LSH candidate pairs, verification, clusters and near-duplicate removal.
+
+Library use::
+
+    from engine.minhash import MinHashConfig, run
+    res = run(["corpus.jsonl"], get_backend("auto"), MinHashConfig(threshold=0.8))
+    res.pairs_table()      # doc_a, doc_b, estimate, jaccard
+    res.clusters_table()   # doc_id, cluster (id of the representative), size
+    res.summary()          # documents, shingles, candidate pairs, verified pairs, ...
+
+Definitions
+-----------
+* Shingles: word n-grams (``word:N``, hash = the tokenizer's n-gram fold of
+  token hashes) or character n-grams (``char:N``, xxHash64 of the normalised
+  UTF-8 window) of the normalised text; a document with fewer than N tokens /
+  characters has one shingle, its whole sequence; a document with none is
+  *empty*: no signature, counted, never in a pair or cluster.
+* Signature: for k = 1..perms, the minimum over the document's shingles of
+  ``(a_k * h32 + b_k) mod 2**32`` (affine32, ``h32`` = high 32 bits of the
+  shingle hash, ``a_k`` odd), ``a, b`` drawn from numpy's PCG64 seeded with
+  ``--seed``.  Estimate of the Jaccard similarity of two documents = fraction
+  of equal slots over all perms.
+* LSH: ``bands x rows`` slots (from ``--threshold`` by minimising the sum of
+  the false-positive and false-negative areas under the S-curve, datasketch's
+  method, or given); documents whose band keys agree in some band are
+  candidates.  Buckets above ``max_bucket`` documents are linked as a chain.
+* Verification: exact Jaccard of the two sets of 64-bit shingle hashes (or the
+  estimate with ``verify=False``); pairs at or above the threshold are kept.
+* Clusters: connected components of kept pairs; representative = the first
+  member in corpus order; dedup keeps representatives and unclustered docs.
+"""
+
+import json
+import math
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from engine.corpus import Batch, CorpusError, CorpusReader, batch_from_texts
+from engine.text import ParameterError, TextOptions, tokenize
+
+__all__ = ["MinHashConfig", "MinHashResult", "SignatureSet", "run", "compute_signatures",
+           "permutations", "optimal_lsh_params", "parse_shingle", "similarity_matrix",
+           "load_signatures", "save_signatures", "write_dedup", "analyze_section", "register",
+           "FAMILY", "MAX_SIMILARITY_DOCS"]
+
+FAMILY = "affine32"
+MAX_SIMILARITY_DOCS = 2000
+# LSH weights of the false-positive and false-negative areas.  Verification
+# removes false positives at the cost of one exact Jaccard each, while a false
+# negative is a near-duplicate lost for good, so misses weigh 9x more than
+# datasketch's default (0.5, 0.5): at threshold 0.8 with 128 permutations that
+# is 14 x 9 (a pair at J = 0.85 is a candidate with probability 0.975) instead of
+# 9 x 13 (0.69).
+FP_WEIGHT = 0.1
+FN_WEIGHT = 0.9
+FORMAT_VERSION = 1
+_META_KEY = b"corpus_engine.minhash"
+
+
+# ---------------------------------------------------------------------------- parameters
+def parse_shingle(spec: str) -> tuple[str, int]:
+    """``"word:5"`` -> ("word", 5); ``"char:5"`` -> ("char", 5)."""
+    msg = f"--shingle must be word:N or char:N with N an integer >= 1, got {spec!r}"
+    if not isinstance(spec, str) or spec.count(":") != 1:
+        raise ParameterError(msg)
+    kind, n = spec.split(":")
+    kind = kind.strip().lower()
+    if kind not in ("word", "char") or not n.strip().isdigit() or int(n) < 1:
+        raise ParameterError(msg)
+    if int(n) > 64:
+        raise ParameterError(f"--shingle: N must be at most 64, got {spec!r}")
+    return kind, int(n)
+
+
+def _fp_fn_areas(threshold: float, bands: np.ndarray, rows: np.ndarray):
+    """Areas under the LSH S-curve ``1 - (1 - s**r)**b`` below (FP) and above (FN) the threshold.
+
+    Gauss-Legendre quadrature (64 nodes per interval) vectorised over all (b, r).
+    """
+    x, w = np.polynomial.legendre.leggauss(64)
+
+    def integral(lo, hi, f):
+        s = (hi - lo) / 2 * x + (hi + lo) / 2
+        return (hi - lo) / 2 * (f(s[None, :]) @ w)
+
+    b = bands[:, None].astype(float)
+    r = rows[:, None].astype(float)
+    fp = integral(0.0, threshold, lambda s: 1 - (1 - s ** r) ** b)
+    fn = integral(threshold, 1.0, lambda s: (1 - s ** r) ** b)
+    return fp, fn
+
+
+def optimal_lsh_params(threshold: float, perms: int, fp_weight: float = FP_WEIGHT,
+                       fn_weight: float = FN_WEIGHT) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= perms minimising ``fp_weight*FP + fn_weight*FN``.
+
+    The method of datasketch's ``MinHashLSH`` (``_optimal_param``), computed here
+    with vectorised quadrature over every (b, r) at once.
+    """
+    pairs = [(b, r) for b in range(1, perms + 1) for r in range(1, perms // b + 1)]
+    bands = np.array([p[0] for p in pairs])
+    rows = np.array([p[1] for p in pairs])
+    fp, fn = _fp_fn_areas(threshold, bands, rows)
+    err = fp * fp_weight + fn * fn_weight
+    i = int(np.argmin(err))  # first minimum, in datasketch's (b, r) scan order
+    return int(bands[i]), int(rows[i])
+
+
+@dataclass(frozen=True)
+class MinHashConfig:
+    """Parameters of a MinHash run (validated on construction: :class:`ParameterError`)."""
+    shingle: str = "word:5"
+    perms: int = 128
+    threshold: float = 0.8
+    bands: Optional[int] = None
+    rows: Optional[int] = None
+    seed: int = 1
+    verify: bool = True
+    max_bucket: int = 64
+    text: TextOptions = field(default_factory=TextOptions)
+
+    def __post_init__(self):
+        parse_shingle(self.shingle)
+        if not isinstance(self.perms, (int, np.integer)) or isinstance(self.perms, bool) or self.perms < 1:
+            raise ParameterError(f"--perms must be an integer >= 1, got {self.perms!r}")
+        if self.perms > 4096:
+            raise ParameterError(f"--perms must be at most 4096, got {self.perms!r}")
+        try:
+            t = float(self.threshold)
+        except (TypeError, ValueError):
+            t = float("nan")
+        if not (0.0 < t <= 1.0):
+            raise ParameterError(f"--threshold must be in (0, 1], got {self.threshold!r}")
+        if (self.bands is None) != (self.rows is None):
+            raise ParameterError("--bands and --rows must be given together "
+                                 f"(got bands={self.bands!r}, rows={self.rows!r})")
+        if self.bands is not None:
+            for name, v in (("bands", self.bands), ("rows", self.rows)):
+                if not isinstance(v, (int, np.integer)) or v < 1:
+                    raise ParameterError(f"--{name} must be an integer >= 1, got {v!r}")
+            if self.bands * self.rows > self.perms:
+                raise ParameterError(f"--bands x --rows must be at most --perms ({self.perms}), "
+                                     f"got {self.bands} x {self.rows} = {self.bands * self.rows}")
+        if not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ParameterError(f"--seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.max_bucket, (int, np.integer)) or self.max_bucket < 2:
+            raise ParameterError(f"--max-bucket must be an integer >= 2, got {self.max_bucket!r}")
+
+    @property
+    def shingle_kind(self) -> str:
+        return parse_shingle(self.shingle)[0]
+
+    @property
+    def shingle_n(self) -> int:
+        return parse_shingle(self.shingle)[1]
+
+    def lsh_params(self) -> tuple[int, int]:
+        if self.bands is not None:
+            return int(self.bands), int(self.rows)
+        return _cached_lsh(float(self.threshold), int(self.perms))
+
+    def signature_meta(self) -> dict:
+        """What makes two signature sets comparable."""
+        kind, n = parse_shingle(self.shingle)
+        return {"family": FAMILY, "perms": int(self.perms), "seed": int(self.seed),
+                "shingle": f"{kind}:{n}", "stopwords": list(self.text.stopwords),
+                "strip_accents": bool(self.text.strip_accents),
+                "min_token_len": int(self.text.min_token_len)}
+
+
+_LSH_CACHE: dict = {}
+
+
+def _cached_lsh(threshold: float, perms: int) -> tuple[int, int]:
+    key = (threshold, perms)
+    if key not in _LSH_CACHE:
+        _LSH_CACHE[key] = optimal_lsh_params(threshold, perms)
+    return _LSH_CACHE[key]
+
+
+def permutations(perms: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The affine32 parameters (a odd, b) of ``perms`` permutations, from PCG64(``seed``)."""
+    rng = np.random.Generator(np.random.PCG64(seed))
+    a = (rng.integers(0, 1 << 31, perms, dtype=np.uint64) * 2 + 1).astype(np.uint32)
+    b = rng.integers(0, 1 << 32, perms, dtype=np.uint64).astype(np.uint32)
+    return a, b
+
+
+# ---------------------------------------------------------------------------- kernels per backend
+def _k(backend):
+    if backend.name == "gpu":
+        from kernels.cuda import minhash
+    else:
+        from kernels.cpu import minhash
+    return minhash
+
+
+def _launch(backend, kernel, n, *args):
+    if backend.name == "gpu":
+        backend.launch(kernel, n, *args)
+    else:
+        kernel(*args)
+
+
+def shingles(toks, cfg: MinHashConfig, backend):
+    """Raw shingle hashes of every document of ``toks`` and their offsets (backend arrays)."""
+    xp = backend.xp
+    kind, n = parse_shingle(cfg.shingle)
+    k = _k(backend)
+    nd = toks.batch.n_docs
+    if kind == "word":
+        m = xp.diff(toks.doc_tok_offsets)
+    else:
+        m = backend.codepoint_counts(toks.norm, toks.norm_offsets)
+    counts = xp.where(m >= n, m - n + 1, xp.where(m > 0, 1, 0)).astype(np.int64)
+    off = xp.zeros(nd + 1, dtype=np.int64)
+    xp.cumsum(counts, out=off[1:])
+    total = int(off[-1])
+    out = xp.empty(total, np.uint64)
+    if kind == "word":
+        first = xp.empty(total, np.int64)
+        _launch(backend, k.word_shingles, nd, toks.tok_hash, toks.doc_tok_offsets, np.int64(n),
+                off, out, first)
+    else:
+        start = xp.empty(total, np.int64)
+        ln = xp.empty(total, np.int32)
+        _launch(backend, k.char_shingles, nd, toks.norm, toks.norm_offsets, m.astype(np.int64),
+                 np.int64(n), off, out, start, ln)
+    return out, off
+
+
+def unique_shingles(h, off, backend):
+    """Per document sorted distinct shingle hashes: (values, offsets), on the backend."""
+    xp = backend.xp
+    nd = off.size - 1
+    if backend.name == "gpu":
+        counts = xp.diff(off)
+        doc = xp.repeat(xp.arange(nd, dtype=np.int64), counts)
+        o1 = xp.argsort(h, kind="stable")
+        o2 = xp.argsort(doc[o1], kind="stable")
+        order = o1[o2]
+        hs, ds = h[order], doc[order]
+        keep = xp.ones(hs.size, dtype=bool)
+        if hs.size > 1:
+            keep[1:] = (hs[1:] != hs[:-1]) | (ds[1:] != ds[:-1])
+        uh = hs[keep]
+        uc = xp.bincount(ds[keep], minlength=nd).astype(np.int64)
+        uoff = xp.zeros(nd + 1, dtype=np.int64)
+        xp.cumsum(uc, out=uoff[1:])
+        return uh, uoff
+    k = _k(backend)
+    counts = k.sort_unique(h, off)
+    uoff = np.zeros(nd + 1, dtype=np.int64)
+    np.cumsum(counts, out=uoff[1:])
+    out = np.empty(int(uoff[-1]), np.uint64)
+    k.compact(h, off, counts, uoff, out)
+    return out, uoff
+
+
+def signatures_from_hashes(h, off, cfg_or_perms, backend, seed: int | None = None):
+    """Signatures (uint32 [docs, perms], backend array) of flat shingle hashes ``h`` with offsets ``off``."""
+    if isinstance(cfg_or_perms, MinHashConfig):
+        perms, seed = cfg_or_perms.perms, cfg_or_perms.seed
+    else:
+        perms = int(cfg_or_perms)
+        seed = 1 if seed is None else seed
+    pa_, pb_ = permutations(perms, seed)
+    xp = backend.xp
+    nd = int(off.size) - 1
+    sig = xp.empty((nd, perms), np.uint32)
+    k = _k(backend)
+    _launch(backend, k.signatures, nd * perms, backend.asarray(h), backend.asarray(off),
+            backend.asarray(pa_), backend.asarray(pb_), sig)
+    return sig
+
+
+# ---------------------------------------------------------------------------- signatures of a corpus
+@dataclass
+class SignatureSet:
+    """Signatures and (optionally) distinct shingle sets of a corpus, on the host."""
+    doc_ids: list
+    sig: np.ndarray            # uint32 [docs, perms]
+    n_shingles: np.ndarray     # int64, raw shingles per document (0 = empty document)
+    meta: dict
+    sh_hash: Optional[np.ndarray] = None     # uint64 distinct shingles, per document sorted
+    sh_offsets: Optional[np.ndarray] = None  # int64 [docs + 1]
+    n_bytes: int = 0
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_ids)
+
+    @property
+    def empty(self) -> np.ndarray:
+        return self.n_shingles == 0
+
+
+def _batches(corpus) -> Iterable[Batch]:
+    """Batches of ``corpus``: a Batch, a CorpusReader, a path (str or Path), a list of
+    ``pathlib.Path``, a list of Batch, or a list of ``str`` taken as the texts themselves."""
+    if isinstance(corpus, Batch):
+        return [corpus]
+    if isinstance(corpus, (str, Path)):
+        return CorpusReader([corpus])
+    if isinstance(corpus, CorpusReader):
+        return corpus
+    corpus = list(corpus)
+    if corpus and all(isinstance(c, str) for c in corpus):
+        return [batch_from_texts(corpus)]
+    if corpus and all(isinstance(c, Path) for c in corpus):
+        return CorpusReader(corpus)
+    return corpus
+
+
+def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool | None = None,
+                       on_batch=None) -> SignatureSet:
+    """Signatures of every document of ``corpus`` (paths, a reader, batches or texts)."""
+    keep = cfg.verify if keep_shingles is None else keep_shingles
+    ids, sigs, nsh, uh, uc = [], [], [], [], []
+    nbytes = 0
+    for batch in _batches(corpus):
+        toks = tokenize(batch, backend, cfg.text)
+        h, off = shingles(toks, cfg, backend)
+        nsh.append(backend.to_host(backend.xp.diff(off)).astype(np.int64))
+        if keep:
+            h, off = unique_shingles(h, off, backend)
+            uh.append(backend.to_host(h))
+            uc.append(backend.to_host(backend.xp.diff(off)))
+        sigs.append(backend.to_host(signatures_from_hashes(h, off, cfg, backend)))
+        ids.extend(batch.doc_ids)
+        nbytes += batch.n_bytes
+        if on_batch is not None:
+            on_batch(batch)
+    perms = cfg.perms
+    sig = np.concatenate(sigs) if sigs else np.empty((0, perms), np.uint32)
+    n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
+    sh_hash = sh_off = None
+    if keep:
+        sh_hash = np.concatenate(uh) if uh else np.empty(0, np.uint64)
+        sh_off = np.zeros(len(ids) + 1, np.int64)
+        if uc:
+            np.cumsum(np.concatenate(uc), out=sh_off[1:])
+    return SignatureSet(ids, np.ascontiguousarray(sig), n_sh, cfg.signature_meta(), sh_hash, sh_off,
+                        nbytes)
+
+
+# ---------------------------------------------------------------------------- LSH + verification
+def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
+    """Distinct candidate pairs (a < b, sorted) of the documents ``live`` (indices into ``sig``)."""
+    xp = backend.xp
+    k = _k(backend)
+    live = backend.asarray(np.asarray(live, dtype=np.int64))
+    n = int(live.size)
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    s = xp.ascontiguousarray(backend.asarray(sig)[live]) if n != sig.shape[0] else backend.asarray(sig)
+    keys = xp.empty((n, bands), np.uint64)
+    _launch(backend, k.band_keys, n * bands, s, np.int64(bands), np.int64(rows), keys)
+    flat = keys.ravel()
+    order = xp.argsort(flat, kind="stable")  # doc-major input: equal keys stay in corpus order
+    sk = flat[order]
+    sd = live[order // bands]
+    brk = xp.flatnonzero(sk[1:] != sk[:-1]) + 1
+    starts = xp.concatenate([xp.zeros(1, np.int64), brk.astype(np.int64)])
+    ends = xp.concatenate([brk.astype(np.int64), xp.full(1, sk.size, np.int64)])
+    size = ends - starts
+    multi = size >= 2
+    starts, ends, size = starts[multi], ends[multi], size[multi]
+    if int(starts.size) == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    cnt = xp.where(size > max_bucket, size - 1, size * (size - 1) // 2).astype(np.int64)
+    off = xp.zeros(cnt.size + 1, np.int64)
+    xp.cumsum(cnt, out=off[1:])
+    total = int(off[-1])
+    out_a = xp.empty(total, np.int64)
+    out_b = xp.empty(total, np.int64)
+    _launch(backend, k.candidate_pairs, int(starts.size), xp.ascontiguousarray(sd), starts, ends,
+            np.int64(max_bucket), off, out_a, out_b)
+    code = xp.unique(out_a * np.int64(1 << 32) + out_b)
+    a = backend.to_host(code >> np.int64(32))
+    b = backend.to_host(code & np.int64(0xFFFFFFFF))
+    return a.astype(np.int64), b.astype(np.int64)
+
+
+def pair_estimates(sig, a, b, backend) -> np.ndarray:
+    """Estimated Jaccard (fraction of equal signature slots) of the pairs (a[i], b[i])."""
+    xp = backend.xp
+    if len(a) == 0:
+        return np.empty(0, np.float64)
+    out = xp.empty(len(a), np.int64)
+    _launch(backend, _k(backend).pair_equal, len(a), backend.asarray(sig), backend.asarray(a),
+            backend.asarray(b), np.int64(sig.shape[1]), out)
+    return backend.to_host(out) / sig.shape[1]
+
+
+def pair_jaccard(sh_hash, sh_off, a, b, backend) -> np.ndarray:
+    """Exact Jaccard of the distinct shingle sets of the pairs (a[i], b[i])."""
+    xp = backend.xp
+    if len(a) == 0:
+        return np.empty(0, np.float64)
+    inter = xp.empty(len(a), np.int64)
+    _launch(backend, _k(backend).pair_intersections, len(a), backend.asarray(sh_hash),
+            backend.asarray(sh_off), backend.asarray(a), backend.asarray(b), inter)
+    inter = backend.to_host(inter)
+    cnt = np.diff(sh_off)
+    union = cnt[a] + cnt[b] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
+
+
+def connected_clusters(n: int, a: np.ndarray, b: np.ndarray, backend):
+    """(labels = representative index per document, size per document) of the pair graph."""
+    labels = None
+    if backend.name == "gpu" and not getattr(backend, "simulated", False) and len(a):
+        try:  # cupyx needs pylibcugraph for csgraph; fall back to scipy on the host
+            import cupy
+            import cupyx.scipy.sparse as csp
+            from cupyx.scipy.sparse.csgraph import connected_components as gcc
+            m = csp.coo_matrix((cupy.ones(len(a), np.float32), (cupy.asarray(a), cupy.asarray(b))),
+                               shape=(n, n)).tocsr()
+            labels = cupy.asnumpy(gcc(m, directed=False, return_labels=True)[1])
+        except Exception:
+            labels = None
+    if labels is None:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+        m = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n)).tocsr()
+        labels = connected_components(m, directed=False, return_labels=True)[1]
+    labels = np.asarray(labels, dtype=np.int64)
+    nl = int(labels.max()) + 1 if n else 0
+    rep_of = np.full(nl, n, dtype=np.int64)
+    np.minimum.at(rep_of, labels, np.arange(n, dtype=np.int64))
+    size = np.bincount(labels, minlength=nl)[labels] if n else np.empty(0, np.int64)
+    return rep_of[labels], size.astype(np.int64)
+
+
+@dataclass
+class MinHashResult:
+    """Everything a run found; tables are built on demand."""
+    cfg: MinHashConfig
+    sigs: SignatureSet
+    bands: int
+    rows: int
+    cand_a: np.ndarray
+    cand_b: np.ndarray
+    pair_a: np.ndarray
+    pair_b: np.ndarray
+    estimate: np.ndarray
+    jaccard: np.ndarray       # NaN where not verified exactly (--no-verify, or a saved document)
+    rep: np.ndarray           # representative index per document (itself when unclustered)
+    size: np.ndarray          # cluster size per document
+    n_base: int = 0           # documents that came from saved signatures
+    seconds: float = 0.0
+    backend_name: str = "cpu"
+
+    @property
+    def doc_ids(self):
+        return self.sigs.doc_ids
+
+    @property
+    def removed(self) -> np.ndarray:
+        """Mask of documents a dedup drops (members of a cluster that are not its representative)."""
+        return self.rep != np.arange(self.rep.size)
+
+    @property
+    def keep_new(self) -> np.ndarray:
+        """Keep mask over the documents of this run's corpus (saved ones excluded)."""
+        return ~self.removed[self.n_base:]
+
+    def summary(self) -> dict:
+        clustered = self.size >= 2
+        return {
+            "documents": int(self.sigs.n_docs - self.n_base),
+            "saved documents": int(self.n_base),
+            "empty documents": int(self.sigs.empty[self.n_base:].sum()),
+            "shingles": int(self.sigs.n_shingles[self.n_base:].sum()),
+            "bands x rows": f"{self.bands} x {self.rows}",
+            "candidate pairs": int(self.cand_a.size),
+            "verified pairs": int(self.pair_a.size),
+            "clusters": int(np.unique(self.rep[clustered]).size),
+            "documents removed": int(self.removed[self.n_base:].sum()),
+        }
+
+    def pairs_table(self) -> pa.Table:
+        ids = np.asarray(self.doc_ids, dtype=object)
+        return pa.table({
+            "doc_a": pa.array(ids[self.pair_a].tolist(), pa.string()),
+            "doc_b": pa.array(ids[self.pair_b].tolist(), pa.string()),
+            "estimate": pa.array(self.estimate, pa.float64()),
+            "jaccard": pa.array(self.jaccard, pa.float64(), from_pandas=True),
+        })
+
+    def clusters_table(self) -> pa.Table:
+        """Documents of clusters of two or more, in corpus order."""
+        idx = np.flatnonzero(self.size >= 2)
+        ids = np.asarray(self.doc_ids, dtype=object)
+        return pa.table({
+            "doc_id": pa.array(ids[idx].tolist(), pa.string()),
+            "cluster": pa.array(ids[self.rep[idx]].tolist(), pa.string()),
+            "size": pa.array(self.size[idx], pa.int64()),
+        })
+
+
+def run(corpus, backend, cfg: MinHashConfig = MinHashConfig(), base: SignatureSet | None = None,
+        on_batch=None) -> MinHashResult:
+    """Signatures, LSH, verification and clusters of ``corpus``, optionally added to saved ``base``.
+
+    With ``base`` (from :func:`load_signatures`), the new documents are compared
+    with each other and with the saved ones; pairs of two saved documents are
+    not reported again, and pairs with a saved document are verified by their
+    estimate (saved signatures carry no shingle sets).
+    """
+    t0 = time.perf_counter()
+    if base is not None:
+        _check_meta(base.meta, cfg)
+    new = compute_signatures(corpus, backend, cfg, on_batch=on_batch)
+    sigs = new if base is None else _concat(base, new)
+    nb = 0 if base is None else base.n_docs
+    bands, rows = cfg.lsh_params()
+    live = np.flatnonzero(~sigs.empty)
+    a, b = candidate_pairs(sigs.sig, live, bands, rows, cfg.max_bucket, backend)
+    if nb:
+        sel = b >= nb  # at least one new document (a < b)
+        a, b = a[sel], b[sel]
+    est = pair_estimates(sigs.sig, a, b, backend)
+    jac = np.full(a.size, np.nan)
+    if cfg.verify:
+        exact = a >= nb
+        if exact.any():
+            jac[exact] = pair_jaccard(new.sh_hash, new.sh_offsets, a[exact] - nb, b[exact] - nb, backend)
+        score = np.where(exact, jac, est)
+    else:
+        score = est
+    keep = score >= cfg.threshold  # rounding is monotone: no pair below the threshold
+    pa_, pb_ = a[keep], b[keep]
+    rep, size = connected_clusters(sigs.n_docs, pa_, pb_, backend)
+    return MinHashResult(cfg, sigs, bands, rows, a, b, pa_, pb_, est[keep], jac[keep], rep, size,
+                         nb, time.perf_counter() - t0, backend.name)
+
+
+# ---------------------------------------------------------------------------- saved signatures
+def _concat(base: SignatureSet, new: SignatureSet) -> SignatureSet:
+    return SignatureSet(list(base.doc_ids) + list(new.doc_ids), np.concatenate([base.sig, new.sig]),
+                        np.concatenate([base.n_shingles, new.n_shingles]), new.meta, None, None,
+                        base.n_bytes + new.n_bytes)
+
+
+def _check_meta(meta: dict, cfg: MinHashConfig) -> None:
+    want = cfg.signature_meta()
+    for key, v in want.items():
+        if meta.get(key) != v:
+            raise ParameterError(f"--signatures: the saved signatures were made with {key}={meta.get(key)!r}, "
+                                 f"this run uses {key}={v!r}; use the same settings to add documents")
+
+
+def save_signatures(sigs: SignatureSet, path) -> Path:
+    """Write doc_id, n_shingles, signature (fixed-size list of uint32) to Parquet, atomically."""
+    import pyarrow.parquet as pq
+
+    from engine.output import OutputError, atomic_path
+    path = Path(path)
+    if path.suffix.lower() != ".parquet":
+        raise OutputError(f"--save-signatures: use a .parquet file, got {path}")
+    perms = sigs.sig.shape[1]
+    flat = pa.array(np.ascontiguousarray(sigs.sig).reshape(-1), pa.uint32())
+    table = pa.table({
+        "doc_id": pa.array(list(sigs.doc_ids), pa.string()),
+        "n_shingles": pa.array(sigs.n_shingles, pa.int64()),
+        "signature": pa.FixedSizeListArray.from_arrays(flat, perms),
+    })
+    meta = dict(sigs.meta, format=FORMAT_VERSION)
+    table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, compression="zstd")
+    return path
+
+
+def load_signatures(path) -> SignatureSet:
+    """Read signatures written by :func:`save_signatures`."""
+    import pyarrow.parquet as pq
+    path = Path(path)
+    if not path.is_file():
+        raise CorpusError(f"--signatures: no such file: {path}")
+    try:
+        table = pq.read_table(path)
+        meta = json.loads(table.schema.metadata[_META_KEY])
+    except Exception as e:
+        raise CorpusError(f"--signatures: {path} is not a signature file written by "
+                          f"--save-signatures ({type(e).__name__})")
+    perms = int(meta["perms"])
+    col = table.column("signature").combine_chunks()
+    sig = col.values.to_numpy(zero_copy_only=False).astype(np.uint32).reshape(-1, perms)
+    return SignatureSet(table.column("doc_id").to_pylist(), np.ascontiguousarray(sig),
+                        table.column("n_shingles").to_numpy().astype(np.int64), meta)
+
+
+# ---------------------------------------------------------------------------- dedup output
+def write_dedup(corpus_factory, keep: np.ndarray, path) -> int:
+    """Write the kept documents as JSONL {id, text}, in corpus order, atomically; returns the count.
+
+    ``corpus_factory()`` must yield the same batches as the run (a fresh reader).
+    """
+    from engine.output import OutputError, atomic_path
+    path = Path(path)
+    if not path.name.lower().endswith(".jsonl"):
+        raise OutputError(f"--dedup-output: use a .jsonl file, got {path}")
+    n = 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
+        for batch in _batches(corpus_factory()):
+            base = batch.doc_base
+            for i in np.flatnonzero(keep[base:base + batch.n_docs]):
+                f.write(json.dumps({"id": batch.doc_ids[i], "text": batch.text(int(i))},
+                                   ensure_ascii=False) + "\n")
+                n += 1
+    return n
+
+
+# ---------------------------------------------------------------------------- similarity matrix
+def similarity_matrix(corpus, backend, cfg: MinHashConfig = MinHashConfig(),
+                      max_docs: int = MAX_SIMILARITY_DOCS, exact: bool = False):
+    """(doc_ids, matrix) of all-pairs estimated (or exact) Jaccard; NaN for empty documents.
+
+    Refuses (:class:`CorpusError`) a corpus of more than ``max_docs`` documents
+    before computing anything beyond the documents read so far.
+    """
+    seen = [0]
+
+    def count(batch):
+        seen[0] += batch.n_docs
+        if seen[0] > max_docs:
+            raise CorpusError(f"similarity: more than {max_docs} documents (read {seen[0]} so far); "
+                              "an all-pairs matrix is for small corpora: use `corpus minhash` "
+                              "for near-duplicate pairs, or raise --max-docs")
+
+    sigs = compute_signatures(corpus, backend, cfg, keep_shingles=exact, on_batch=count)
+    n = sigs.n_docs
+    if exact:
+        a, b = np.triu_indices(n, 1)
+        vals = pair_jaccard(sigs.sh_hash, sigs.sh_offsets, a.astype(np.int64), b.astype(np.int64), backend)
+        m = np.eye(n)
+        m[a, b] = vals
+        m[b, a] = vals
+    else:
+        xp = backend.xp
+        out = xp.empty((n, n), np.int64)
+        _launch(backend, _k(backend).equal_matrix, n * n, backend.asarray(sigs.sig),
+                np.int64(cfg.perms), out)
+        m = backend.to_host(out) / cfg.perms
+    e = sigs.empty
+    m[e, :] = np.nan
+    m[:, e] = np.nan
+    return sigs.doc_ids, m
+
+
+def matrix_table(ids, m) -> pa.Table:
+    cols = {"doc_id": pa.array(list(ids), pa.string())}
+    for j, name in enumerate(ids):
+        key = name if name not in cols else f"{name}#{j}"
+        cols[key] = pa.array(m[:, j], pa.float64(), from_pandas=True)
+    return pa.table(cols)
+
+
+def _print_matrix(ids, m, console, title):
+    from rich.table import Table
+    t = Table(title=title)
+    t.add_column("#", justify="right")
+    t.add_column("document")
+    for j in range(len(ids)):
+        t.add_column(str(j), justify="right")
+    for i, name in enumerate(ids):
+        short = name if len(name) <= 32 else name[:29] + "..."
+        t.add_row(str(i), short, *["-" if np.isnan(v) else f"{v:.2f}" for v in m[i]])
+    console.print(t)
+
+
+def _print_summary(summary: dict, console, title="MinHash near-duplicates"):
+    from rich.table import Table
+    t = Table(title=title, show_header=False)
+    for k, v in summary.items():
+        t.add_row(k, f"{v:,}" if isinstance(v, int) else str(v))
+    console.print(t)
+
+
+# ---------------------------------------------------------------------------- corpus analyze
+def analyze_section(paths_or_batches, backend, text_opts: TextOptions = TextOptions(), console=None,
+                    cfg: MinHashConfig | None = None, matrix_docs: int = 12) -> dict:
+    """Print the near-duplicate section of ``corpus analyze``; return its figures.
+
+    Few documents (``<= matrix_docs``): the all-pairs estimated Jaccard matrix
+    (word 5-gram shingles).  More: the MinHash summary and the largest clusters.
+    """
+    from rich.console import Console
+    console = console or Console()
+    cfg = cfg or MinHashConfig(text=text_opts)
+    batches = list(_batches(paths_or_batches))
+    n = sum(b.n_docs for b in batches)
+    if n <= matrix_docs:
+        ids, m = similarity_matrix(batches, backend, cfg)
+        _print_matrix(ids, m, console, f"Near-duplicates: estimated Jaccard ({cfg.shingle} shingles, "
+                                       f"{cfg.perms} permutations)")
+        off = m[~np.eye(n, dtype=bool)] if n > 1 else np.empty(0)
+        off = off[~np.isnan(off)]
+        return {"documents": n, "max_similarity": float(off.max()) if off.size else None,
+                "matrix": m.tolist(), "doc_ids": list(ids)}
+    res = run(batches, backend, cfg)
+    summ = res.summary()
+    _print_summary(summ, console, f"Near-duplicates (MinHash {cfg.shingle}, threshold {cfg.threshold})")
+    ct = res.clusters_table()
+    if ct.num_rows:
+        from engine.output import print_table
+        sizes = {}
+        for rep, size in zip(ct.column("cluster").to_pylist(), ct.column("size").to_pylist()):
+            sizes[rep] = size
+        top = sorted(sizes.items(), key=lambda kv: -kv[1])[:10]
+        print_table(pa.table({"representative": [k for k, _ in top], "size": [v for _, v in top]}),
+                    "Largest near-duplicate clusters", console)
+    return summ
+
+
+# ---------------------------------------------------------------------------- CLI
+def register(app) -> None:
+    """Add the ``minhash`` and ``similarity`` commands to the typer ``app``."""
+    from typing import Annotated
+
+    import typer
+
+    from engine.cli_common import (Device, Encoding, IdField, MinTokenLen, Paths, Quiet, Stopwords,
+                                   Strict, StripAccents, TextField, err_console, job, out_console,
+                                   text_options)
+    from engine.output import check_output_path, print_table, write_table
+
+    Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
+    Perms = Annotated[int, typer.Option("--perms", help="Number of hash permutations (signature length).")]
+    Seed = Annotated[int, typer.Option("--seed", help="Seed of the permutation parameters.")]
+
+    @app.command()
+    def minhash(
+        paths: Paths = None,
+        shingle: Shingle = "word:5",
+        perms: Perms = 128,
+        threshold: Annotated[float, typer.Option("--threshold", help="Jaccard similarity at or above which two documents are near-duplicates.")] = 0.8,
+        bands: Annotated[Optional[int], typer.Option("--bands", help="LSH bands (with --rows; default: chosen from --threshold).")] = None,
+        rows: Annotated[Optional[int], typer.Option("--rows", help="LSH rows per band (with --bands).")] = None,
+        seed: Seed = 1,
+        verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check candidates with the exact Jaccard of their shingle sets (default) or keep the estimate.")] = True,
+        max_bucket: Annotated[int, typer.Option("--max-bucket", help="LSH buckets above this size are linked as a chain, not all pairs.")] = 64,
+        device: Device = "auto",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Pairs (doc_a, doc_b, estimate, jaccard): .parquet, .csv or .jsonl.")] = None,
+        clusters: Annotated[Optional[Path], typer.Option("--clusters", help="Clusters (doc_id, cluster, size): .parquet, .csv or .jsonl.")] = None,
+        dedup_output: Annotated[Optional[Path], typer.Option("--dedup-output", help="The corpus minus the non-representative near-duplicates, JSONL {id, text}.")] = None,
+        save_signatures_: Annotated[Optional[Path], typer.Option("--save-signatures", help="Save the signatures (Parquet) for a later incremental run.")] = None,
+        signatures: Annotated[Optional[Path], typer.Option("--signatures", help="Saved signatures to add this corpus to (incremental dedup).")] = None,
+        text_field: TextField = "text",
+        id_field: IdField = "id",
+        encoding: Encoding = "utf-8",
+        strict: Strict = False,
+        stopwords: Stopwords = None,
+        strip_accents: StripAccents = False,
+        min_token_len: MinTokenLen = 1,
+        quiet: Quiet = False,
+    ) -> None:
+        """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
+        with job(quiet) as ctx:
+            cfg = MinHashConfig(shingle=shingle, perms=perms, threshold=threshold, bands=bands,
+                                rows=rows, seed=seed, verify=verify, max_bucket=max_bucket,
+                                text=text_options(stopwords, strip_accents, min_token_len))
+            for p in (output, clusters):
+                if p is not None:
+                    check_output_path(p)
+            if dedup_output is not None:
+                check_output_path(dedup_output, (".jsonl",))
+            if save_signatures_ is not None:
+                check_output_path(save_signatures_, (".parquet",))
+            base = load_signatures(signatures) if signatures is not None else None
+            if base is not None:
+                _check_meta(base.meta, cfg)
+            backend = ctx.backend(device)
+
+            def reader():
+                return ctx.reader(paths, text_field, id_field, encoding, strict)
+
+            r = reader()
+            res = run(r, backend, cfg, base=base)
+            ctx.report(r)
+            if output is not None:
+                write_table(res.pairs_table(), output)
+            if clusters is not None:
+                write_table(res.clusters_table(), clusters)
+            if save_signatures_ is not None:
+                save_signatures(res.sigs, save_signatures_)
+            if dedup_output is not None:
+                q = ctx.quiet
+                ctx.quiet = True  # no second progress bar for the re-read
+                write_dedup(reader, res.keep_new, dedup_output)
+                ctx.quiet = q
+            summ = res.summary()
+            if not base:
+                summ.pop("saved documents")
+            mb = res.sigs.n_bytes / 1e6
+            summ["time"] = f"{res.seconds:.2f} s ({mb / max(res.seconds, 1e-9):.1f} MB/s, {res.backend_name})"
+            _print_summary(summ, out_console)
+            if output is None and res.pair_a.size:
+                print_table(res.pairs_table(), "Near-duplicate pairs", out_console, max_rows=20)
+
+    @app.command()
+    def similarity(
+        paths: Paths = None,
+        shingle: Shingle = "word:5",
+        perms: Perms = 128,
+        seed: Seed = 1,
+        exact: Annotated[bool, typer.Option("--exact", help="Exact Jaccard of the shingle sets instead of the MinHash estimate.")] = False,
+        max_docs: Annotated[int, typer.Option("--max-docs", help="Refuse corpora with more documents than this.")] = MAX_SIMILARITY_DOCS,
+        device: Device = "auto",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The matrix: .npy, or .parquet/.csv/.jsonl (doc_id + one column per document).")] = None,
+        text_field: TextField = "text",
+        id_field: IdField = "id",
+        encoding: Encoding = "utf-8",
+        strict: Strict = False,
+        stopwords: Stopwords = None,
+        strip_accents: StripAccents = False,
+        min_token_len: MinTokenLen = 1,
+        quiet: Quiet = False,
+    ) -> None:
+        """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
+        with job(quiet) as ctx:
+            cfg = MinHashConfig(shingle=shingle, perms=perms, seed=seed,
+                                text=text_options(stopwords, strip_accents, min_token_len))
+            if max_docs < 1:
+                raise ParameterError(f"--max-docs must be an integer >= 1, got {max_docs}")
+            if output is not None:
+                check_output_path(output, (".npy", ".parquet", ".csv", ".jsonl"))
+            backend = ctx.backend(device)
+            r = ctx.reader(paths, text_field, id_field, encoding, strict)
+            ids, m = similarity_matrix(r, backend, cfg, max_docs=max_docs, exact=exact)
+            ctx.report(r)
+            if output is not None:
+                if output.suffix.lower() == ".npy":
+                    from engine.output import atomic_path
+                    with atomic_path(output) as tmp:
+                        with open(tmp, "wb") as f:
+                            np.save(f, m)
+                else:
+                    write_table(matrix_table(ids, m), output)
+            what = "exact" if exact else f"estimated ({perms} permutations)"
+            if len(ids) <= 20:
+                _print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")
+            else:
+                out_console.print(f"{len(ids)} documents: {what} Jaccard matrix "
+                                  + (f"written to {output}" if output else "computed (use --output to write it)"))

@@ -1,0 +1,141 @@
+"""The benchmark foundation: corpus generator (deterministic, real-text based,
+planted near-duplicates with exact ground truth) and the runner's quick mode
+(files and their structure only, never timings)."""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from bench import common, corpus_gen, run
+
+
+@pytest.fixture()
+def data_dir(tmp_path, monkeypatch):
+    d = tmp_path / "data"
+    monkeypatch.setattr(corpus_gen, "DATA_DIR", d)
+    monkeypatch.setenv("CORPUS_BENCH_DATA", str(d))
+    return d
+
+
+def _docs(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines()]
+
+
+def test_same_seed_same_bytes_other_seed_differs(tmp_path, monkeypatch):
+    paths = {}
+    for tag, seed in (("a", 0), ("b", 0), ("c", 1)):
+        monkeypatch.setattr(corpus_gen, "DATA_DIR", tmp_path / tag)
+        paths[tag] = corpus_gen.ensure_corpus("fr", 0.05, seed=seed)
+    a, b, c = (paths[k].read_bytes() for k in "abc")
+    assert a == b
+    assert a != c
+    assert corpus_gen.ensure_corpus("fr", 0.05, seed=1) == paths["c"]   # cached, not rebuilt
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_corpus_shape_and_language(data_dir, lang):
+    path = corpus_gen.ensure_corpus(lang, 0.1, seed=0)
+    assert path.parent == data_dir
+    size = path.stat().st_size
+    assert 100_000 <= size < 120_000
+    docs = _docs(path)
+    assert len(docs) > 10
+    assert all(set(d) == {"id", "text"} for d in docs)
+    assert len({d["id"] for d in docs}) == len(docs)
+    lengths = sorted(len(d["text"]) for d in docs)
+    assert 300 <= lengths[len(lengths) // 2] <= 5000          # realistic document lengths
+    text = " ".join(d["text"] for d in docs)
+    words = re.findall(r"\w+", text.casefold())
+    if lang == "fr":
+        assert re.search(r"[éèàçêù]", text), "French text has accented letters"
+        assert sum(w in {"de", "la", "le", "et", "les", "des"} for w in words) / len(words) > 0.08
+    else:
+        assert sum(w in {"the", "of", "and", "to", "is", "a"} for w in words) / len(words) > 0.08
+    meta = corpus_gen.corpus_meta(path)
+    assert meta["docs"] == len(docs) and meta["bytes"] == size
+
+
+def _shingles(text, k=5):
+    toks = re.findall(r"\w+", unicodedata.normalize("NFKC", text).casefold())
+    if len(toks) < k:
+        return {tuple(toks)} if toks else set()
+    return {tuple(toks[i:i + k]) for i in range(len(toks) - k + 1)}
+
+
+def test_planted_duplicates_ground_truth_is_exact(data_dir):
+    import pyarrow.parquet as pq
+    path, truth = corpus_gen.ensure_dup_corpus("fr", 60, seed=0)
+    docs = {d["id"]: d["text"] for d in _docs(path)}
+    assert len(docs) == 60
+    t = pq.read_table(truth).to_pylist()
+    assert t and set(t[0]) == {"doc_a", "doc_b", "jaccard", "planted", "target"}
+    sets = {i: _shingles(x) for i, x in docs.items()}
+    listed = {}
+    for r in t:
+        assert r["doc_a"] < r["doc_b"]
+        a, b = sets[r["doc_a"]], sets[r["doc_b"]]
+        j = len(a & b) / len(a | b)
+        assert r["jaccard"] == pytest.approx(j, abs=1e-12)
+        if r["planted"]:
+            assert abs(j - r["target"]) <= 0.06
+        listed[(r["doc_a"], r["doc_b"])] = j
+    planted = [r for r in t if r["planted"]]
+    assert len(planted) == round(0.3 * 60)
+    assert {r["target"] for r in planted} >= {1.0, 0.9, 0.5}
+    for x, y in itertools.combinations(sorted(docs), 2):       # nothing above the floor is missing
+        if (x, y) not in listed:
+            a, b = sets[x], sets[y]
+            assert len(a & b) / len(a | b) < corpus_gen.TRUTH_MIN_JACCARD
+
+
+def test_parse_size():
+    assert run.parse_size("10MB") == 10 and run.parse_size("1GB") == 1000
+    assert run.parse_size("0.5MB") == 0.5 and run.parse_size("500kB") == 0.5
+    with pytest.raises(ValueError):
+        run.parse_size("ten")
+
+
+def test_missing_job_module_is_none():
+    assert common.load_job("no_such_job_module") is None
+
+
+def test_quick_run_writes_reports(data_dir, tmp_path):
+    import matplotlib.image as mpimg
+    out = tmp_path / "out"
+    rc = run.main(["--quick", "--jobs", "ngrams", "--sizes", "0.2MB", "--lang", "fr,en",
+                   "--output-dir", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert {"schema", "created", "command", "machine", "config", "corpora", "results",
+            "skipped_jobs", "charts", "total_s"} <= set(doc)
+    m = doc["machine"]
+    assert {"cpu_model", "logical_cores", "python", "packages", "gpu"} <= set(m)
+    assert "numpy" in m["packages"]
+    rows = doc["results"]
+    assert {(r["lang"], r["tool"]) for r in rows} >= {("fr", "engine-cpu"), ("en", "engine-cpu"),
+                                                      ("fr", "counter"), ("en", "counter")}
+    for r in rows:
+        assert {"job", "tool", "lang", "size_mb", "status"} <= set(r)
+        assert r["status"] in {"ok", "absent", "error", "timeout"}
+        if r["status"] == "ok":
+            assert {"median_s", "min_s", "max_s", "mb_per_s", "docs_per_s", "peak_rss_mb",
+                    "warmup_s", "ratio_to_cpu", "input_bytes"} <= set(r)
+        else:
+            assert r["reason"]
+    assert all(r["status"] == "ok" for r in rows if r["tool"] == "counter")
+    gpu = [r for r in rows if r["tool"] == "engine-gpu"]
+    assert gpu, "an absent device is reported, not dropped"
+    if not m["gpu"]:
+        assert all(r["status"] == "absent" for r in gpu)
+    md = (out / "results.md").read_text()
+    assert "## ngrams" in md and "| lang | corpus MB | tool |" in md and "engine-gpu" in md
+    for name in doc["charts"]:
+        img = mpimg.imread(out / name)
+        assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
+    assert set(doc["charts"]) == {"throughput.png", "scaling.png"}
