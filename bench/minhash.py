@@ -97,9 +97,7 @@ def _rensa(path: Path) -> dict:
     texts = _texts(path)
     sh = [_py_shingles(t) for t in texts]
     mat = RMinHash.digest_matrix_from_token_sets(sh, PERMS, 42)
-    from engine.minhash import optimal_lsh_params  # same (b, r) rule for a fair candidate count
-    bands, _ = optimal_lsh_params(THRESHOLD, PERMS, 0.5, 0.5)
-    lsh = RMinHashLSH(THRESHOLD, PERMS, bands)
+    lsh = RMinHashLSH(THRESHOLD, PERMS, 16)  # rensa needs bands dividing perms: 16 x 8
     lsh.insert_matrix(mat)
     mhs = []
     for toks in sh:

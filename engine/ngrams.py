@@ -345,9 +345,6 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
         spill.close()
 
 
-ORDER = [("count", "descending"), ("ngram", "ascending")]
-
-
 def _select(keys, counts, dfs, strings, cfg: NgramConfig, n: int) -> pa.Table | None:
     keep = counts >= cfg.min_count
     if cfg.top is not None and keep.sum() > cfg.top:
@@ -370,13 +367,25 @@ def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
         if parts:
             t = pa.concat_tables(parts)
             if cfg.top is not None and t.num_rows > cfg.top:
-                t = t.take(pc.sort_indices(t, sort_keys=ORDER)[:cfg.top])
+                t = t.take(_order(t)[:cfg.top])
             tables.append(t)
     schema = pa.schema([("ngram", pa.large_string()), ("n", pa.int32()), ("count", pa.int64()),
                         ("doc_freq", pa.int64())])
     t = pa.concat_tables(tables) if tables else schema.empty_table()
-    t = t.take(pc.sort_indices(t, sort_keys=ORDER))
+    t = t.take(_order(t))
     return t.cast(schema.set(0, pa.field("ngram", pa.string())))
+
+
+def _order(t: pa.Table) -> np.ndarray:
+    """Row order: count descending, then ngram ascending (kernels.cpu.sort)."""
+    from kernels.cpu.sort import order_rows
+    if t.num_rows == 0:
+        return np.empty(0, np.int64)
+    col = t["ngram"].combine_chunks()
+    bufs = col.buffers()
+    off = np.frombuffer(bufs[1], np.int64)[col.offset:col.offset + len(col) + 1]
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
+    return order_rows(t["count"].to_numpy(), data, off)
 
 
 def count_ngrams(paths, n=(1, 1), char: bool = False, top: int | None = None, min_count: int = 1,

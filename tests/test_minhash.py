@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from engine.backend import get_backend
 from engine.cli import app
 from engine.corpus import batch_from_texts
-from engine.minhash import (MinHashConfig, compute_signatures, load_signatures, optimal_lsh_params,
+from engine.minhash import (MinHashConfig, compute_signatures, exact_jaccard, load_signatures, optimal_lsh_params,
                             pair_estimates, pair_jaccard, parse_shingle, permutations, run,
                             save_signatures, similarity_matrix)
 from engine.text import ParameterError
@@ -63,7 +63,7 @@ def test_exact_jaccard_matches_reference_and_estimate_mae():
     s = compute_signatures(texts, CPU, MinHashConfig(perms=128))
     a, b = (np.array(x, dtype=np.int64) for x in zip(*[(i, j) for g in range(5) for i in range(g * 10, g * 10 + 10)
                                                        for j in range(i + 1, g * 10 + 10)]))
-    jac = pair_jaccard(s.sh_hash, s.sh_offsets, a, b, CPU)
+    jac = exact_jaccard(s, a, b, CPU)
     sets = [ref.shingle_set(t) for t in texts]
     want = np.array([ref.jaccard(sets[i], sets[j]) for i, j in zip(a, b)])
     np.testing.assert_allclose(jac, want, rtol=0, atol=1e-15)
@@ -88,7 +88,7 @@ def test_estimates_close_to_datasketch():
     b = np.arange(1, len(texts), dtype=np.int64)
     ours = pair_estimates(s.sig, a, b, CPU)
     theirs = np.array([mh[0].jaccard(mh[j]) for j in b])
-    exact = pair_jaccard(s.sh_hash, s.sh_offsets, a, b, CPU)
+    exact = exact_jaccard(s, a, b, CPU)
     assert not np.array_equal(ours, theirs)  # different hash functions ...
     assert np.abs(ours - theirs).mean() < 0.06  # ... statistically the same estimator
     assert np.abs(theirs - exact).mean() < 0.05 and np.abs(ours - exact).mean() < 0.05
@@ -123,7 +123,7 @@ def test_recall_on_planted_near_duplicates():
     n = len(docs)
     s = res.sigs
     a, b = np.triu_indices(n, 1)
-    jac = pair_jaccard(s.sh_hash, s.sh_offsets, a.astype(np.int64), b.astype(np.int64), CPU)
+    jac = exact_jaccard(s, a, b, CPU)
     truth = set(zip(a[jac >= 0.75].tolist(), b[jac >= 0.75].tolist()))
     found = set(zip(res.pair_a.tolist(), res.pair_b.tolist()))
     assert len(truth) >= 100

@@ -96,3 +96,23 @@ def test_sklearn_countvectorizer_agrees_on_same_tokens():
     sk = dict(zip(cv.get_feature_names_out(), np.asarray(X.sum(axis=0)).ravel()))
     ours = {g: c for (g, n), (c, _) in as_dict(count_ngrams([SEEDS], n="1-2", device="cpu")).items()}
     assert ours == sk
+
+
+def test_order_rows_matches_python_sort_on_tricky_strings():
+    import pyarrow as pa
+    from hypothesis import given, settings, strategies as st
+    from kernels.cpu.sort import order_rows
+
+    words = st.text(alphabet="ab\u00e9z\u65e5 ", min_size=0, max_size=20)
+
+    @given(st.lists(st.tuples(st.integers(1, 3), words), max_size=300))
+    @settings(max_examples=200, deadline=None)
+    def check(rows):
+        rows = rows + [(1, "abcdefgh"), (1, "abcdefghi"), (1, "abcdefg"), (1, "abcdefgh" * 3)]
+        arr = pa.array([s for _, s in rows], pa.large_string())
+        b = arr.buffers()
+        off = np.frombuffer(b[1], np.int64)[:len(arr) + 1]
+        data = np.frombuffer(b[2], np.uint8) if b[2] is not None else np.empty(0, np.uint8)
+        got = order_rows(np.array([c for c, _ in rows], np.int64), data, off)
+        assert [(-rows[i][0], rows[i][1]) for i in got] == sorted((-c, s) for c, s in rows)
+    check()
