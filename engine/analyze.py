@@ -1,16 +1,353 @@
-"""``corpus analyze``: the main job. Top n-grams per n (stop words removed), then the
-near-duplicate and co-occurrence sections when those analytics are installed."""
+"""``corpus analyze``: the main job, and its HTML report.
+
+On the console: top n-grams per n (stop words removed), then the near-duplicate
+and co-occurrence sections.  In ``--report`` (default ``report.html``): the
+same figures and tables plus the plots (engine.report), written atomically.
+
+Library use::
+
+    from engine.analyze import analyze_corpus
+    data = analyze_corpus(["seeds/"])          # -> engine.report.ReportData
+    engine.report.write_report(data, "report.html", plots_dir="plots")
+"""
 from __future__ import annotations
 
 import importlib
+import platform
+import re
+import sys
 import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 
 from engine import cli_common as cc
 
-__all__ = ["register"]
+__all__ = ["register", "analyze_corpus", "main_terms"]
+
+MATRIX_DOCS = 12        # up to this many documents: the all-pairs matrix (as engine.minhash does)
+HEATMAP_DOCS = 30       # more: a heatmap of the documents of the largest clusters, at most this many
+REPORT_CLUSTERS = 25    # clusters listed in the report
+CLUSTER_MEMBERS = 10    # members listed per cluster
+MAIN_TERMS = 6          # content terms whose associates the co-occurrence section shows
+ASSOCIATES = 8
+LANG_DOCS = 2000        # documents sampled for the language guess
+LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
+
+
+# ---------------------------------------------------------------------------- helpers
+def main_terms(unigrams: list[tuple[str, int, int]], k: int = MAIN_TERMS) -> list[str]:
+    """The most frequent content words: alphabetic, two letters or more (stop words are
+    already removed from ``unigrams``)."""
+    out = []
+    for term, _, _ in unigrams:
+        if len(term) >= 2 and term.isalpha():
+            out.append(term)
+        if len(out) == k:
+            break
+    return out
+
+
+def _guess_languages(batches, max_docs: int = LANG_DOCS) -> tuple[dict[str, int], int]:
+    """Documents per language, guessed from stop-word hits in the first 3,000 characters
+    (a cheap heuristic over ``LANGS``); ``unknown`` when under 15% of the words are stop words."""
+    from stop_words import get_stop_words
+    lists = {}
+    for code in LANGS:
+        try:
+            lists[code] = frozenset(w.casefold() for w in get_stop_words(code))
+        except Exception:
+            continue
+    word = re.compile(r"\w+")
+    counts: dict[str, int] = {}
+    seen = 0
+    for batch in batches:
+        for i in range(batch.n_docs):
+            if seen >= max_docs:
+                break
+            seen += 1
+            toks = word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
+                                .decode("utf-8", "ignore")[:3000].casefold())
+            best, hits = "unknown", 0
+            for code, sw in lists.items():
+                h = sum(t in sw for t in toks)
+                if h > hits:
+                    best, hits = code, h
+            if not toks or hits < 0.15 * len(toks):
+                best = "unknown"
+            counts[best] = counts.get(best, 0) + 1
+        if seen >= max_docs:
+            break
+    return dict(sorted(counts.items(), key=lambda kv: (kv[0] == "unknown", -kv[1], kv[0]))), seen
+
+
+def _versions(backend) -> dict[str, str]:
+    import matplotlib
+    import numba
+    import pyarrow
+    import scipy
+
+    import engine
+    from engine.normalize import get_tables
+    v = {"corpus-engine": engine.__version__, "python": platform.python_version(),
+         "numpy": np.__version__, "numba": numba.__version__, "pyarrow": pyarrow.__version__,
+         "scipy": scipy.__version__, "matplotlib": matplotlib.__version__,
+         "unicode (tables)": get_tables().unicode_version, "backend": backend.describe(),
+         "platform": platform.platform(terse=True)}
+    if backend.name == "gpu":
+        try:
+            import cupy
+            v["cupy"] = cupy.__version__
+        except Exception:
+            pass
+    return v
+
+
+# ---------------------------------------------------------------------------- near-duplicates
+def _pair_matrix(sig: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    s = sig[idx]
+    return (s[:, None, :] == s[None, :, :]).mean(axis=2)
+
+
+def _clusters(res, limit: int = REPORT_CLUSTERS) -> list[dict]:
+    ids = res.doc_ids
+    rep, size = np.asarray(res.rep), np.asarray(res.size)
+    score = np.where(np.isnan(res.jaccard), res.estimate, res.jaccard) if res.pair_a.size else np.empty(0)
+    best: dict[int, float] = {}
+    for a, s in zip(rep[res.pair_a].tolist(), score.tolist()):
+        best[a] = max(best.get(a, 0.0), s)
+    reps = np.unique(rep[size >= 2])
+    reps = sorted(reps.tolist(), key=lambda r: (-int(size[r]), r))[:limit]
+    out = []
+    for r in reps:
+        members = np.flatnonzero(rep == r)
+        others = [ids[i] for i in members if i != r][:CLUSTER_MEMBERS - 1]
+        out.append({"representative": ids[r], "size": int(size[r]), "members": [ids[r]] + others,
+                    "max_jaccard": float(best.get(r, float("nan"))), "_index": members})
+    return out
+
+
+def _near_duplicates(batches, backend, text, console) -> dict:
+    """Console section (as engine.minhash.analyze_section prints it) and the report's data."""
+    from engine import minhash as mh
+    from engine.output import print_table
+    import pyarrow as pa
+
+    cfg = mh.MinHashConfig(text=text)
+    n = sum(b.n_docs for b in batches)
+    out: dict = {"params": {"minhash shingles": cfg.shingle, "minhash permutations": cfg.perms,
+                            "minhash threshold": cfg.threshold, "minhash seed": cfg.seed}}
+    if n <= MATRIX_DOCS:
+        # Few documents are usually related articles, not copies: character 5-grams show their
+        # overlap where word 5-grams show ~0 (engine.minhash.analyze_section does the same).
+        mcfg = replace(cfg, shingle="char:5")
+        ids, m = mh.similarity_matrix(batches, backend, mcfg)
+        title = f"Near-duplicates: estimated Jaccard ({mcfg.shingle} shingles, {mcfg.perms} permutations)"
+        if hasattr(mh, "_print_matrix"):
+            mh._print_matrix(ids, m, console, title)
+        else:  # pragma: no cover - engine.minhash without its console helper
+            print_table(mh.matrix_table(ids, m), title, console)
+        out.update(doc_ids=list(ids), matrix=m.tolist(), matrix_title=title,
+                   matrix_caption="All pairs of documents: estimated Jaccard similarity of their "
+                                  "character 5-gram sets (1.00 on the diagonal).")
+        res = mh.run(batches, backend, cfg)  # clusters at the dedup settings; tiny corpus, cheap
+        out["summary"] = res.summary()
+    else:
+        res = mh.run(batches, backend, cfg)
+        summ = res.summary()
+        title = f"Near-duplicates (MinHash {cfg.shingle}, threshold {cfg.threshold})"
+        if hasattr(mh, "_print_summary"):
+            mh._print_summary(summ, console, title)
+        else:  # pragma: no cover
+            print_table(pa.table({"": list(summ), "value": [str(v) for v in summ.values()]}), title, console)
+        out["summary"] = summ
+    clusters = _clusters(res)
+    if n > MATRIX_DOCS and clusters:
+        print_table(pa.table({"representative": [c["representative"] for c in clusters[:10]],
+                              "size": [c["size"] for c in clusters[:10]]}),
+                    "Largest near-duplicate clusters", console)
+    if n > MATRIX_DOCS:
+        # heatmap of the documents of the largest clusters (or of the best candidate pairs)
+        idx: list[int] = []
+        for c in clusters:
+            take = c["_index"][:max(0, HEATMAP_DOCS - len(idx))].tolist()
+            idx.extend(take)
+            if len(idx) >= HEATMAP_DOCS:
+                break
+        what = "documents of the largest clusters, grouped by cluster"
+        if not idx and res.cand_a.size:
+            est = (res.sigs.sig[res.cand_a] == res.sigs.sig[res.cand_b]).mean(axis=1)
+            order = np.argsort(-est, kind="stable")
+            for k in order.tolist():
+                for d in (int(res.cand_a[k]), int(res.cand_b[k])):
+                    if d not in idx and len(idx) < HEATMAP_DOCS:
+                        idx.append(d)
+            what = "documents of the most similar candidate pairs (none reached the threshold)"
+        if len(idx) >= 2:
+            ix = np.asarray(idx, dtype=np.int64)
+            out.update(doc_ids=[res.doc_ids[i] for i in idx], matrix=_pair_matrix(res.sigs.sig, ix).tolist(),
+                       matrix_title=f"Estimated Jaccard ({cfg.shingle} shingles), {len(idx)} documents",
+                       matrix_caption=f"{what}; estimated from the {cfg.perms}-permutation signatures.")
+    for c in clusters:
+        c.pop("_index", None)
+    out["clusters"] = clusters
+    n_clusters = out["summary"].get("clusters", len(clusters))
+    if n_clusters > len(clusters):
+        out["clusters_note"] = f"the {len(clusters)} largest of {n_clusters} clusters."
+    out["no_clusters"] = (f"no near-duplicate clusters: no pair of documents reaches Jaccard "
+                          f"{cfg.threshold} on {cfg.shingle} shingles.")
+    out["note"] = (f"MinHash, {cfg.perms} permutations (seed {cfg.seed}), LSH {res.bands} bands x "
+                   f"{res.rows} rows, pairs verified by exact Jaccard of {cfg.shingle} shingle sets; "
+                   f"a cluster keeps its first document in corpus order.")
+    return out
+
+
+# ---------------------------------------------------------------------------- co-occurrence
+COOC_WINDOW = 5
+COOC_MEASURE = "llr"
+
+
+def _cooccurrence(batches, backend, text, terms: list[str], console) -> dict:
+    """Console table and report data: the top associates of ``terms`` (engine.cooc's data API:
+    ``run(...)`` then ``CoocResult.associates``).  A missing or broken engine.cooc, or a failure
+    in it, becomes a note in the report instead of stopping the analysis."""
+    try:
+        cooc = importlib.import_module("engine.cooc")
+    except Exception as e:
+        cc.err_console.print(f"[yellow]co-occurrence section skipped: engine.cooc could not be imported "
+                             f"({type(e).__name__}: {e})[/yellow]")
+        return {"error": f"Co-occurrence unavailable: engine.cooc could not be imported "
+                         f"({type(e).__name__}: {e})."}
+    try:
+        from rich.table import Table
+        cfg = cooc.CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
+        res = cooc.run(batches, backend, cfg)
+        vocab_index = {t: i for i, t in enumerate(res.vocab)}
+        heads = [t for t in terms if t in vocab_index]
+        out: dict[str, list[dict]] = {}
+        table = Table(title=f"Co-occurrence: top associates (window {cfg.window}, {cfg.measure.upper()}, "
+                            f"stop words {'removed' if text.stopwords else 'kept'})")
+        table.add_column("term")
+        table.add_column("count", justify="right")
+        table.add_column("associates (count)")
+        for h in heads:
+            at = res.associates(h, cfg.measure, ASSOCIATES).to_pylist()
+            out[h] = [{"term": r["associate"], "score": float(r[cfg.measure]), "llr": float(r["llr"]),
+                       "npmi": float(r["npmi"]), "count": r["count"]} for r in at]
+            table.add_row(h, str(int(res.term_count[vocab_index[h]])),
+                          ", ".join(f"{r['term']} ({r['count']:g})" for r in out[h]))
+        console.print(table)
+    except Exception as e:
+        cc.err_console.print(f"[yellow]co-occurrence section failed: {type(e).__name__}: {e}[/yellow]")
+        return {"error": f"Co-occurrence failed: {type(e).__name__}: {e}"}
+    return {"measure": cfg.measure, "columns": ["llr", "npmi", "count"], "terms": out,
+            "note": (f"Top {ASSOCIATES} associates of the {len(heads)} most frequent content words, "
+                     f"ranked by {cfg.measure.upper()} (Dunning's log-likelihood G²); NPMI in [-1, 1]; "
+                     f"count = co-occurrences within a window of {cfg.window} tokens "
+                     f"(stop words {'removed first' if text.stopwords else 'kept'}). "
+                     f"Vocabulary {len(res.vocab)} terms (seen at least {cfg.min_count} times), "
+                     f"{res.nnz} distinct pairs."),
+            "params": {"cooc window": cfg.window, "cooc weighting": cfg.weighting,
+                       "cooc measure": cfg.measure, "cooc min count": cfg.min_count,
+                       "cooc max vocabulary": cfg.max_vocab}}
+
+
+# ---------------------------------------------------------------------------- the job
+def analyze_corpus(paths=None, *, top: int = 10, n="1-3", stopwords: str | None = "fr,en",
+                   device="auto", text_field: str = "text", id_field: str = "id",
+                   encoding: str = "utf-8", strict: bool = False, ctx: "cc.JobContext | None" = None,
+                   console=None, command: str = ""):
+    """Run the analysis on ``paths`` (default: the bundled seeds), print the console sections
+    to ``console`` and return the :class:`engine.report.ReportData` for the HTML report."""
+    import pyarrow.compute as pc
+    from rich.console import Console
+
+    from engine.ngrams import NgramConfig, NgramStats, count_batches
+    from engine.output import print_table
+    from engine.report import ReportData
+    from engine.text import TextOptions
+
+    console = console or Console(highlight=False)
+    ctx = ctx or cc.JobContext(quiet=True)
+    text = cc.text_options(stopwords, False, 1)
+    cfg = NgramConfig(n=n, top=top, text=text)
+    backend = ctx.backend(device)
+    reader = ctx.reader(paths, text_field, id_field, encoding, strict)
+    stats = NgramStats()
+    t0 = time.perf_counter()
+    # read once: every section works on the same batches (and the reader options apply to all)
+    batches = list(reader)
+    table = count_batches(batches, backend, cfg, stats)
+    elapsed = time.perf_counter() - t0
+    ctx.report(reader)
+    console.rule("[bold]corpus")
+    console.print(
+        f"{stats.documents} documents, {reader.stats.bytes / 1e6:.2f} MB, {stats.tokens} tokens "
+        f"(stop words {stopwords or 'kept'}), {reader.stats.n_skipped} skipped; "
+        f"{backend.describe()}, {elapsed:.2f} s")
+    lo, hi = cfg.n
+    ngrams = {}
+    for k in range(lo, hi + 1):
+        t = table.filter(pc.equal(table["n"], k)).drop(["n"])
+        print_table(t, title=f"top {top} {k}-grams", console=console)
+        ngrams[k] = [(r["ngram"], r["count"], r["doc_freq"]) for r in t.to_pylist()]
+
+    # rank-frequency of every word, stop words kept (a second, unigram-only pass)
+    zstats = NgramStats()
+    uni = count_batches(batches, backend, NgramConfig(n=1, text=TextOptions()), zstats)
+    zipf_counts = uni["count"].to_numpy()
+    zipf_words = uni["ngram"].slice(0, 6).to_pylist()
+
+    try:
+        nd = _near_duplicates(batches, backend, text, console)
+    except Exception as e:
+        cc.err_console.print(f"[yellow]near-duplicate section failed: {type(e).__name__}: {e}[/yellow]")
+        nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
+    terms = main_terms(ngrams.get(1, []) if lo == 1 else
+                       [(r["ngram"], r["count"], r["doc_freq"]) for r in uni.slice(0, 200).to_pylist()])
+    co = _cooccurrence(batches, backend, text, terms, console)
+
+    langs, sampled = _guess_languages(batches)
+    rs = reader.stats
+    summary = {"documents": stats.documents, "tokens": stats.tokens, "MB": round(rs.bytes / 1e6, 2),
+               "distinct words": int(uni.num_rows), "skipped inputs": rs.n_skipped, "files": rs.files,
+               "bytes": rs.bytes, "tokens with stop words": zstats.tokens,
+               "tokens (after stop words)": stats.tokens, "seconds (n-grams)": round(elapsed, 2)}
+    params = {"n": f"{lo}-{hi}", "top": top, "stop words": stopwords or "kept", "device": device,
+              "backend": backend.describe(), "normalisation": "NFKC + casefold, tokens = \\w+ runs",
+              "encoding": encoding, "text field": text_field, "id field": id_field, "strict": strict}
+    for sec in (nd, co):
+        params.update(sec.pop("params", {}) if isinstance(sec, dict) else {})
+    return ReportData(
+        inputs=[str(p) for p in (paths or [cc.SEEDS])],
+        summary=summary,
+        skipped=[(r, c, list(rs.locations.get(r, []))) for r, c in sorted(rs.skipped.items())],
+        languages=langs or None,
+        languages_note=(f"Guessed from stop-word frequencies ({', '.join(LANGS)}) in "
+                        f"{'all ' if sampled == stats.documents else 'the first '}{sampled} documents; "
+                        "a heuristic, not a language identifier."),
+        ngrams=ngrams,
+        ngrams_note=f"Word n-grams within documents, stop words removed ({stopwords or 'none'}); "
+                    "count = occurrences, doc_freq = documents containing it.",
+        zipf_counts=zipf_counts, zipf_words=zipf_words,
+        zipf_note="All words, stop words kept (a separate unigram count of the same documents).",
+        minhash=nd, cooc=co, params=params, versions=_versions(backend),
+        created=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
+        command=command,
+    )
+
+
+# ---------------------------------------------------------------------------- CLI
+def _command_line() -> str:
+    """The command as typed, when run as the ``corpus`` script (not under a test runner)."""
+    import shlex
+    if Path(sys.argv[0]).name != "corpus":
+        return ""
+    return "corpus " + " ".join(shlex.quote(a) for a in sys.argv[1:])
 
 
 def register(app) -> None:
@@ -26,36 +363,31 @@ def register(app) -> None:
         encoding: cc.Encoding = "utf-8",
         strict: cc.Strict = False,
         quiet: cc.Quiet = False,
+        report: Annotated[Path, typer.Option(
+            "--report", help="Write the HTML report here (one self-contained file).")] = Path("report.html"),
+        no_report: Annotated[bool, typer.Option("--no-report", help="Console output only.")] = False,
+        plots: Annotated[Optional[Path], typer.Option(
+            "--plots", help="Also write the report's plots as PNG files into this folder.")] = None,
     ) -> None:
         """The main job on a corpus (default: the bundled seeds/): top n-grams per n with
-        French and English stop words removed, near-duplicates and co-occurrence sections."""
-        from engine.ngrams import NgramConfig, NgramStats, count_batches
-        import pyarrow.compute as pc
-
-        from engine.output import print_table
+        French and English stop words removed, near-duplicates and co-occurrence sections,
+        and an HTML report with plots (report.html in the current folder unless --report)."""
+        from engine.output import OutputError
+        from engine.report import write_report
 
         with cc.job(quiet) as ctx:
-            text = cc.text_options(stopwords, False, 1)
-            cfg = NgramConfig(n=n, top=top, text=text)
-            backend = ctx.backend(device)
-            reader = ctx.reader(paths, text_field, id_field, encoding, strict)
-            stats = NgramStats()
-            t0 = time.perf_counter()
-            table = count_batches(reader, backend, cfg, stats)
-            ctx.report(reader)
-            cc.out_console.rule("[bold]corpus")
-            cc.out_console.print(
-                f"{stats.documents} documents, {reader.stats.bytes / 1e6:.2f} MB, {stats.tokens} tokens "
-                f"(stop words {stopwords or 'kept'}), {reader.stats.n_skipped} skipped; "
-                f"{backend.describe()}, {time.perf_counter() - t0:.2f} s")
-            lo, hi = cfg.n
-            for k in range(lo, hi + 1):
-                print_table(table.filter(pc.equal(table["n"], k)).drop(["n"]),
-                            title=f"top {top} {k}-grams", console=cc.out_console)
-            for mod in ("engine.minhash", "engine.cooc"):
-                try:
-                    m = importlib.import_module(mod)
-                except ModuleNotFoundError:
-                    continue
-                if hasattr(m, "analyze_section"):
-                    m.analyze_section(list(paths) if paths else [cc.SEEDS], backend, text, cc.out_console)
+            if not no_report and not report.parent.exists():  # fail before the work
+                raise OutputError(f"--report: folder does not exist: {report.parent}")
+            data = analyze_corpus(paths, top=top, n=n, stopwords=stopwords, device=device,
+                                  text_field=text_field, id_field=id_field, encoding=encoding,
+                                  strict=strict, ctx=ctx, console=cc.out_console,
+                                  command=_command_line())
+            if no_report:
+                if plots is not None:
+                    cc.err_console.print("[yellow]--plots ignored with --no-report[/yellow]")
+                return
+            path, pngs = write_report(data, report, plots)
+            cc.out_console.print(f"report: {path.resolve()}", soft_wrap=True)
+            if pngs:
+                cc.out_console.print(f"plots: {len(pngs)} PNG files in {Path(plots).resolve()}",
+                                     soft_wrap=True)

@@ -27,10 +27,22 @@ def simulator_enabled() -> bool:
     return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
 
 
+def _cuda_driver_present() -> bool:
+    """Cheap check for the CUDA driver library, before paying for importing numba.cuda (~0.6 s)."""
+    import ctypes.util
+    if ctypes.util.find_library("cuda"):
+        return True
+    return any(os.path.exists(p) for p in ("/usr/lib/x86_64-linux-gnu/libcuda.so.1", "/usr/lib64/libcuda.so.1",
+                                           "/usr/lib/aarch64-linux-gnu/libcuda.so.1", "/usr/lib/wsl/lib/libcuda.so.1",
+                                           "/usr/local/cuda/compat/libcuda.so.1"))
+
+
 def gpu_status() -> tuple[bool, str]:
     """(usable, description): a real GPU usable through both numba.cuda and cupy."""
     if simulator_enabled():
         return False, "CUDA simulator (NUMBA_ENABLE_CUDASIM=1), not a real GPU"
+    if not os.environ.get("NUMBA_CUDA_DRIVER") and not _cuda_driver_present():
+        return False, "no CUDA driver (libcuda) on this machine"
     try:
         from numba import cuda
         if not cuda.is_available():

@@ -90,6 +90,13 @@ class ReadStats:
                 "skipped": dict(self.skipped), "skipped_locations": self.locations}
 
 
+def _blank_docs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Documents that are empty or only whitespace (``not text.strip()``), by the Unicode tables."""
+    from engine.normalize import get_tables
+    from kernels.cpu.text import blank_docs
+    return blank_docs(data, offsets, get_tables().flags)
+
+
 def _kind(path: Path) -> str:
     name = path.name.lower()
     if name.endswith(JSONL_SUFFIXES):
@@ -132,7 +139,8 @@ class CorpusReader:
     def __init__(self, paths: Sequence[str | os.PathLike], *, text_field: str = "text",
                  id_field: str = "id", encoding: str = "utf-8", strict: bool = False,
                  batch_bytes: int = DEFAULT_BATCH_BYTES,
-                 progress: Callable[[int], None] | None = None):
+                 progress: Callable[[int], None] | None = None,
+                 json_chunk_bytes: int = 32 << 20):
         if not paths:
             raise CorpusError("no input path given")
         if batch_bytes <= 0:
@@ -146,6 +154,7 @@ class CorpusReader:
         self.text_field, self.id_field = text_field, id_field
         self.encoding, self.strict = encoding, strict
         self.batch_bytes = batch_bytes
+        self.json_chunk_bytes = json_chunk_bytes
         self.progress = progress or (lambda n: None)
         self.stats = ReadStats()
         self.files = self._expand(paths)
@@ -237,7 +246,9 @@ class CorpusReader:
         if text is not None:
             yield doc_id, text
 
-    def _docs_jsonl(self, path: Path, size: int) -> Iterator[tuple[str, bytes]]:
+    def _docs_jsonl(self, path: Path, size: int) -> Iterator:
+        """JSONL in chunks of whole lines: Arrow's multithreaded JSON parser when the
+        chunk is clean, the line-by-line Python parser (which names bad lines) when not."""
         try:
             raw_f, f = _open_jsonl(path)
         except OSError as e:
@@ -245,45 +256,100 @@ class CorpusReader:
             self._bad(f"unreadable ({e.strerror})", str(path))
             return
         seen = 0
+        line0 = 0
         try:
-            for lineno, line in enumerate(f, 1):
+            while True:
+                chunk = f.read(self.json_chunk_bytes)
+                if not chunk:
+                    break
+                if not chunk.endswith(b"\n"):
+                    chunk += f.readline()
+                yield from self._jsonl_chunk(path, chunk, line0)
+                line0 += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
                 pos = raw_f.tell()
-                if pos - seen > (1 << 20):
-                    self.progress(pos - seen)
-                    seen = pos
-                where = f"{path}:{lineno}"
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except (ValueError, UnicodeDecodeError):
-                    self._bad("malformed JSON line", where)
-                    continue
-                if not isinstance(obj, dict):
-                    self._bad("JSON line is not an object", where)
-                    continue
-                text = obj.get(self.text_field)
-                if not isinstance(text, str):
-                    self._bad(f"missing or non-string field {self.text_field!r}", where)
-                    continue
-                if not text.strip():
-                    self._bad("empty document", where)
-                    continue
-                if "\x00" in text:
-                    self._bad("binary content (NUL bytes)", where)
-                    continue
-                try:
-                    data = text.encode("utf-8")
-                except UnicodeEncodeError:
-                    self._bad("invalid unicode (lone surrogate)", where)
-                    continue
-                doc_id = obj.get(self.id_field)
-                yield (str(doc_id) if doc_id is not None else f"{path.name}:{lineno}"), data
+                self.progress(pos - seen)
+                seen = pos
         except (OSError, EOFError, ValueError) as e:  # truncated gzip/zstd stream
             self._bad(f"unreadable compressed stream ({e})", str(path))
         finally:
             self.progress(max(size - seen, 0))
             raw_f.close()
+
+    def _jsonl_chunk(self, path: Path, chunk: bytes, line0: int) -> Iterator:
+        import pyarrow as pa
+        import pyarrow.json as pj
+        try:
+            tb = pj.read_json(io.BytesIO(chunk), parse_options=pj.ParseOptions(
+                explicit_schema=pa.schema([(self.text_field, pa.large_string())]),
+                unexpected_field_behavior="infer"))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+            # malformed or irregular lines somewhere in the chunk: the exact, slower parser
+            yield from self._jsonl_lines(path, chunk.split(b"\n"), line0)
+            return
+        texts = tb.column(self.text_field).combine_chunks()
+        n = len(texts)
+        if n == 0:
+            return
+        bufs = texts.buffers()
+        off = np.frombuffer(bufs[1], np.int64)[texts.offset:texts.offset + n + 1]
+        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
+        valid = texts.is_valid().to_numpy(zero_copy_only=False)
+        blank = _blank_docs(data, off)
+        nul = np.zeros(n, bool)
+        zeros = np.flatnonzero(data[off[0]:off[-1]] == 0) + off[0]
+        if zeros.size:
+            nul[np.searchsorted(off, zeros, side="right") - 1] = True
+        bad = ~valid | blank | nul
+        ids = tb.column(self.id_field).to_pylist() if self.id_field in tb.column_names else [None] * n
+        lines = None
+        if bad.any() or any(v is None for v in ids):
+            # rows are the chunk's non-blank lines, in order (Arrow skips blank ones)
+            lines = [line0 + i + 1 for i, ln in enumerate(chunk.split(b"\n")) if ln.strip()]
+        for r in np.flatnonzero(bad):
+            reason = (f"missing or non-string field {self.text_field!r}" if not valid[r]
+                      else "empty document" if blank[r] else "binary content (NUL bytes)")
+            self._bad(reason, f"{path}:{lines[r]}")
+        keep = np.flatnonzero(~bad)
+        if keep.size == 0:
+            return
+        doc_ids = [str(ids[r]) if ids[r] is not None else f"{path.name}:{lines[r]}" for r in keep]
+        if keep.size < n:
+            kept = texts.take(pa.array(keep))
+            kb = kept.buffers()
+            off = np.frombuffer(kb[1], np.int64)[kept.offset:kept.offset + keep.size + 1]
+            data = np.frombuffer(kb[2], np.uint8) if kb[2] is not None else np.empty(0, np.uint8)
+        yield _Block(doc_ids, data, off)
+
+    def _jsonl_lines(self, path: Path, lines, line0: int) -> Iterator[tuple[str, bytes]]:
+        for lineno, line in enumerate(lines, line0 + 1):
+            where = f"{path}:{lineno}"
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except (ValueError, UnicodeDecodeError):
+                self._bad("malformed JSON line", where)
+                continue
+            if not isinstance(obj, dict):
+                self._bad("JSON line is not an object", where)
+                continue
+            text = obj.get(self.text_field)
+            if not isinstance(text, str):
+                self._bad(f"missing or non-string field {self.text_field!r}", where)
+                continue
+            if not text.strip():
+                self._bad("empty document", where)
+                continue
+            if "\x00" in text:
+                self._bad("binary content (NUL bytes)", where)
+                continue
+            try:
+                data = text.encode("utf-8")
+            except UnicodeEncodeError:
+                self._bad("invalid unicode (lone surrogate)", where)
+                continue
+            doc_id = obj.get(self.id_field)
+            yield (str(doc_id) if doc_id is not None else f"{path.name}:{lineno}"), data
 
     def _batches_parquet(self, path: Path, size: int) -> Iterator[tuple[list[str], bytes, np.ndarray]]:
         import pyarrow as pa
@@ -338,22 +404,83 @@ class CorpusReader:
                     yield from zip(ids, parts)
 
     def __iter__(self) -> Iterator[Batch]:
-        ids: list[str] = []
-        parts: list[bytes] = []
+        pieces: list = []      # single documents (id, bytes) and _Blocks, in corpus order
         nbytes = 0
         base = 0
-        for doc_id, data in self._documents():
-            ids.append(doc_id)
-            parts.append(data)
-            nbytes += len(data)
-            self.stats.documents += 1
-            self.stats.bytes += len(data)
+        for item in self._documents():
+            if isinstance(item, _Block):
+                size, count = int(item.offsets[-1] - item.offsets[0]), len(item.ids)
+            else:
+                size, count = len(item[1]), 1
+            pieces.append(item)
+            nbytes += size
+            self.stats.documents += count
+            self.stats.bytes += size
             if nbytes >= self.batch_bytes:
-                yield _make_batch(ids, parts, base)
-                base += len(ids)
-                ids, parts, nbytes = [], [], 0
-        if ids:
-            yield _make_batch(ids, parts, base)
+                for batch in _assemble(pieces, base, self.batch_bytes):
+                    base += batch.n_docs
+                    yield batch
+                pieces, nbytes = [], 0
+        if pieces:
+            for batch in _assemble(pieces, base, self.batch_bytes):
+                yield batch
+
+
+@dataclass
+class _Block:
+    """Many documents at once (from Arrow): ids, UTF-8 bytes and int64 offsets (any base)."""
+    ids: list
+    data: np.ndarray
+    offsets: np.ndarray
+
+
+def _assemble(pieces: list, base: int, batch_bytes: int) -> Iterator[Batch]:
+    """Batches of at most about ``batch_bytes`` from documents and blocks, in order."""
+    ids: list[str] = []
+    datas: list = []
+    lens: list = []
+    nbytes = 0
+
+    def flush():
+        nonlocal ids, datas, lens, nbytes, base
+        if not ids:
+            return None
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([np.atleast_1d(np.asarray(x, np.int64)) for x in lens]), out=offsets[1:])
+        data = np.concatenate([np.frombuffer(d, np.uint8) if isinstance(d, bytes) else d for d in datas]) \
+            if len(datas) != 1 or not isinstance(datas[0], np.ndarray) else datas[0]
+        b = Batch(ids, data, offsets, base)
+        base += len(ids)
+        ids, datas, lens, nbytes = [], [], [], 0
+        return b
+
+    for item in pieces:
+        if isinstance(item, _Block):
+            off = item.offsets
+            i = 0
+            n = len(item.ids)
+            while i < n:
+                # take whole documents up to the batch bound (at least one)
+                limit = off[i] + max(batch_bytes - nbytes, 1)
+                j = max(i + 1, int(np.searchsorted(off, limit, side="right")) - 1)
+                j = min(j, n)
+                ids.extend(item.ids[i:j])
+                datas.append(item.data[off[i]:off[j]])
+                lens.append(np.diff(off[i:j + 1]))
+                nbytes += int(off[j] - off[i])
+                i = j
+                if nbytes >= batch_bytes:
+                    yield flush()
+        else:
+            ids.append(item[0])
+            datas.append(item[1])
+            lens.append(len(item[1]))
+            nbytes += len(item[1])
+            if nbytes >= batch_bytes:
+                yield flush()
+    last = flush()
+    if last is not None:
+        yield last
 
 
 def _make_batch(ids: list[str], parts: list[bytes], base: int) -> Batch:

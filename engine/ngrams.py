@@ -90,116 +90,161 @@ class NgramConfig:
         object.__setattr__(self, "memory", parse_memory(self.memory))
 
 
+@dataclass
+class Rows:
+    """Counted keys with their strings as spans ``data[starts[i]:ends[i]]``."""
+    keys: np.ndarray
+    counts: np.ndarray
+    dfs: np.ndarray
+    data: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    n: np.ndarray | None = None
+
+    def take(self, idx) -> "Rows":
+        return Rows(self.keys[idx], self.counts[idx], self.dfs[idx], self.data, self.starts[idx],
+                    self.ends[idx], None if self.n is None else self.n[idx])
+
+    @staticmethod
+    def concat(pieces: list["Rows"]) -> "Rows":
+        shift = np.cumsum([0] + [p.data.size for p in pieces[:-1]])
+        return Rows(np.concatenate([p.keys for p in pieces]), np.concatenate([p.counts for p in pieces]),
+                    np.concatenate([p.dfs for p in pieces]), np.concatenate([p.data for p in pieces]),
+                    np.concatenate([p.starts + s for p, s in zip(pieces, shift)]),
+                    np.concatenate([p.ends + s for p, s in zip(pieces, shift)]),
+                    np.concatenate([p.n for p in pieces]))
+
+    def ordered(self) -> np.ndarray:
+        """Row order: count descending, then string ascending."""
+        from kernels.cpu.sort import order_rows
+        return order_rows(self.counts, self.data, self.starts, self.ends)
+
+
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory."""
 
-    def __init__(self, budget_entries: int, spill_root: Callable[[], Path]):
+    def __init__(self, budget_entries: int, spill_root: Callable[[], Path], partitions: int | None = None):
         from kernels.cpu import count as kc
         self.kc = kc
+        if partitions is None:
+            import numba
+            partitions = 1 << (max(1, numba.get_num_threads()).bit_length() - 1)
+        self.P = partitions
+        self.part_shift = 64 - (self.P.bit_length() - 1) if self.P > 1 else 63
         self.budget = max(1024, int(budget_entries))
         self._spill_root = spill_root
         self.spill_dir: Path | None = None
         self.n_spills = 0
-        self._alloc(1 << 14)
+        self._alloc(1 << 12)
         self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
         self.n_strings = 0
 
     def _alloc(self, cap: int) -> None:
-        self.table = np.zeros((cap, 4), dtype=np.int64)
-        self.sid = np.full(cap, -1, dtype=np.int64)
-        self.size = 0
+        self.table = np.zeros((self.P, cap, 4), dtype=np.int64)
+        self.sid = np.full((self.P, cap), -1, dtype=np.int64)
+        self.sizes = np.zeros(self.P, dtype=np.int64)
+
+    @property
+    def size(self) -> int:
+        return int(self.sizes.sum())
 
     @property
     def max_size(self) -> int:
-        return self.table.shape[0] // 2
+        return self.table.shape[1] // 2
 
     def _grow(self) -> None:
-        cap = self.table.shape[0] * 2
-        table, sid = np.zeros((cap, 4), dtype=np.int64), np.full(cap, -1, dtype=np.int64)
+        cap = self.table.shape[1] * 2
+        table = np.zeros((self.P, cap, 4), dtype=np.int64)
+        sid = np.full((self.P, cap), -1, dtype=np.int64)
         self.kc.rehash(self.table, self.sid, table, sid)
         self.table, self.sid = table, sid
 
-    def _strings(self, slots, refs, gather) -> None:
+    def _strings(self, p, slots, refs, gather) -> None:
         if slots.size == 0:
             return
         data, off = gather(refs)
-        self.sid[slots] = np.arange(self.n_strings, self.n_strings + slots.size)
+        self.sid[p, slots] = np.arange(self.n_strings, self.n_strings + slots.size)
         self._chunks.append((data, off))
         self.n_strings += slots.size
 
-    def _insert(self, fn, keys, args, gather) -> None:
-        i = 0
+    def _insert(self, keys, docs, counts, dfs, aggregated, gather) -> None:
         n = keys.size
         # grow ahead for a quarter of the keys being new, instead of doubling many times
-        while self.max_size - self.size < min(n // 4, self.budget) and self.table.shape[0] < (1 << 40):
+        while (self.max_size - self.sizes.max()) * self.P < min(n // 4, self.budget) \
+                and self.table.shape[1] < (1 << 36):
             self._grow()
-        while i < n:
-            room = self.max_size - self.size
+        starts = np.zeros(self.P, np.int64)
+        while True:
+            room = int(self.max_size - self.sizes.max())
             if room <= 0:
                 self._grow()
                 continue
-            cap_new = min(n - i, room)
-            slots = np.empty(cap_new, np.int64)
-            refs = np.empty(cap_new, np.int64)
-            i, self.size, n_new = fn(self.table, keys, *args, i, self.max_size, self.size, slots, refs)
-            self._strings(slots[:n_new], refs[:n_new], gather)
+            cap_new = min(n, room)
+            slots = np.empty((self.P, cap_new), np.int64)
+            refs = np.empty((self.P, cap_new), np.int64)
+            n_new = np.zeros(self.P, np.int64)
+            self.kc.insert(self.table, keys, docs, counts, dfs, aggregated, self.part_shift, starts,
+                           self.max_size, self.sizes, slots, refs, n_new)
+            for p in range(self.P):
+                self._strings(p, slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
+            if (starts >= n).all():
+                return
+            self._grow()
 
     def add_occurrences(self, keys: np.ndarray, docs: np.ndarray, gather) -> None:
         """Count one key per occurrence (``docs``: global document index of each)."""
-        self._insert(self.kc.insert_occurrences, keys, (docs,), gather)
+        e = np.empty(0, np.int64)
+        self._insert(keys, docs, e, e, False, gather)
         self._maybe_spill()
 
     def add_aggregated(self, keys, counts, dfs, gather) -> None:
         """Add rows already reduced per batch (a batch never splits a document)."""
-        self._insert(self.kc.insert_aggregated, keys, (counts, dfs), gather)
+        self._insert(keys, np.empty(0, np.int64), counts, dfs, True, gather)
         self._maybe_spill()
 
     # -- contents -------------------------------------------------------------------------
-    def _contents(self):
-        """(keys, counts, dfs, strings) of the occupied slots; strings[i] belongs to row i."""
-        used = np.flatnonzero(self.table[:, 1] != 0)
-        rows = self.table[used]
-        return (rows[:, 0].view(np.uint64), rows[:, 1].copy(), rows[:, 2].copy(),
-                self.string_store().take(pa.array(self.sid[used])))
-
-    def string_store(self) -> pa.Array:
-        """All gathered strings, indexed by string id."""
-        if not self._chunks:
-            return pa.array([], pa.large_string())
-        data = np.concatenate([c[0] for c in self._chunks])
-        lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
+    def _contents(self) -> "Rows":
+        """The occupied slots as Rows (strings as spans of the gathered string bytes)."""
+        flat = self.table.reshape(-1, 4)
+        used = np.flatnonzero(flat[:, 1] != 0)
+        rows = flat[used]
+        if self._chunks:
+            data = np.concatenate([c[0] for c in self._chunks])
+            lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
+        else:
+            data, lens = np.empty(0, np.uint8), np.empty(0, np.int64)
         off = np.zeros(lens.size + 1, np.int64)
         np.cumsum(lens, out=off[1:])
-        return _strings(data, off)
+        sid = self.sid.reshape(-1)[used]
+        return Rows(rows[:, 0].view(np.uint64), rows[:, 1].copy(), rows[:, 2].copy(),
+                    data, off[sid], off[sid + 1])
 
     def _maybe_spill(self) -> None:
         if self.size > self.budget:
             self._spill()
 
     def _spill(self) -> None:
+        from kernels.cpu.count import gather_spans
         if self.spill_dir is None:
             self.spill_dir = self._spill_root()
-        keys, counts, dfs, strings = self._contents()
-        part = (keys >> np.uint64(60)).astype(np.int64)
+        r = self._contents()
+        part = (r.keys >> np.uint64(60)).astype(np.int64)
         order = np.argsort(part, kind="stable")
         bounds = np.searchsorted(part[order], np.arange(N_PARTITIONS + 1))
         for p in range(N_PARTITIONS):
             sel = order[bounds[p]:bounds[p + 1]]
             if sel.size == 0:
                 continue
-            st = strings.take(pa.array(sel))
-            # keep only the string bytes and offsets (Arrow buffers) in the spill file
-            off = np.frombuffer(st.buffers()[1], np.int64)[st.offset:st.offset + len(st) + 1]
-            data = np.frombuffer(st.buffers()[2], np.uint8)[off[0]:off[-1]]
+            data, off = gather_spans(r.data, r.starts[sel], r.ends[sel] - r.starts[sel])
             np.savez(self.spill_dir / f"p{p:02d}-{self.n_spills:05d}.npz",
-                     keys=keys[sel], counts=counts[sel], dfs=dfs[sel], sdata=data, soff=off - off[0])
+                     keys=r.keys[sel], counts=r.counts[sel], dfs=r.dfs[sel], sdata=data, soff=off)
         self.n_spills += 1
-        self._alloc(1 << 14)
+        self._alloc(1 << 12)
         self._chunks = []
         self.n_strings = 0
 
     def partitions(self):
-        """Yield (keys, counts, dfs, strings: pa.LargeStringArray) with every key exactly once."""
+        """Yield Rows, every key exactly once (one piece, or one per spill partition)."""
         if self.n_spills == 0:
             yield self._contents()
             return
@@ -215,25 +260,20 @@ class KeyCounter:
             dfs = np.concatenate([x["dfs"] for x in parts])
             lens = np.concatenate([np.diff(x["soff"]) for x in parts])
             sdata = np.concatenate([x["sdata"] for x in parts])
-            starts = np.zeros(lens.size + 1, np.int64)
-            np.cumsum(lens, out=starts[1:])
+            off = np.zeros(lens.size + 1, np.int64)
+            np.cumsum(lens, out=off[1:])
             order = np.argsort(keys, kind="stable")
             sk = keys[order]
             first = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
             c = np.add.reduceat(counts[order], first)
             d = np.add.reduceat(dfs[order], first)
             src = order[first]  # first spill holding the key: its first occurrence
-            yield sk[first], c, d, _strings(sdata, starts).take(pa.array(src))
+            yield Rows(sk[first], c, d, sdata, off[src], off[src + 1])
 
     def close(self) -> None:
         if self.spill_dir is not None:
             shutil.rmtree(self.spill_dir, ignore_errors=True)
             self.spill_dir = None
-
-
-def _strings(data: np.ndarray, off: np.ndarray) -> pa.Array:
-    return pa.LargeStringArray.from_buffers(off.size - 1, pa.py_buffer(off.astype(np.int64)),
-                                            pa.py_buffer(data))
 
 
 def _reduce_on_device(xp, keys, docs):
@@ -345,47 +385,40 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
         spill.close()
 
 
-def _select(keys, counts, dfs, strings, cfg: NgramConfig, n: int) -> pa.Table | None:
-    keep = counts >= cfg.min_count
+def _select(rows: Rows, cfg: NgramConfig, n: int) -> Rows | None:
+    keep = rows.counts >= cfg.min_count
     if cfg.top is not None and keep.sum() > cfg.top:
-        kth = np.partition(counts[keep], -cfg.top)[-cfg.top]
-        keep &= counts >= kth  # ties at the boundary are resolved by the final sort
+        kth = np.partition(rows.counts[keep], -cfg.top)[-cfg.top]
+        keep &= rows.counts >= kth  # ties at the boundary are resolved by the ordering
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         return None
-    return pa.table({"ngram": strings.take(pa.array(idx)),
-                     "n": pa.array(np.full(idx.size, n, np.int32)),
-                     "count": pa.array(counts[idx]), "doc_freq": pa.array(dfs[idx])})
+    out = rows.take(idx)
+    out.n = np.full(idx.size, n, np.int32)
+    return out
 
 
 def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
-    tables = []
+    from kernels.cpu.count import gather_spans
+    pieces = []
     for n, counter in counters.items():
-        parts = [t for t in (_select(*p, cfg, n) for p in counter.partitions()) if t is not None]
+        parts = [r for r in (_select(p, cfg, n) for p in counter.partitions()) if r is not None]
         stats.distinct[n] = counter.size if counter.n_spills == 0 else None
         stats.spills += counter.n_spills
         if parts:
-            t = pa.concat_tables(parts)
-            if cfg.top is not None and t.num_rows > cfg.top:
-                t = t.take(_order(t)[:cfg.top])
-            tables.append(t)
-    schema = pa.schema([("ngram", pa.large_string()), ("n", pa.int32()), ("count", pa.int64()),
-                        ("doc_freq", pa.int64())])
-    t = pa.concat_tables(tables) if tables else schema.empty_table()
-    t = t.take(_order(t))
-    return t.cast(schema.set(0, pa.field("ngram", pa.string())))
-
-
-def _order(t: pa.Table) -> np.ndarray:
-    """Row order: count descending, then ngram ascending (kernels.cpu.sort)."""
-    from kernels.cpu.sort import order_rows
-    if t.num_rows == 0:
-        return np.empty(0, np.int64)
-    col = t["ngram"].combine_chunks()
-    bufs = col.buffers()
-    off = np.frombuffer(bufs[1], np.int64)[col.offset:col.offset + len(col) + 1]
-    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
-    return order_rows(t["count"].to_numpy(), data, off)
+            rows = Rows.concat(parts)
+            if cfg.top is not None and rows.keys.size > cfg.top:
+                rows = rows.take(rows.ordered()[:cfg.top])
+            pieces.append(rows)
+    if not pieces:
+        return pa.table({"ngram": pa.array([], pa.string()), "n": pa.array([], pa.int32()),
+                         "count": pa.array([], pa.int64()), "doc_freq": pa.array([], pa.int64())})
+    rows = Rows.concat(pieces)
+    order = rows.ordered()
+    data, off = gather_spans(rows.data, rows.starts[order], rows.ends[order] - rows.starts[order])
+    ngram = pa.LargeStringArray.from_buffers(order.size, pa.py_buffer(off), pa.py_buffer(data))
+    return pa.table({"ngram": ngram.cast(pa.string()), "n": pa.array(rows.n[order]),
+                     "count": pa.array(rows.counts[order]), "doc_freq": pa.array(rows.dfs[order])})
 
 
 def count_ngrams(paths, n=(1, 1), char: bool = False, top: int | None = None, min_count: int = 1,

@@ -125,6 +125,18 @@ def word_ngrams_doc(tok_hash, a, b, n, out_hash, out_first, o):
 
 
 @njit(cache=True)
+def is_blank(data, s, e, flags):
+    """No code point of ``data[s:e]`` is outside re's \\s (i.e. ``not text.strip()``)."""
+    i = s
+    while i < e:
+        cp, n = utf8_decode(data, i)
+        if not (flags[cp] & SPACE):
+            return False
+        i += n
+    return True
+
+
+@njit(cache=True)
 def count_codepoints(norm, s, e):
     c = 0
     for i in range(s, e):

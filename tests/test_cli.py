@@ -44,7 +44,7 @@ def test_ngrams_table_on_stdout_default_seeds():
 
 @pytest.mark.parametrize("args,code,msg", [
     (["ngrams", "nope/missing"], 1, "input path does not exist"),
-    (["ngrams", SEEDS, "--device", "gpu"], 1, "no usable GPU"),
+    (["ngrams", SEEDS, "--device", "gpu"], 1, "--device gpu: no usable GPU"),
     (["ngrams", SEEDS, "--device", "tpu"], 1, "--device must be one of"),
     (["ngrams", SEEDS, "--n", "4-2"], 2, "--n must satisfy"),
     (["ngrams", SEEDS, "--output", "x.xlsx"], 1, "unsupported extension"),

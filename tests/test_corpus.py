@@ -121,3 +121,60 @@ def test_progress_reports_all_bytes(tmp_path):
     r = CorpusReader([tmp_path], progress=seen.append)
     list(r)
     assert sum(seen) == r.total_bytes == 120
+
+
+def _python_reference(path, text_field="text", id_field="id"):
+    """What the JSONL reader must return: the definition, line by line."""
+    docs = []
+    for lineno, line in enumerate(path.read_bytes().split(b"\n"), 1):
+        if not line.strip():
+            continue
+        obj = json.loads(line)
+        t = obj.get(text_field)
+        if isinstance(t, str) and t.strip() and "\x00" not in t:
+            i = obj.get(id_field)
+            docs.append((str(i) if i is not None else f"{path.name}:{lineno}", t))
+    return docs
+
+
+@pytest.mark.parametrize("chunk", [64, 1000, 1 << 20])
+def test_jsonl_fast_path_equals_line_by_line(tmp_path, monkeypatch, chunk):
+    import random
+    rng = random.Random(chunk)
+    rows = []
+    for i in range(300):
+        kind = rng.random()
+        if kind < 0.05:
+            rows.append("")                                  # blank line
+        elif kind < 0.1:
+            rows.append(json.dumps({"id": f"d{i}", "text": None}))
+        elif kind < 0.15:
+            rows.append(json.dumps({"id": f"d{i}", "text": " \u3000\t"}))  # whitespace only
+        elif kind < 0.2:
+            rows.append(json.dumps({"id": f"d{i}", "text": "a\x00b"}))
+        elif kind < 0.3:
+            rows.append(json.dumps({"text": f"sans id {i} é"}))
+        else:
+            rows.append(json.dumps({"id": f"d{i}", "text": f"texte {i} « déjà » 😀", "extra": [1, 2]}))
+    p = tmp_path / "c.jsonl"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    from engine.corpus import CorpusReader as R
+    monkeypatch.setattr(R, "_jsonl_lines", lambda *a: (_ for _ in ()).throw(AssertionError("slow path used")))
+    docs, stats = read_all([p], json_chunk_bytes=chunk, batch_bytes=500)
+    assert docs == _python_reference(p)
+    expected_skips = sum(1 for r in rows if r and (json.loads(r)["text"] is None or not json.loads(r)["text"].strip()
+                                                   or "\x00" in json.loads(r)["text"]))
+    assert stats.n_skipped == expected_skips
+    for loc in sum(stats.locations.values(), []):
+        line = int(loc.rsplit(":", 1)[1])
+        obj = json.loads(rows[line - 1])
+        assert obj["text"] is None or not obj["text"].strip() or "\x00" in obj["text"]
+
+
+def test_jsonl_irregular_chunk_falls_back_exactly(tmp_path):
+    p = tmp_path / "c.jsonl"
+    p.write_text(json.dumps({"id": 1, "text": "un"}) + "\n" + json.dumps({"id": "x", "text": "deux"}) + "\n"
+                 + json.dumps({"id": 2, "text": 5}) + "\n" + '{"id": 3, "text": "lone \\ud800"}\n', encoding="utf-8")
+    docs, stats = read_all([p])
+    assert docs == [("1", "un"), ("x", "deux")]
+    assert stats.skipped == {"missing or non-string field 'text'": 1, "invalid unicode (lone surrogate)": 1}

@@ -113,6 +113,26 @@ def test_order_rows_matches_python_sort_on_tricky_strings():
         b = arr.buffers()
         off = np.frombuffer(b[1], np.int64)[:len(arr) + 1]
         data = np.frombuffer(b[2], np.uint8) if b[2] is not None else np.empty(0, np.uint8)
-        got = order_rows(np.array([c for c, _ in rows], np.int64), data, off)
+        got = order_rows(np.array([c for c, _ in rows], np.int64), data, off[:-1], off[1:])
         assert [(-rows[i][0], rows[i][1]) for i in got] == sorted((-c, s) for c, s in rows)
     check()
+
+
+@pytest.mark.parametrize("partitions", [1, 2, 4])
+def test_key_counter_partitions_and_growth(partitions, tmp_path):
+    import collections
+    from engine.ngrams import KeyCounter
+    rng = np.random.default_rng(partitions)
+    keys = rng.integers(0, 2**63, 3000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    occ = keys[rng.zipf(1.3, 40_000) % keys.size]
+    docs = np.sort(rng.integers(0, 500, occ.size))
+    gather = lambda refs: (np.zeros(0, np.uint8), np.zeros(refs.size + 1, np.int64))
+    kc = KeyCounter(10**9, lambda: tmp_path, partitions=partitions)
+    kc.add_occurrences(occ[:25_000], docs[:25_000], gather)
+    kc.add_occurrences(occ[25_000:], docs[25_000:], gather)
+    rows = next(kc.partitions())
+    got_k, got_c, got_d = rows.keys, rows.counts, rows.dfs
+    cnt = collections.Counter(occ.tolist())
+    df = collections.Counter(k for k, _ in set(zip(occ.tolist(), docs.tolist())))
+    assert {int(k): (int(c), int(d)) for k, c, d in zip(got_k, got_c, got_d)} == \
+        {k: (c, df[k]) for k, c in cnt.items()}

@@ -1,9 +1,10 @@
 """Counting by key on the host: an open-addressing hash table, and string gathering.
 
-The table is one ``int64[capacity, 4]`` array, a row per slot holding
-(key bits, count, doc_freq, last doc), so a probe touches one cache line;
-count 0 marks an empty slot.  Insertion stops (and returns where) when the
-table would pass its fill bound, so the caller can grow it and resume.
+The table is one ``int64[partitions, capacity, 4]`` array, a row per slot
+holding (key bits, count, doc_freq, last doc), so a probe touches one cache
+line; count 0 marks an empty slot.  Partitions (by the key's top bits) are
+filled by one thread each.  Insertion stops (and records where) when a
+partition would pass its fill bound, so the caller can grow and resume.
 """
 from __future__ import annotations
 
@@ -16,93 +17,89 @@ def _slot(k, mask):
     return np.int64((k ^ (k >> np.uint64(29))) & np.uint64(mask))
 
 
-@njit(cache=True)
-def insert_occurrences(table, keys, docs, start, max_size, size, new_slots, new_refs):
-    """Count ``keys[start:]`` (one per occurrence, in corpus order, ``docs`` their documents).
+@njit(parallel=True, cache=True)
+def insert(table, keys, docs, counts, dfs, aggregated, part_shift, starts, max_size, sizes,
+           new_slots, new_refs, n_new):
+    """Count ``keys`` into a partitioned table, one thread per partition.
 
-    Returns (next index, table size, number of new keys); new keys' slots and the
-    index of their first occurrence go to ``new_slots``/``new_refs``.
+    ``table`` is ``int64[P, capacity, 4]``; a key belongs to partition
+    ``key >> part_shift`` (its top bits), so partitions never share a key and
+    fill evenly.  Occurrence mode (``aggregated`` False): one key per
+    occurrence, ``docs`` its global document index (doc_freq counts changes of
+    document per key; corpus order makes that exact).  Aggregated mode: add
+    ``counts``/``dfs`` of pre-reduced rows.  Each partition resumes at
+    ``starts[p]`` and stops when it would pass ``max_size`` or fill its
+    ``new_slots`` row; ``starts``/``sizes``/``n_new`` are updated in place and new
+    keys' slots and first occurrence indices go to ``new_slots[p]``/``new_refs[p]``.
     """
-    mask = table.shape[0] - 1
-    n_new = 0
-    i = start
+    P = table.shape[0]
+    mask = table.shape[1] - 1
     n = keys.size
-    cap_new = new_slots.size
-    while i < n:
-        k = keys[i]
-        kk = np.int64(k)
-        h = _slot(k, mask)
-        while True:
-            c = table[h, 1]
-            if c == 0:
-                if size >= max_size or n_new >= cap_new:
-                    return i, size, n_new
-                table[h, 0] = kk
-                table[h, 1] = 1
-                table[h, 2] = 1
-                table[h, 3] = docs[i]
-                new_slots[n_new] = h
-                new_refs[n_new] = i
-                n_new += 1
-                size += 1
-                break
-            if table[h, 0] == kk:
-                table[h, 1] = c + 1
-                if table[h, 3] != docs[i]:
-                    table[h, 2] += 1
-                    table[h, 3] = docs[i]
-                break
-            h = (h + 1) & mask
-        i += 1
-    return i, size, n_new
-
-
-@njit(cache=True)
-def insert_aggregated(table, keys, counts, dfs, start, max_size, size, new_slots, new_refs):
-    """Add pre-reduced rows (key, count, doc_freq); same protocol as insert_occurrences."""
-    mask = table.shape[0] - 1
-    n_new = 0
-    i = start
-    n = keys.size
-    cap_new = new_slots.size
-    while i < n:
-        k = keys[i]
-        kk = np.int64(k)
-        h = _slot(k, mask)
-        while True:
-            c = table[h, 1]
-            if c == 0:
-                if size >= max_size or n_new >= cap_new:
-                    return i, size, n_new
-                table[h, 0] = kk
-                table[h, 1] = counts[i]
-                table[h, 2] = dfs[i]
-                table[h, 3] = -1
-                new_slots[n_new] = h
-                new_refs[n_new] = i
-                n_new += 1
-                size += 1
-                break
-            if table[h, 0] == kk:
-                table[h, 1] = c + counts[i]
-                table[h, 2] += dfs[i]
-                break
-            h = (h + 1) & mask
-        i += 1
-    return i, size, n_new
-
-
-@njit(cache=True)
-def rehash(old, old_sid, new, new_sid):
-    mask = new.shape[0] - 1
-    for s in range(old.shape[0]):
-        if old[s, 1] != 0:
-            h = _slot(np.uint64(old[s, 0]), mask)
-            while new[h, 1] != 0:
+    cap_new = new_slots.shape[1]
+    for p in prange(P):
+        i = starts[p]
+        size = sizes[p]
+        nn = 0
+        while i < n:
+            k = keys[i]
+            if P > 1 and np.int64(k >> np.uint64(part_shift)) != p:
+                i += 1
+                continue
+            kk = np.int64(k)
+            h = _slot(k, mask)
+            done = False
+            while True:
+                c = table[p, h, 1]
+                if c == 0:
+                    if size >= max_size or nn >= cap_new:
+                        break
+                    table[p, h, 0] = kk
+                    if aggregated:
+                        table[p, h, 1] = counts[i]
+                        table[p, h, 2] = dfs[i]
+                        table[p, h, 3] = -1
+                    else:
+                        table[p, h, 1] = 1
+                        table[p, h, 2] = 1
+                        table[p, h, 3] = docs[i]
+                    new_slots[p, nn] = h
+                    new_refs[p, nn] = i
+                    nn += 1
+                    size += 1
+                    done = True
+                    break
+                if table[p, h, 0] == kk:
+                    if aggregated:
+                        table[p, h, 1] = c + counts[i]
+                        table[p, h, 2] += dfs[i]
+                    else:
+                        table[p, h, 1] = c + 1
+                        if table[p, h, 3] != docs[i]:
+                            table[p, h, 2] += 1
+                            table[p, h, 3] = docs[i]
+                    done = True
+                    break
                 h = (h + 1) & mask
-            for j in range(4):
-                new[h, j] = old[s, j]
-            new_sid[h] = old_sid[s]
+            if not done:
+                break
+            i += 1
+        starts[p] = i
+        sizes[p] = size
+        n_new[p] = nn
+
+
+@njit(parallel=True, cache=True)
+def rehash(old, old_sid, new, new_sid):
+    mask = new.shape[1] - 1
+    for p in prange(old.shape[0]):
+        for s in range(old.shape[1]):
+            if old[p, s, 1] != 0:
+                h = _slot(np.uint64(old[p, s, 0]), mask)
+                while new[p, h, 1] != 0:
+                    h = (h + 1) & mask
+                for j in range(4):
+                    new[p, h, j] = old[p, s, j]
+                new_sid[p, h] = old_sid[p, s]
 
 
 @njit(parallel=True, cache=True)

@@ -12,14 +12,14 @@ from numba import njit
 
 
 @njit(cache=True)
-def _word(data, off, r, depth):
+def _word(data, starts, ends, r, depth):
     """Bytes [8*depth, 8*depth + 8) of row r as a big-endian uint64, zero padded.
 
     Strings never contain NUL (readers reject it), so padding sorts a shorter
     string before its extensions, as byte comparison does.
     """
-    s = off[r] + 8 * depth
-    n = min(8, off[r + 1] - s)
+    s = starts[r] + 8 * depth
+    n = min(8, ends[r] - s)
     v = np.uint64(0)
     for k in range(8):
         v = v << np.uint64(8)
@@ -29,24 +29,26 @@ def _word(data, off, r, depth):
 
 
 @njit(cache=True)
-def _prefixes(data, off, depth):
-    m = off.size - 1
+def _prefixes(data, starts, ends, depth):
+    m = starts.size
     pre = np.empty(m, np.uint64)
     for r in range(m):
-        pre[r] = _word(data, off, r, depth)
+        pre[r] = _word(data, starts, ends, r, depth)
     return pre
 
 
 @njit(cache=True)
-def _refine(order, counts, pre0, data, off):
-    """Sort, by later 8-byte words, every run of rows tying on count and 8-byte prefix."""
+def _refine(order, c_sorted, p_sorted, data, starts, ends):
+    """Sort, by later 8-byte words, every run of rows tying on count and 8-byte prefix.
+
+    ``c_sorted``/``p_sorted`` are counts and prefixes in ``order`` (scanned sequentially).
+    """
     m = order.size
     stack = []
     lo = 0
     while lo < m:
         hi = lo + 1
-        r0 = order[lo]
-        while hi < m and counts[order[hi]] == counts[r0] and pre0[order[hi]] == pre0[r0]:
+        while hi < m and c_sorted[hi] == c_sorted[lo] and p_sorted[hi] == p_sorted[lo]:
             hi += 1
         if hi - lo > 1:
             stack.append((lo, hi, 1))
@@ -58,8 +60,8 @@ def _refine(order, counts, pre0, data, off):
         alive = False
         for x in range(lo, hi):
             r = order[x]
-            keys[x - lo] = _word(data, off, r, depth)
-            if off[r + 1] - off[r] > 8 * depth:
+            keys[x - lo] = _word(data, starts, ends, r, depth)
+            if ends[r] - starts[r] > 8 * depth:
                 alive = True
         if not alive:
             continue
@@ -78,9 +80,9 @@ def _refine(order, counts, pre0, data, off):
             a = b
 
 
-def order_rows(counts: np.ndarray, data: np.ndarray, off: np.ndarray) -> np.ndarray:
-    """Permutation sorting rows by (count desc, string asc); ``off``: int64 string offsets."""
-    pre0 = _prefixes(data, off, 0)
-    order = np.lexsort((pre0, -counts))
-    _refine(order, counts, pre0, data, off)
+def order_rows(counts: np.ndarray, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Permutation sorting rows by (count desc, string asc); row r's string is data[starts[r]:ends[r]]."""
+    pre = _prefixes(data, starts, ends, 0)
+    order = np.lexsort((pre, -counts))
+    _refine(order, counts[order], pre[order], data, starts, ends)
     return order

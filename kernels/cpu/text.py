@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.text_core import (char_ngrams_doc, count_codepoints, normalize_tokenize_doc,
+from kernels.text_core import (char_ngrams_doc, count_codepoints, is_blank, normalize_tokenize_doc,
                                tokenize_doc, word_ngrams_doc)
 
 
@@ -74,3 +74,13 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
     for d in prange(offsets.size - 1):
         char_ngrams_doc(norm, offsets[d], offsets[d + 1], n, out_hash, out_start, out_len,
                         out_offsets[d])
+
+
+@njit(parallel=True, cache=True)
+def blank_docs(data, offsets, flags):
+    """True for documents that are empty or hold only whitespace code points."""
+    nd = offsets.size - 1
+    out = np.empty(nd, np.bool_)
+    for d in prange(nd):
+        out[d] = is_blank(data, offsets[d], offsets[d + 1], flags)
+    return out

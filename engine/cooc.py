@@ -1,0 +1,802 @@
+"""Term co-occurrence with association measures (PMI, PPMI, NPMI, LLR) on any backend.
+
+Definitions (the README states them too):
+
+- Tokens are those of :func:`engine.text.tokenize` (stop words removed first
+  when asked: window positions are counted after that removal).
+- Vocabulary: term frequency = occurrences; terms with fewer than
+  ``min_count`` are pruned, then the ``max_vocab`` most frequent are kept
+  (ties by term, code point order).  Term ids follow that order.  A pruned
+  token keeps its position in the window: pairs that involve it are dropped,
+  distances are unchanged, so the counts of kept pairs do not depend on
+  ``min_count`` / ``max_vocab``.
+- Window ``W``: within a document every pair of positions ``0 < j - i <= W``
+  adds ``w`` to ``M[a, b]`` and to ``M[b, a]``; ``w = 1`` or ``1/(j - i)``
+  (harmonic).  Self pairs count: a pair a, a adds ``2w`` to ``M[a, a]``.
+  ``T = sum(M)``, ``m_a = sum_b M[a, b]``.
+- Document mode: ``M[a, b]`` = documents containing both ``a != b``; the
+  measures use document counts: ``N`` documents and document frequencies.
+- PMI = ln(M T / (m_a m_b)); PPMI = max(PMI, 0); NPMI = PMI / -ln(M / T)
+  (1 when M = T); LLR = Dunning's G^2 = 2 sum k ln(k T / (row col)) over the
+  2x2 table (M, m_a - M; m_b - M, T - m_a - m_b + M), 0 ln 0 = 0.
+
+Counting is exact integer arithmetic on every backend (harmonic weights are
+``lcm(1..W) // d``), so counts are equal bit for bit across backends.  Library use::
+
+    res = run(["corpus.jsonl"], "cpu", CoocConfig(window=5))
+    res.table("npmi", top=20)            # pyarrow table
+    res.associates("nvidia", "llr", 10)  # pyarrow table
+    res.matrix(), res.vocab              # scipy.sparse CSR + terms
+"""
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+
+from engine.backend import get_backend
+from engine.corpus import Batch, CorpusReader
+from engine.text import ParameterError, TextOptions, hash_token, tokenize
+
+__all__ = ["CoocConfig", "CoocResult", "run", "cooccurrence", "parse_window", "MEASURES",
+           "WEIGHTINGS", "analyze_section", "register"]
+
+MEASURES = ("count", "pmi", "ppmi", "npmi", "llr")
+WEIGHTINGS = ("none", "harmonic")
+MAX_HARMONIC_WINDOW = 20   # lcm(1..20) = 232792560 keeps integer weight sums far from 2**63
+EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
+LOW32 = np.uint64(0xFFFFFFFF)
+INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
+INITIAL_PAIR_CAP = 1 << 16   # slots per partition
+
+
+def parse_window(value) -> int | str:
+    """``--window``: a positive integer or ``"doc"``."""
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v == "doc":
+            return "doc"
+        try:
+            value = int(v)
+        except ValueError:
+            raise ParameterError(f"--window must be a positive integer or 'doc', got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ParameterError(f"--window must be a positive integer or 'doc', got {value!r}")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class CoocConfig:
+    """Parameters of the co-occurrence job (validated on creation).
+
+    window : positive int (token window) or ``"doc"`` (document co-occurrence).
+    weighting : ``"none"`` (w = 1) or ``"harmonic"`` (w = 1/distance; window <= 20).
+    min_count, max_vocab : vocabulary pruning (term frequency, ties by term).
+    measure : sort key of the tables: count, pmi, ppmi, npmi or llr.
+    cache_bytes : token hashes kept in memory between the vocabulary pass and the
+        pair pass; beyond this they are spilled to a temporary folder.
+    """
+    window: int | str = 5
+    weighting: str = "none"
+    min_count: int = 2
+    max_vocab: int = 50000
+    measure: str = "llr"
+    text: TextOptions = field(default_factory=TextOptions)
+    cache_bytes: int = 512 << 20
+
+    def __post_init__(self):
+        object.__setattr__(self, "window", parse_window(self.window))
+        if self.weighting not in WEIGHTINGS:
+            raise ParameterError(f"--weighting must be one of {', '.join(WEIGHTINGS)}, got {self.weighting!r}")
+        if self.measure not in MEASURES:
+            raise ParameterError(f"--measure must be one of {', '.join(MEASURES)}, got {self.measure!r}")
+        for name, v in (("--min-count", self.min_count), ("--max-vocab", self.max_vocab)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ParameterError(f"{name} must be an integer >= 1, got {v!r}")
+        if self.weighting == "harmonic":
+            if self.window == "doc":
+                raise ParameterError("--weighting harmonic needs a token window, got --window doc")
+            if self.window > MAX_HARMONIC_WINDOW:
+                raise ParameterError(f"--window must be <= {MAX_HARMONIC_WINDOW} with --weighting harmonic "
+                                     f"(exact integer weights), got {self.window}")
+
+    @property
+    def doc_mode(self) -> bool:
+        return self.window == "doc"
+
+    def weights(self) -> tuple[np.ndarray, int]:
+        """(integer weight per distance 0..W, divisor): w(d) = table[d] / divisor."""
+        w = self.window
+        if self.weighting == "none":
+            return np.ones(w + 1, np.int64), 1
+        lcm = math.lcm(*range(1, w + 1))
+        return np.array([0] + [lcm // d for d in range(1, w + 1)], np.int64), lcm
+
+
+# ---------------------------------------------------------------------------- vocabulary pass
+class _TypeTable:
+    """Token hash -> frequency and first spelling (host, numba open addressing)."""
+
+    def __init__(self, cap: int | None = None):
+        self._alloc(cap or INITIAL_TYPE_CAP)
+        self.used = 0
+        self.pool = np.empty(1 << 20, np.uint8)
+        self.pool_used = 0
+
+    def _alloc(self, cap):
+        self.keys = np.full(cap, EMPTY, np.uint64)
+        self.vals = np.zeros(cap, np.int64)
+        self.pos = np.zeros(cap, np.int64)
+        self.len = np.zeros(cap, np.int32)
+
+    def _grow(self):
+        from kernels.cpu.cooc import type_rehash
+        old = (self.keys, self.vals, self.pos, self.len)
+        self._alloc(old[0].size * 2)
+        type_rehash(*old, self.keys, self.vals, self.pos, self.len, self.keys.size - 1)
+
+    def add(self, hashes, counts, starts, lens, norm):
+        from kernels.cpu.cooc import type_count
+        need = self.pool_used + int(norm.size) + 1
+        if self.pool.size < need:
+            pool = np.empty(max(need, 2 * self.pool.size), np.uint8)
+            pool[:self.pool_used] = self.pool[:self.pool_used]
+            self.pool = pool
+        i, n = 0, hashes.size
+        while i < n:
+            limit = self.keys.size * 7 // 10
+            if self.used >= limit:
+                self._grow()
+                continue
+            i, self.used, self.pool_used = type_count(
+                self.keys, self.vals, self.pos, self.len, self.keys.size - 1, self.used, limit,
+                self.pool, self.pool_used, hashes, counts, starts, lens, norm, i)
+
+    def term(self, slot: int) -> str:
+        p, n = int(self.pos[slot]), int(self.len[slot])
+        return bytes(self.pool[p:p + n]).decode("utf-8")
+
+
+def _select_vocab(types: _TypeTable, min_count: int, max_vocab: int):
+    """(terms, hashes, counts) in id order: frequency descending, ties by term."""
+    slots = np.flatnonzero(types.vals >= min_count)
+    counts = types.vals[slots]
+    if slots.size > max_vocab:
+        cut = np.partition(counts, slots.size - max_vocab)[slots.size - max_vocab]
+        above = slots[counts > cut]
+        tied = slots[counts == cut]
+        k = max_vocab - above.size
+        tied_terms = sorted((types.term(int(s)), int(s)) for s in tied)[:k]
+        slots = np.concatenate([above, np.array([s for _, s in tied_terms], np.int64)])
+    terms = [types.term(int(s)) for s in slots]
+    cnt = types.vals[slots]
+    order = sorted(range(len(slots)), key=lambda i: (-int(cnt[i]), terms[i]))
+    slots = slots[np.array(order, np.int64)] if order else slots[:0]
+    terms = [terms[i] for i in order]
+    return terms, types.keys[slots].copy(), types.vals[slots].copy()
+
+
+class _TokenCache:
+    """Token hashes + document offsets of every batch, between the two passes (spills to disk)."""
+
+    def __init__(self, budget: int):
+        self.budget = budget
+        self.items: list = []
+        self.bytes = 0
+        self.dir: str | None = None
+
+    def add(self, hashes: np.ndarray, doc_off: np.ndarray):
+        size = hashes.nbytes + doc_off.nbytes
+        if self.bytes + size > self.budget:
+            if self.dir is None:
+                self.dir = tempfile.mkdtemp(prefix="corpus-cooc-")
+            k = len(self.items)
+            ph, po = os.path.join(self.dir, f"h{k}.npy"), os.path.join(self.dir, f"o{k}.npy")
+            np.save(ph, hashes)
+            np.save(po, doc_off)
+            self.items.append((ph, po))
+        else:
+            self.bytes += size
+            self.items.append((hashes, doc_off))
+
+    def __iter__(self):
+        for h, o in self.items:
+            if isinstance(h, str):
+                yield np.load(h), np.load(o)
+            else:
+                yield h, o
+
+    def close(self):
+        self.items = []
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+
+# ---------------------------------------------------------------------------- pair counting
+class _CPUPairs:
+    """Partitioned open-addressing tables (kernels.cpu.cooc), persistent across batches."""
+
+    def __init__(self, nparts: int, cap: int | None = None):
+        self.nparts = nparts
+        self.cap = np.full(nparts, cap or INITIAL_PAIR_CAP, np.int64)
+        self.used = np.zeros(nparts, np.int64)
+        self._alloc()
+
+    def _alloc(self):
+        self.base = np.zeros(self.nparts, np.int64)
+        self.base[1:] = np.cumsum(self.cap)[:-1]
+        self.keys = np.full(int(self.cap.sum()), EMPTY, np.uint64)
+        self.vals = np.zeros(int(self.cap.sum()), np.int64)
+
+    def _limits(self, reserve):
+        return self.cap * 7 // 10 - reserve
+
+    def _ensure(self, reserve, grow=()):
+        from kernels.cpu.cooc import table_rehash
+        grow = set(int(p) for p in grow) | set(np.flatnonzero(self._limits(reserve) <= self.used).tolist())
+        if not grow:
+            return
+        old_keys, old_vals, old_base, old_cap = self.keys, self.vals, self.base, self.cap.copy()
+        for p in grow:
+            c = int(self.cap[p]) * 2
+            while c * 7 // 10 - reserve <= self.used[p] + reserve:
+                c *= 2
+            self.cap[p] = c
+        self._alloc()
+        for p in range(self.nparts):
+            ob, oc, nb = int(old_base[p]), int(old_cap[p]), int(self.base[p])
+            if p in grow:
+                table_rehash(old_keys, old_vals, ob, oc, self.keys, self.vals, nb, int(self.cap[p]) - 1)
+            else:
+                self.keys[nb:nb + oc] = old_keys[ob:ob + oc]
+                self.vals[nb:nb + oc] = old_vals[ob:ob + oc]
+
+    def _drive(self, n, reserve, call):
+        resume = np.zeros(self.nparts, np.int64)
+        grow = ()
+        while True:
+            self._ensure(reserve, grow)
+            call(self._limits(reserve), resume)
+            grow = np.flatnonzero(resume < n)
+            if grow.size == 0:
+                return
+
+    def add_window(self, ids, doc_off, window, wtab):
+        from kernels.cpu import cooc as k
+        self._drive(ids.size, window, lambda lim, res: k.window_count(
+            ids, doc_off, window, wtab, self.nparts, self.keys, self.vals, self.base,
+            self.cap - 1, self.used, lim, res))
+
+    def add_doc(self, ids, doc_off):
+        from kernels.cpu import cooc as k
+        uids, row_end, maxrow = _cpu_doc_rows(ids, doc_off)
+        if uids.size == 0:
+            return
+        self._drive(uids.size, maxrow, lambda lim, res: k.doc_count(
+            uids, row_end, maxrow, self.nparts, self.keys, self.vals, self.base,
+            self.cap - 1, self.used, lim, res))
+
+    def items(self):
+        m = self.keys != EMPTY
+        keys, vals = self.keys[m], self.vals[m]
+        o = np.argsort(keys, kind="stable")
+        return keys[o], vals[o]
+
+
+def _cpu_doc_rows(ids, doc_off):
+    """Sorted unique ids per document (flat) and, per row, the end of its document."""
+    from kernels.cpu.cooc import doc_unique
+    n, nd = ids.size, doc_off.size - 1
+    out = np.empty(n, np.int32)
+    counts = np.empty(nd, np.int64)
+    doc_unique(ids, doc_off, out, counts)
+    lens = np.diff(doc_off)
+    within = np.arange(n, dtype=np.int64) - np.repeat(doc_off[:-1], lens)
+    uids = out[within < np.repeat(counts, lens)]
+    uoff = np.zeros(nd + 1, np.int64)
+    np.cumsum(counts, out=uoff[1:])
+    row_end = np.repeat(uoff[1:], counts)
+    return uids, row_end, int(counts.max()) if nd else 0
+
+
+def reduce_by_key(xp, keys, vals):
+    """Sort ``keys`` and sum ``vals`` per distinct key (integers: exact in any order)."""
+    if keys.size == 0:
+        return keys, vals
+    o = xp.argsort(keys)
+    k, v = keys[o], vals[o]
+    last = xp.empty(k.size, dtype=bool)
+    last[-1] = True
+    last[:-1] = k[1:] != k[:-1]
+    ends = xp.flatnonzero(last)
+    cs = xp.cumsum(v)
+    sums = cs[ends]
+    sums[1:] = sums[1:] - cs[ends[:-1]]
+    return k[ends], sums
+
+
+class _GPUPairs:
+    """Pairs materialised by the CUDA kernels, counted by sort + segmented sum (cupy / numpy)."""
+
+    def __init__(self, backend):
+        self.be = backend
+        self.xp = backend.xp
+        from kernels.cuda import cooc
+        self.k = cooc
+        self.keys = self.xp.empty(0, np.uint64)
+        self.vals = self.xp.empty(0, np.int64)
+
+    def _merge(self, keys, wts):
+        xp = self.xp
+        keys, wts = reduce_by_key(xp, keys, wts)
+        if self.keys.size:
+            keys, wts = reduce_by_key(xp, xp.concatenate([self.keys, keys]), xp.concatenate([self.vals, wts]))
+        self.keys, self.vals = keys, wts
+
+    def add_window(self, ids, doc_off, window, wtab):
+        xp, be, n = self.xp, self.be, ids.size
+        if n == 0:
+            return
+        tok_doc = xp.searchsorted(doc_off, xp.arange(n, dtype=np.int64), side="right") - 1
+        tok_end = doc_off[tok_doc + 1]
+        wtab = be.asarray(wtab)
+        counts = xp.empty(n, np.int64)
+        be.launch(self.k.window_pair_counts, n, ids, tok_end, np.int64(window), wtab,
+                  xp.empty(1, np.uint64), xp.empty(1, np.int64), counts)
+        off = xp.zeros(n, np.int64)
+        xp.cumsum(counts[:-1], out=off[1:])
+        total = int(off[-1] + counts[-1])
+        keys = xp.empty(total, np.uint64)
+        wts = xp.empty(total, np.int64)
+        if total:
+            be.launch(self.k.window_pair_write, n, ids, tok_end, np.int64(window), wtab, off, keys, wts)
+        self._merge(keys, wts)
+
+    def add_doc(self, ids, doc_off):
+        xp, be, n = self.xp, self.be, ids.size
+        nd = doc_off.size - 1
+        tok_doc = xp.searchsorted(doc_off, xp.arange(n, dtype=np.int64), side="right") - 1
+        valid = ids >= 0
+        key = (tok_doc[valid].astype(np.uint64) << np.uint64(32)) | ids[valid].astype(np.uint64)
+        uk = xp.unique(key)
+        if uk.size == 0:
+            return
+        udoc = (uk >> np.uint64(32)).astype(np.int64)
+        uids = xp.ascontiguousarray((uk & LOW32).astype(np.int32))
+        uoff = xp.searchsorted(udoc, xp.arange(nd + 1, dtype=np.int64), side="left")
+        row_end = uoff[udoc + 1]
+        counts = row_end - xp.arange(uids.size, dtype=np.int64)
+        off = xp.zeros(uids.size, np.int64)
+        xp.cumsum(counts[:-1], out=off[1:])
+        total = int(off[-1] + counts[-1])
+        keys = xp.empty(total, np.uint64)
+        wts = xp.empty(total, np.int64)
+        be.launch(self.k.doc_pair_write, uids.size, uids, row_end, off, keys, wts)
+        self._merge(keys, wts)
+
+    def items(self):
+        return self.be.to_host(self.keys), self.be.to_host(self.vals)
+
+
+def _lookup_ids(backend, sorted_h, sorted_ids, hashes):
+    if backend.name == "cpu":
+        from kernels.cpu.cooc import lookup_ids
+        return lookup_ids(sorted_h, sorted_ids, hashes)
+    from kernels.cuda import cooc
+    out = backend.xp.empty(hashes.size, np.int32)
+    backend.launch(cooc.lookup_ids, hashes.size, sorted_h, sorted_ids, hashes, out)
+    return out
+
+
+# ---------------------------------------------------------------------------- the job
+def _batches(source) -> Iterable[Batch]:
+    if isinstance(source, Batch):
+        return [source]
+    if isinstance(source, (str, os.PathLike)):
+        return CorpusReader([source])
+    if isinstance(source, CorpusReader):
+        return source
+    source = list(source)
+    if source and all(isinstance(s, (str, os.PathLike)) for s in source):
+        return CorpusReader(source)
+    return source
+
+
+def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult":
+    """Co-occurrence counts of a corpus.
+
+    Parameters
+    ----------
+    source : paths (files / folders), a :class:`CorpusReader`, a :class:`Batch`
+        or an iterable of batches.  Read once; a second pass runs over the
+        cached token hashes.
+    backend : ``"auto"``, ``"cpu"``, ``"gpu"`` or a backend object.
+    config : :class:`CoocConfig` (defaults: window 5, min_count 2, max_vocab 50000).
+
+    Returns
+    -------
+    CoocResult
+    """
+    cfg = config or CoocConfig()
+    be = get_backend(backend)
+    t0 = time.perf_counter()
+    types = _TypeTable()
+    cache = _TokenCache(cfg.cache_bytes)
+    n_docs = n_tokens = n_bytes = 0
+    try:
+        for batch in _batches(source):
+            toks = tokenize(batch, be, cfg.text)
+            n_docs += batch.n_docs
+            n_bytes += batch.n_bytes
+            n_tokens += toks.n_tokens
+            if toks.n_tokens:
+                if be.name == "cpu":
+                    types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm)
+                else:
+                    _gpu_type_counts(be, toks, types)
+            cache.add(be.to_host(toks.tok_hash), be.to_host(toks.doc_tok_offsets))
+        t1 = time.perf_counter()
+        terms, hashes, counts = _select_vocab(types, cfg.min_count, cfg.max_vocab)
+        del types
+        o = np.argsort(hashes)
+        sorted_h = be.asarray(np.ascontiguousarray(hashes[o]))
+        sorted_ids = be.asarray(o.astype(np.int32))
+        if be.name == "cpu":
+            import numba
+            pairs = _CPUPairs(numba.get_num_threads())
+        else:
+            pairs = _GPUPairs(be)
+        wtab, divisor = cfg.weights() if not cfg.doc_mode else (None, 1)
+        for h, off in cache:
+            if h.size == 0 or not terms:
+                continue
+            ids = _lookup_ids(be, sorted_h, sorted_ids, be.asarray(h))
+            off = be.asarray(off)
+            if cfg.doc_mode:
+                pairs.add_doc(ids, off)
+            else:
+                pairs.add_window(ids, off, cfg.window, wtab)
+        keys, vals = pairs.items()
+    finally:
+        cache.close()
+    t2 = time.perf_counter()
+    a = (keys >> np.uint64(32)).astype(np.int32)
+    b = (keys & LOW32).astype(np.int32)
+    doc_freq = None
+    if cfg.doc_mode:
+        diag = a == b
+        doc_freq = np.zeros(len(terms), np.int64)
+        doc_freq[a[diag]] = vals[diag]
+        a, b, vals = a[~diag], b[~diag], vals[~diag]
+    return CoocResult(cfg, terms, counts, doc_freq, a, b, vals, divisor, n_docs, n_tokens, n_bytes,
+                      be.describe(), {"vocabulary_s": t1 - t0, "pairs_s": t2 - t1})
+
+
+def _sort_key(v: np.ndarray) -> np.ndarray:
+    """Measure rounded to 1e-9 for sorting: values equal in exact arithmetic but a few ulps
+    apart (different operands, e.g. 2*6/(3*4) and 1*6/(2*3)) then tie and go by terms."""
+    return np.round(v.astype(np.float64), 9)
+
+
+def _gpu_type_counts(be, toks, types: _TypeTable):
+    """Count by key on the device, then fold the distinct hashes into the host table."""
+    xp = be.xp
+    h = toks.tok_hash
+    o = xp.argsort(h)
+    hs = h[o]
+    first = xp.empty(hs.size, dtype=bool)
+    first[0] = True
+    first[1:] = hs[1:] != hs[:-1]
+    starts = xp.flatnonzero(first)
+    counts = xp.diff(xp.concatenate([starts, xp.asarray([hs.size])]))
+    rep = o[starts]
+    types.add(be.to_host(hs[starts]), be.to_host(counts).astype(np.int64),
+              be.to_host(toks.tok_start[rep]), be.to_host(toks.tok_len[rep]), toks.host("norm"))
+
+
+def cooccurrence(source, *, window=5, weighting="none", min_count=2, max_vocab=50000, measure="llr",
+                 text: TextOptions = TextOptions(), device="auto") -> "CoocResult":
+    """Keyword form of :func:`run`."""
+    return run(source, device, CoocConfig(window=window, weighting=weighting, min_count=min_count,
+                                          max_vocab=max_vocab, measure=measure, text=text))
+
+
+@dataclass
+class CoocResult:
+    """Upper-triangle co-occurrence counts with the vocabulary; measures on demand.
+
+    ``a[k] <= b[k]`` (term ids) with raw integer value ``raw[k]`` (weight units:
+    the real weight is ``raw / divisor``).  Window mode: ``M[a, b] = raw`` off
+    the diagonal and ``2 raw`` on it.  Document mode: ``M[a, b] = raw`` for
+    ``a < b`` and ``doc_freq`` holds the document frequencies.
+    """
+    config: CoocConfig
+    vocab: list[str]
+    term_count: np.ndarray
+    doc_freq: np.ndarray | None
+    a: np.ndarray
+    b: np.ndarray
+    raw: np.ndarray
+    divisor: int
+    n_docs: int
+    n_tokens: int
+    n_bytes: int
+    backend: str
+    seconds: dict
+
+    # -- counts and marginals (integer weight units) ---------------------------------------
+    def _m_units(self) -> np.ndarray:
+        """M[a, b] of each row in weight units (int64)."""
+        if self.config.doc_mode:
+            return self.raw
+        return np.where(self.a == self.b, 2 * self.raw, self.raw)
+
+    def _margins(self) -> tuple[np.ndarray, int]:
+        """(m or df per term, T or N) in weight units."""
+        if self.config.doc_mode:
+            return self.doc_freq, self.n_docs
+        from kernels.cpu.cooc import marginal_sums
+        m = marginal_sums(self.a, self.b, self.raw, len(self.vocab))
+        return m, int(2 * self.raw.sum())
+
+    @property
+    def nnz(self) -> int:
+        return int(self.raw.size)
+
+    def counts(self) -> np.ndarray:
+        """M[a, b] per row: int64 unweighted, float64 with harmonic weights."""
+        m = self._m_units()
+        return m if self.divisor == 1 else m / self.divisor
+
+    def total(self) -> float:
+        """T = sum of M (window mode) or N documents (document mode)."""
+        _, t = self._margins()
+        return t if self.divisor == 1 else t / self.divisor
+
+    def marginals(self) -> np.ndarray:
+        """m_a (window mode, row sums of M) or document frequencies (document mode)."""
+        m, _ = self._margins()
+        return m if self.divisor == 1 else m / self.divisor
+
+    def measures(self) -> dict[str, np.ndarray]:
+        """count, pmi, ppmi, npmi, llr of every row (float64 except count)."""
+        m, t = self._margins()
+        k = self._m_units()
+        ra, rb = m[self.a], m[self.b]
+        # The four cells are integers in weight units: exact, then scaled once.
+        cells = (k, ra - k, rb - k, t - ra - rb + k)
+        rows = (ra, t - ra)
+        cols = (rb, t - rb)
+        d = float(self.divisor)
+        kf, raf, rbf, tf = k / d, ra / d, rb / d, t / d
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pmi = np.log((kf * tf) / (raf * rbf))
+            den = -np.log(kf / tf)
+            npmi = np.where(den > 0, pmi / np.where(den > 0, den, 1.0), 1.0)
+            g = np.zeros(k.size)
+            for i, j, c in ((0, 0, cells[0]), (0, 1, cells[1]), (1, 0, cells[2]), (1, 1, cells[3])):
+                cf = c / d
+                e = (rows[i] / d) * (cols[j] / d)
+                g += np.where(c > 0, cf * np.log(np.where(c > 0, cf * tf, 1.0) / np.where(c > 0, e, 1.0)), 0.0)
+        return {"count": self.counts(), "pmi": pmi, "ppmi": np.maximum(pmi, 0.0),
+                "npmi": npmi, "llr": np.maximum(2.0 * g, 0.0)}
+
+    # -- tables ----------------------------------------------------------------------------
+    def _rank(self) -> np.ndarray:
+        order = sorted(range(len(self.vocab)), key=self.vocab.__getitem__)
+        rank = np.empty(len(self.vocab), np.int64)
+        rank[np.array(order, np.int64)] = np.arange(len(order))
+        return rank
+
+    def _check_measure(self, measure):
+        measure = measure or self.config.measure
+        if measure not in MEASURES:
+            raise ParameterError(f"--measure must be one of {', '.join(MEASURES)}, got {measure!r}")
+        return measure
+
+    def _schema_meta(self) -> dict:
+        c = self.config
+        mode = ("document co-occurrence (measures from document counts: N documents, document frequencies)"
+                if c.doc_mode else f"window {c.window}, weighting {c.weighting}")
+        return {b"cooc": f"{mode}; min_count {c.min_count}, max_vocab {c.max_vocab}, "
+                         f"{len(self.vocab)} terms, {self.n_docs} documents".encode()}
+
+    def table(self, measure: str | None = None, top: int | None = None) -> pa.Table:
+        """Rows term_a <= term_b, count, pmi, ppmi, npmi, llr; by ``measure`` descending, ties by terms."""
+        measure = self._check_measure(measure)
+        ms = self.measures()
+        rank = self._rank()
+        ra, rb = rank[self.a], rank[self.b]
+        swap = ra > rb
+        ia = np.where(swap, self.b, self.a)
+        ib = np.where(swap, self.a, self.b)
+        order = np.lexsort((rank[ib], rank[ia], -_sort_key(ms[measure])))
+        if top is not None:
+            order = order[:top]
+        vocab = pa.array(self.vocab, pa.string())
+        cols = {"term_a": vocab.take(pa.array(ia[order])), "term_b": vocab.take(pa.array(ib[order]))}
+        for name in MEASURES:
+            cols[name] = pa.array(ms[name][order])
+        return pa.table(cols).replace_schema_metadata(self._schema_meta())
+
+    def term_id(self, term: str) -> int:
+        """Vocabulary id of ``term`` (normalised like the tokens); ParameterError if absent."""
+        from engine.normalize import reference_tokens
+        toks = reference_tokens(term, self.config.text.strip_accents)
+        if len(toks) != 1:
+            raise ParameterError(f"--term must be a single word after normalisation, got {term!r} "
+                                 f"({len(toks)} tokens)")
+        h = hash_token(toks[0])
+        if not hasattr(self, "_hash_index"):
+            from engine.text import hash_token as _ht
+            self._hash_index = {_ht(t): i for i, t in enumerate(self.vocab)}
+        i = self._hash_index.get(h)
+        if i is None:
+            raise ParameterError(f"--term: {term!r} is not in the vocabulary ({len(self.vocab)} terms after "
+                                 f"--min-count {self.config.min_count} / --max-vocab {self.config.max_vocab}"
+                                 f"{', stop words removed' if self.config.text.stopwords else ''})")
+        return i
+
+    def associates(self, term: str, measure: str | None = None, top: int | None = 10) -> pa.Table:
+        """The terms most associated with ``term``: columns term, associate, count, measures."""
+        measure = self._check_measure(measure)
+        t = self.term_id(term)
+        sel = np.flatnonzero(((self.a == t) | (self.b == t)) & (self.a != self.b))
+        other = np.where(self.a[sel] == t, self.b[sel], self.a[sel])
+        ms = {k: v[sel] for k, v in self.measures().items()}
+        rank = self._rank()
+        order = np.lexsort((rank[other], -_sort_key(ms[measure])))
+        if top is not None:
+            order = order[:top]
+        cols = {"term": pa.array([self.vocab[t]] * order.size, pa.string()),
+                "associate": pa.array([self.vocab[i] for i in other[order]], pa.string())}
+        for name in MEASURES:
+            cols[name] = pa.array(ms[name][order])
+        return pa.table(cols).replace_schema_metadata(self._schema_meta())
+
+    def matrix(self, measure: str = "count"):
+        """The symmetric V x V scipy.sparse CSR matrix of M (or of a measure on M's non-zeros)."""
+        import scipy.sparse as sp
+        measure = self._check_measure(measure)
+        v = self.measures()[measure] if measure != "count" else self.counts()
+        off = self.a != self.b
+        rows = np.concatenate([self.a, self.b[off]])
+        cols = np.concatenate([self.b, self.a[off]])
+        data = np.concatenate([v, v[off]])
+        n = len(self.vocab)
+        return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
+
+    def vocab_table(self) -> pa.Table:
+        cols = {"id": pa.array(np.arange(len(self.vocab))), "term": pa.array(self.vocab, pa.string()),
+                "count": pa.array(self.term_count)}
+        if self.doc_freq is not None:
+            cols["doc_freq"] = pa.array(self.doc_freq)
+        else:
+            cols["marginal"] = pa.array(self.marginals())
+        return pa.table(cols)
+
+    def write_npz(self, path) -> tuple[Path, Path]:
+        """The count matrix (scipy .npz) and ``<stem>.vocab.tsv`` beside it, both atomic."""
+        import scipy.sparse as sp
+        from engine.output import atomic_path
+        path = Path(path)
+        vpath = path.with_name(path.stem + ".vocab.tsv")
+        m = self.matrix("count")
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                sp.save_npz(f, m)
+        vt = self.vocab_table()
+        with atomic_path(vpath) as tmp:
+            with open(tmp, "w", encoding="utf-8") as f:
+                f.write("\t".join(vt.column_names) + "\n")
+                for row in zip(*[vt.column(c).to_pylist() for c in vt.column_names]):
+                    f.write("\t".join(str(x) for x in row) + "\n")
+        return path, vpath
+
+    def summary(self) -> str:
+        c = self.config
+        mode = ("documents (measures use N documents and document frequencies)" if c.doc_mode
+                else f"window {c.window}, weighting {c.weighting}")
+        return (f"{self.n_docs} documents, {self.n_bytes / 1e6:.2f} MB, {self.n_tokens} tokens; "
+                f"{len(self.vocab)} terms (min count {c.min_count}, max {c.max_vocab}), "
+                f"{self.nnz} pairs; {mode}; {self.backend}")
+
+
+# ---------------------------------------------------------------------------- corpus analyze
+def analyze_section(paths_or_batches, backend, text_opts: TextOptions = TextOptions(), console=None,
+                    n_terms: int = 5, n_assoc: int = 6, window: int = 5, measure: str = "llr") -> dict:
+    """Print the co-occurrence section of ``corpus analyze``: top associates of the
+    most frequent content words (stop words removed, words of 3+ letters); return them."""
+    from rich.console import Console
+    from rich.table import Table
+    console = console or Console()
+    opts = text_opts if text_opts.stopwords else replace(text_opts, stopwords=("fr", "en"))
+    res = run(paths_or_batches, backend, CoocConfig(window=window, min_count=2, measure=measure, text=opts))
+    heads = [t for t in res.vocab if t.isalpha() and len(t) >= 3][:n_terms]
+    out = {}
+    t = Table(title=f"Co-occurrence: top associates (window {window}, {measure.upper()}, stop words removed)")
+    t.add_column("term")
+    t.add_column("count", justify="right")
+    t.add_column("associates (count)")
+    for h in heads:
+        at = res.associates(h, measure, n_assoc)
+        assoc = list(zip(at.column("associate").to_pylist(), at.column("count").to_pylist()))
+        out[h] = assoc
+        t.add_row(h, str(int(res.term_count[res.vocab.index(h)])),
+                  ", ".join(f"{a} ({c:g})" for a, c in assoc))
+    console.print(t)
+    return {"terms": out, "vocabulary": len(res.vocab), "pairs": res.nnz}
+
+
+# ---------------------------------------------------------------------------- CLI
+def register(app) -> None:
+    """Add the ``cooc`` command to the typer ``app``."""
+    from typing import Annotated, Optional
+
+    import typer
+
+    from engine import cli_common as cc
+    from engine.output import check_output_path, print_table, write_table
+
+    @app.command()
+    def cooc(
+        paths: cc.Paths = None,
+        window: Annotated[str, typer.Option("--window", help="Token window W (pairs at distance 1..W), or 'doc' (documents containing both terms).")] = "5",
+        weighting: Annotated[str, typer.Option("--weighting", help="none (w = 1) or harmonic (w = 1/distance).")] = "none",
+        min_count: Annotated[int, typer.Option("--min-count", help="Drop terms seen fewer times (before pairing).")] = 2,
+        max_vocab: Annotated[int, typer.Option("--max-vocab", help="Keep the most frequent terms only (ties by term).")] = 50000,
+        measure: Annotated[str, typer.Option("--measure", help="Sort by: count, pmi, ppmi, npmi or llr.")] = "llr",
+        term: Annotated[Optional[str], typer.Option("--term", help="Show the terms most associated with this word.")] = None,
+        top: Annotated[Optional[int], typer.Option("--top", help="Rows to show and write (default: show 20, write all; 10 with --term).")] = None,
+        stopwords: cc.Stopwords = None,
+        strip_accents: cc.StripAccents = False,
+        min_token_len: cc.MinTokenLen = 1,
+        device: cc.Device = "auto",
+        output: cc.Output = None,
+        text_field: cc.TextField = "text",
+        id_field: cc.IdField = "id",
+        encoding: cc.Encoding = "utf-8",
+        strict: cc.Strict = False,
+        quiet: cc.Quiet = False,
+    ) -> None:
+        """Term co-occurrence (window or document) with PMI, PPMI, NPMI and log-likelihood (G^2).
+
+        Output: .npz (sparse count matrix + <name>.vocab.tsv beside it), .parquet, .csv, .jsonl."""
+        with cc.job(quiet) as ctx:
+            if top is not None and top < 1:
+                raise ParameterError(f"--top must be an integer >= 1, got {top}")
+            cfg = CoocConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab,
+                             measure=measure, text=cc.text_options(stopwords, strip_accents, min_token_len))
+            if output is not None and output.suffix.lower() != ".npz":
+                from engine.output import FORMATS
+                check_output_path(output, FORMATS + (".npz",))
+                check_output_path(output)
+            elif output is not None:
+                check_output_path(output, (".npz",))
+            backend = ctx.backend(device)
+            reader = ctx.reader(paths, text_field, id_field, encoding, strict)
+            res = run(reader, backend, cfg)
+            ctx.report(reader)
+            if term is not None:
+                table = res.associates(term, measure, top or 10)
+                title = f"terms most associated with {res.vocab[res.term_id(term)]!r} by {measure}"
+            else:
+                table = res.table(measure, top)
+                title = f"co-occurring pairs by {measure}"
+            if not quiet:
+                cc.err_console.print(f"[dim]{res.summary()}; {sum(res.seconds.values()):.2f} s[/dim]")
+            print_table(table, title=title, console=cc.out_console, max_rows=top or 20)
+            if output is not None:
+                if output.suffix.lower() == ".npz":
+                    p, v = res.write_npz(output)
+                    cc.err_console.print(f"wrote {p} and {v}")
+                else:
+                    write_table(table, output)
+                    cc.err_console.print(f"wrote {output} ({table.num_rows} rows)")

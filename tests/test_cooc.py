@@ -1,0 +1,214 @@
+"""Co-occurrence (issue 4): the engine equals the plain-Python oracle, measures, streaming, CLI."""
+import math
+import random
+from pathlib import Path
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import engine.cooc as cooc
+from engine.cli import app
+from engine.cooc import CoocConfig, run
+from engine.corpus import batch_from_texts
+from engine.text import ParameterError, TextOptions
+from tests import reference_cooc as ref
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "seeds").glob("*.txt"))
+SEED_TEXTS = [p.read_text(encoding="utf-8") for p in SEEDS]
+
+
+def _larger_texts(n_docs=120, seed=7):
+    """About 300 kB: documents of shuffled seed sentences (real French text, new windows)."""
+    rng = random.Random(seed)
+    sents = [s.strip() for t in SEED_TEXTS for s in t.replace("\n", " ").split(". ") if s.strip()]
+    return [". ".join(rng.choice(sents) for _ in range(rng.randint(3, 40))) for _ in range(n_docs)]
+
+
+LARGER = _larger_texts()
+
+
+def _compare(res, texts, window=5, weighting="none", min_count=2, max_vocab=50000, stop=(), measure="llr"):
+    docs = ref.doc_tokens(texts, ref.stop_set(stop) if stop else frozenset())
+    vocab, rows = ref.table(docs, window, weighting, min_count, max_vocab, measure)
+    assert res.vocab == sorted(vocab, key=lambda t: (-vocab[t], t))
+    assert res.term_count.tolist() == [vocab[t] for t in res.vocab]
+    got = res.table(measure).to_pylist()
+    assert len(got) == len(rows)
+    assert [(r["term_a"], r["term_b"]) for r in got] == [(r["term_a"], r["term_b"]) for r in rows]
+    for name in ("count", "pmi", "ppmi", "npmi", "llr"):
+        g = np.array([r[name] for r in got], float)
+        e = np.array([r[name] for r in rows], float)
+        if name == "count" and weighting == "none":
+            assert np.array_equal(g, e), name
+        else:
+            np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-9, err_msg=name)
+    return got
+
+
+@pytest.mark.parametrize("window,weighting,min_count,max_vocab,stop", [
+    (5, "none", 2, 50000, ()),
+    (2, "harmonic", 1, 50000, ()),
+    (10, "none", 1, 40, ("fr", "en")),
+    ("doc", "none", 2, 50000, ("fr", "en")),
+    ("doc", "none", 1, 25, ()),
+])
+def test_seeds_equal_reference(window, weighting, min_count, max_vocab, stop):
+    cfg = CoocConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab,
+                     text=TextOptions(stopwords=stop))
+    res = run([ROOT / "seeds"], "cpu", cfg)
+    rows = _compare(res, SEED_TEXTS, window, weighting, min_count, max_vocab, stop)
+    assert rows
+
+
+@pytest.mark.parametrize("window,weighting", [(5, "none"), (7, "harmonic"), ("doc", "none")])
+def test_larger_text_equals_reference(window, weighting):
+    cfg = CoocConfig(window=window, weighting=weighting, min_count=3, max_vocab=400)
+    res = run(batch_from_texts(LARGER), "cpu", cfg)
+    assert res.n_tokens > 30000
+    _compare(res, LARGER, window, weighting, 3, 400, (), "npmi")
+
+
+def _same(r1, r2):
+    assert r1.vocab == r2.vocab
+    assert np.array_equal(r1.a, r2.a) and np.array_equal(r1.b, r2.b) and np.array_equal(r1.raw, r2.raw)
+    if r1.doc_freq is not None:
+        assert np.array_equal(r1.doc_freq, r2.doc_freq)
+
+
+@pytest.mark.parametrize("window", [4, "doc"])
+def test_streaming_spill_growth_and_threads_give_the_same_counts(window, monkeypatch):
+    cfg = CoocConfig(window=window, min_count=2)
+    whole = run(batch_from_texts(LARGER), "cpu", cfg)
+    # many small batches, every batch spilled to disk
+    batches = [batch_from_texts(LARGER[i:i + 7], base=i) for i in range(0, len(LARGER), 7)]
+    _same(whole, run(batches, "cpu", CoocConfig(window=window, min_count=2, cache_bytes=1)))
+    # tiny tables: every batch stops, grows and resumes many times
+    monkeypatch.setattr(cooc, "INITIAL_PAIR_CAP", 16)
+    monkeypatch.setattr(cooc, "INITIAL_TYPE_CAP", 16)
+    _same(whole, run(batches, "cpu", cfg))
+    # one partition instead of one per thread
+    n = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        _same(whole, run(batches, "cpu", cfg))
+    finally:
+        numba.set_num_threads(n)
+
+
+def test_pruned_tokens_keep_their_positions():
+    # "z" is pruned (min_count 2): a..b are 2 apart with or without it.
+    res = run(batch_from_texts(["a z b", "a b"]), "cpu", CoocConfig(window=1, min_count=2))
+    t = {(r["term_a"], r["term_b"]): r["count"] for r in res.table("count").to_pylist()}
+    assert t == {("a", "b"): 1}
+    res = run(batch_from_texts(["a z b", "a b"]), "cpu", CoocConfig(window=2, min_count=2))
+    assert {(r["term_a"], r["term_b"]): r["count"] for r in res.table("count").to_pylist()} == {("a", "b"): 2}
+
+
+def test_measures_by_hand_and_scipy():
+    from scipy.stats import chi2_contingency
+    # window 1 on "a b a c": pairs (a,b), (b,a), (a,c)
+    res = run(batch_from_texts(["a b a c"]), "cpu", CoocConfig(window=1, min_count=1))
+    M = res.matrix().toarray()
+    ids = {t: i for i, t in enumerate(res.vocab)}
+    a, b, c = ids["a"], ids["b"], ids["c"]
+    assert M[a, b] == M[b, a] == 2 and M[a, c] == M[c, a] == 1 and M.sum() == 6
+    rows = {(r["term_a"], r["term_b"]): r for r in res.table().to_pylist()}
+    r = rows[("a", "b")]
+    T, ma, mb, k = 6, 3, 2, 2
+    assert r["pmi"] == pytest.approx(math.log(k * T / (ma * mb)), rel=1e-12)
+    assert r["npmi"] == pytest.approx(math.log(k * T / (ma * mb)) / -math.log(k / T), rel=1e-12)
+    g, *_ = chi2_contingency([[k, ma - k], [mb - k, T - ma - mb + k]], correction=False,
+                             lambda_="log-likelihood")
+    assert r["llr"] == pytest.approx(g, rel=1e-9)
+    # self pairs: "x x" adds 2 to M[x, x]
+    res = run(batch_from_texts(["x x"]), "cpu", CoocConfig(window=1, min_count=1))
+    assert res.matrix().toarray().tolist() == [[2]]
+    assert res.table().to_pylist()[0]["npmi"] == 1.0
+
+
+def test_harmonic_weights_and_doc_measures():
+    res = run(batch_from_texts(["a b c"]), "cpu", CoocConfig(window=2, weighting="harmonic", min_count=1))
+    got = {(r["term_a"], r["term_b"]): r["count"] for r in res.table("count").to_pylist()}
+    assert got == {("a", "b"): 1.0, ("b", "c"): 1.0, ("a", "c"): 0.5}
+    docs = ["a b", "a b c", "c", "d"]
+    res = run(batch_from_texts(docs), "cpu", CoocConfig(window="doc", min_count=1))
+    rows = {(r["term_a"], r["term_b"]): r for r in res.table().to_pylist()}
+    assert set(rows) == {("a", "b"), ("a", "c"), ("b", "c")}
+    assert rows[("a", "b")]["count"] == 2
+    # document counts: N = 4, df(a) = df(b) = 2
+    assert rows[("a", "b")]["pmi"] == pytest.approx(math.log(2 * 4 / (2 * 2)))
+    assert dict(zip(res.vocab, res.doc_freq.tolist())) == {"a": 2, "b": 2, "c": 2, "d": 1}
+    assert res.total() == 4
+
+
+def test_associates_and_matrix():
+    res = run([ROOT / "seeds"], "cpu", CoocConfig(window=5, text=TextOptions(stopwords=("fr", "en"))))
+    t = res.associates("NVIDIA", "npmi", 5)
+    assert t.num_rows == 5 and set(t.column("term").to_pylist()) == {"nvidia"}
+    vals = t.column("npmi").to_pylist()
+    assert vals == sorted(vals, reverse=True) and "nvidia" not in t.column("associate").to_pylist()
+    m = res.matrix()
+    assert (m != m.T).nnz == 0 and m.shape == (len(res.vocab), len(res.vocab))
+    assert m.sum() == pytest.approx(res.total())
+    with pytest.raises(ParameterError, match="not in the vocabulary"):
+        res.associates("zzzqqq")
+    with pytest.raises(ParameterError, match="single word"):
+        res.associates("deux mots")
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"window": 0}, "--window must be a positive integer or 'doc', got 0"),
+    ({"window": "abc"}, "--window"), ({"window": -3}, "--window"), ({"window": 2.5}, "--window"),
+    ({"weighting": "log"}, "--weighting must be one of none, harmonic"),
+    ({"measure": "dice"}, "--measure must be one of"),
+    ({"min_count": 0}, "--min-count must be an integer >= 1, got 0"),
+    ({"max_vocab": 0}, "--max-vocab must be an integer >= 1"),
+    ({"window": 21, "weighting": "harmonic"}, "<= 20"),
+    ({"window": "doc", "weighting": "harmonic"}, "harmonic"),
+])
+def test_bad_parameters(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        CoocConfig(**kwargs)
+
+
+def test_cli(tmp_path):
+    from typer.testing import CliRunner
+    r = CliRunner()
+    out = r.invoke(app, ["cooc", str(ROOT / "seeds"), "--top", "5", "--device", "cpu", "-q"])
+    assert out.exit_code == 0, out.output
+    assert "term_a" in out.output and "llr" in out.output
+    out = r.invoke(app, ["cooc", str(ROOT / "seeds"), "--term", "nvidia", "--top", "3", "--stopwords", "fr,en",
+                         "--device", "cpu", "-q"])
+    assert out.exit_code == 0, out.output
+    assert "associate" in out.output
+    npz = tmp_path / "m.npz"
+    out = r.invoke(app, ["cooc", str(ROOT / "seeds"), "--output", str(npz), "--device", "cpu", "-q"])
+    assert out.exit_code == 0, out.output
+    m = sp.load_npz(npz)
+    lines = (tmp_path / "m.vocab.tsv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].split("\t")[:3] == ["id", "term", "count"] and m.shape == (len(lines) - 1,) * 2
+    res = run([ROOT / "seeds"], "cpu", CoocConfig())
+    assert (m != res.matrix()).nnz == 0
+    csv = tmp_path / "t.csv"
+    out = r.invoke(app, ["cooc", str(ROOT / "seeds"), "--window", "doc", "--output", str(csv), "--device", "cpu", "-q"])
+    assert out.exit_code == 0, out.output
+    assert csv.read_text(encoding="utf-8").splitlines()[0].replace('"', "") == "term_a,term_b,count,pmi,ppmi,npmi,llr"
+    for args, msg in ((["--window", "0"], "--window"), (["--measure", "x"], "--measure"),
+                      (["--min-count", "0"], "--min-count"), (["--term", "zzzqqq"], "not in the vocabulary"),
+                      (["--output", str(tmp_path / "x.txt")], "unsupported extension")):
+        out = r.invoke(app, ["cooc", str(ROOT / "seeds"), "--device", "cpu", "-q", *args])
+        assert out.exit_code in (1, 2), (args, out.output)
+        assert msg in out.output and "Traceback" not in out.output, (args, out.output)
+
+
+def test_analyze_section():
+    import io
+    from rich.console import Console
+    buf = io.StringIO()
+    out = cooc.analyze_section([ROOT / "seeds"], "cpu", TextOptions(stopwords=("fr", "en")),
+                               Console(file=buf, width=200))
+    assert "nvidia" in out["terms"] and out["terms"]["nvidia"]
+    assert "nvidia" in buf.getvalue()
