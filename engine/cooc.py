@@ -54,6 +54,7 @@ EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 LOW32 = np.uint64(0xFFFFFFFF)
 INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
 INITIAL_PAIR_CAP = 1 << 16   # slots per partition
+DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block (4 MB)
 
 
 def parse_window(value) -> int | str:
@@ -221,19 +222,22 @@ class _TokenCache:
 
 # ---------------------------------------------------------------------------- pair counting
 class _CPUPairs:
-    """Partitioned open-addressing tables (kernels.cpu.cooc), persistent across batches."""
+    """Partitioned open-addressing tables plus a dense block for frequent pairs
+    (kernels.cpu.cooc), persistent across batches."""
 
-    def __init__(self, nparts: int, cap: int | None = None):
+    def __init__(self, nparts: int, n_terms: int, cap: int | None = None):
         self.nparts = nparts
         self.cap = np.full(nparts, cap or INITIAL_PAIR_CAP, np.int64)
         self.used = np.zeros(nparts, np.int64)
+        self.dense_k = min(DENSE_TERMS, n_terms)
+        self.dense = np.zeros(self.dense_k * (self.dense_k + 1) // 2, np.int64)
         self._alloc()
 
     def _alloc(self):
         self.base = np.zeros(self.nparts, np.int64)
         self.base[1:] = np.cumsum(self.cap)[:-1]
-        self.keys = np.full(int(self.cap.sum()), EMPTY, np.uint64)
-        self.vals = np.zeros(int(self.cap.sum()), np.int64)
+        self.tab = np.zeros(2 * int(self.cap.sum()), np.uint64)
+        self.tab[0::2] = EMPTY
 
     def _limits(self, reserve):
         return self.cap * 7 // 10 - reserve
@@ -243,7 +247,7 @@ class _CPUPairs:
         grow = set(int(p) for p in grow) | set(np.flatnonzero(self._limits(reserve) <= self.used).tolist())
         if not grow:
             return
-        old_keys, old_vals, old_base, old_cap = self.keys, self.vals, self.base, self.cap.copy()
+        old, old_base, old_cap = self.tab, self.base, self.cap.copy()
         for p in grow:
             c = int(self.cap[p]) * 2
             while c * 7 // 10 - reserve <= self.used[p] + reserve:
@@ -253,10 +257,9 @@ class _CPUPairs:
         for p in range(self.nparts):
             ob, oc, nb = int(old_base[p]), int(old_cap[p]), int(self.base[p])
             if p in grow:
-                table_rehash(old_keys, old_vals, ob, oc, self.keys, self.vals, nb, int(self.cap[p]) - 1)
+                table_rehash(old, ob, oc, self.tab, nb, int(self.cap[p]) - 1)
             else:
-                self.keys[nb:nb + oc] = old_keys[ob:ob + oc]
-                self.vals[nb:nb + oc] = old_vals[ob:ob + oc]
+                self.tab[2 * nb:2 * (nb + oc)] = old[2 * ob:2 * (ob + oc)]
 
     def _drive(self, n, reserve, call):
         resume = np.zeros(self.nparts, np.int64)
@@ -270,8 +273,9 @@ class _CPUPairs:
 
     def add_window(self, ids, doc_off, window, wtab):
         from kernels.cpu import cooc as k
+        dk = np.uint64(self.dense_k)
         self._drive(ids.size, window, lambda lim, res: k.window_count(
-            ids, doc_off, window, wtab, self.nparts, self.keys, self.vals, self.base,
+            ids, doc_off, window, wtab, self.nparts, self.dense, dk, self.tab, self.base,
             self.cap - 1, self.used, lim, res))
 
     def add_doc(self, ids, doc_off):
@@ -279,13 +283,23 @@ class _CPUPairs:
         uids, row_end, maxrow = _cpu_doc_rows(ids, doc_off)
         if uids.size == 0:
             return
+        dk = np.uint64(self.dense_k)
         self._drive(uids.size, maxrow, lambda lim, res: k.doc_count(
-            uids, row_end, maxrow, self.nparts, self.keys, self.vals, self.base,
+            uids, row_end, maxrow, self.nparts, self.dense, dk, self.tab, self.base,
             self.cap - 1, self.used, lim, res))
 
     def items(self):
-        m = self.keys != EMPTY
-        keys, vals = self.keys[m], self.vals[m]
+        m = self.tab[0::2] != EMPTY
+        keys, vals = self.tab[0::2][m], self.tab[1::2][m].view(np.int64)
+        # the dense block: index b (b + 1) / 2 + a  ->  (a, b)
+        nz = np.flatnonzero(self.dense)
+        if nz.size:
+            b = ((np.sqrt(8.0 * nz + 1) - 1) // 2).astype(np.int64)
+            b -= (b * (b + 1) // 2 > nz)
+            b += ((b + 1) * (b + 2) // 2 <= nz)
+            a = nz - b * (b + 1) // 2
+            keys = np.concatenate([keys, (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)])
+            vals = np.concatenate([vals, self.dense[nz]])
         o = np.argsort(keys, kind="stable")
         return keys[o], vals[o]
 
@@ -450,7 +464,7 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
         sorted_ids = be.asarray(o.astype(np.int32))
         if be.name == "cpu":
             import numba
-            pairs = _CPUPairs(numba.get_num_threads())
+            pairs = _CPUPairs(numba.get_num_threads(), len(terms))
         else:
             pairs = _GPUPairs(be)
         wtab, divisor = cfg.weights() if not cfg.doc_mode else (None, 1)

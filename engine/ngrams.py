@@ -282,7 +282,9 @@ def _reduce_on_device(xp, keys, docs):
     if n == 0:
         e = xp.empty(0, np.int64)
         return xp.empty(0, np.uint64), e, e, e
-    order = xp.argsort(keys, kind="stable")  # cupy's argsort is always stable
+    # stable, so the first index of a run is the key's first occurrence (cupy's argsort
+    # is always stable and takes no ``kind``)
+    order = np.argsort(keys, kind="stable") if xp is np else xp.argsort(keys)
     sk = keys[order]
     sd = docs[order]
     new_key = xp.empty(n, dtype=bool)
@@ -294,9 +296,16 @@ def _reduce_on_device(xp, keys, docs):
     ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)])
     cs = xp.cumsum(new_doc)
     dfs = cs[ends - 1] - cs[starts] + 1
-    # stable sort: the first index of a run is the key's first occurrence (corpus order)
     first = order[starts]
     return sk[starts], (ends - starts).astype(np.int64), dfs.astype(np.int64), first.astype(np.int64)
+
+
+def _doc_of_items(xp, doc_ids, cnt, off, m):
+    """Global document index of each of the ``m`` items (``cnt`` per document)."""
+    if xp is np:
+        return np.repeat(doc_ids, cnt)
+    # cupy.repeat takes no array of repeats: locate each item in the offsets instead
+    return doc_ids[xp.searchsorted(off, xp.arange(m), side="right") - 1]
 
 
 class _Spill:
@@ -352,7 +361,7 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
                 xp.cumsum(cnt, out=off[1:])
                 m = int(off[-1])
                 keys = xp.empty(m, np.uint64)
-                docs = xp.repeat(doc_ids, cnt)
+                docs = _doc_of_items(xp, doc_ids, cnt, off, m)
                 if cfg.char:
                     start, length = xp.empty(m, np.int64), xp.empty(m, np.int32)
                     backend.char_ngrams(toks.norm, toks.norm_offsets, n, off, keys, start, length)

@@ -132,10 +132,10 @@ def fig_zipf(counts: np.ndarray, words: list[str]) -> bytes:
         s, b = fit
         rr = np.array([1, max(2, int((c >= 2).sum()))])
         ax.loglog(rr, 10 ** (b + s * np.log10(rr)), "-", color=PALETTE[1], lw=1.5,
-                  label=f"fit: frequency ∝ rank^{s:.2f}")
-    for i, w in enumerate(words[:6]):
+                  label=f"least-squares fit (counts ≥ 2): slope {s:.2f}")
+    for i, w in enumerate(words[:5]):  # alternate above / below: the first ranks are close on a log axis
         ax.annotate(_short(w, 16), (i + 1, c[i]), textcoords="offset points",
-                    xytext=(6, 2 - 3 * i), fontsize=7.5, color="#444")
+                    xytext=(4, 5) if i % 2 == 0 else (4, -11), fontsize=8, color="#333")
     ax.set_xlabel("rank")
     ax.set_ylabel("occurrences")
     ax.set_title("rank-frequency (Zipf), all words")
@@ -174,7 +174,7 @@ def _radial_layout(n_main: int, links: dict[int, list[int]], n: int) -> np.ndarr
     beyond it, an associate shared by several sits between them (towards the centre); then
     a few rounds of pushing apart nodes that overlap (main terms stay put)."""
     pos = np.zeros((n, 2))
-    ring = 0.55 if n_main > 1 else 0.0
+    ring = (0.45 + 0.05 * n_main) if n_main > 1 else 0.0
     ang = [math.pi / 2 - 2 * math.pi * i / max(n_main, 1) for i in range(n_main)]
     for i in range(n_main):
         pos[i] = ring * math.cos(ang[i]), ring * math.sin(ang[i])
@@ -193,10 +193,10 @@ def _radial_layout(n_main: int, links: dict[int, list[int]], n: int) -> np.ndarr
             shared.setdefault(tuple(own), []).append(u)
     for m, us in private.items():
         k = len(us)
-        spread = min(2 * math.pi / max(n_main, 1) * 0.8, 2.4) if n_main > 1 else 2 * math.pi * (1 - 1 / max(k, 1))
+        spread = min(2 * math.pi / max(n_main, 1) * 1.7, 2.4) if n_main > 1 else 2 * math.pi * (1 - 1 / max(k, 1))
         for j, u in enumerate(us):
             a = ang[m] + (spread * (j / (k - 1) - 0.5) if k > 1 else 0.0)
-            r = 0.36 + 0.07 * (j % 2)
+            r = 0.34 + 0.12 * (j % 2)
             pos[u] = pos[m] + (r * math.cos(a), r * math.sin(a))
     for own, us in shared.items():
         c = pos[list(own)].mean(axis=0) * 0.7
@@ -262,8 +262,11 @@ def fig_network(terms: dict[str, list[dict]], measure: str, per_term: int = 6) -
                     fontsize=8.5, fontweight="bold", color="white",
                     bbox=dict(boxstyle="round,pad=0.2", fc=color, ec="none", alpha=0.9))
         else:
-            # label outside the node, away from the centre of the drawing
-            d = pos[i] / (np.linalg.norm(pos[i]) or 1.0)
+            # label on the far side of the node from the terms it is linked to
+            d = pos[i] - pos[links.get(i, [i])].mean(axis=0)
+            if np.linalg.norm(d) < 1e-6:
+                d = pos[i]
+            d = d / (np.linalg.norm(d) or 1.0)
             ax.annotate(_short(name, 20), pos[i], xytext=(d[0] * 7, d[1] * 7), textcoords="offset points",
                         ha="left" if d[0] > 0.3 else ("right" if d[0] < -0.3 else "center"),
                         va="bottom" if d[1] > 0.3 else ("top" if d[1] < -0.3 else "center"),
@@ -313,6 +316,11 @@ h2 { font-size:18px; margin:28px 0 10px; padding-bottom:4px; border-bottom:2px s
 h3 { font-size:15px; margin:18px 0 8px; }
 p.note { color:var(--muted); margin:4px 0 10px; font-size:13px; }
 .grid { display:flex; flex-wrap:wrap; gap:18px 28px; align-items:flex-start; }
+.pair { display:grid; grid-template-columns: minmax(0, 620px) minmax(240px, 1fr); gap:18px 28px; align-items:start; }
+.pair figure img { width:100%; }
+.pair > table, .pair > div { justify-self:start; }
+.wide figure img { width:100%; max-width:780px; }
+@media (max-width: 960px) { .pair { grid-template-columns: 1fr; } }
 .cards { display:flex; flex-wrap:wrap; gap:12px; margin:10px 0 6px; }
 .card { background:var(--soft); border:1px solid var(--line); border-radius:6px; padding:8px 14px; min-width:120px; }
 .card .v { font-size:20px; font-weight:600; font-variant-numeric: tabular-nums; }
@@ -340,7 +348,7 @@ def _e(x) -> str:
 
 
 def _num(v) -> str:
-    """Numbers as the CLI prints them: ints plain (no separators); floats to 4 significant digits."""
+    """Numbers as the CLI prints them: ints plain (no separators); floats with 2-3 decimals."""
     if isinstance(v, (bool, np.bool_)):
         return str(bool(v))
     if isinstance(v, (int, np.integer)):
@@ -349,7 +357,7 @@ def _num(v) -> str:
         v = float(v)
         if math.isnan(v):
             return "–"
-        return f"{v:.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
+        return f"{v:.0f}" if abs(v) >= 1000 else (f"{v:.2f}" if abs(v) >= 1 else f"{v:.3f}")
     return _e(v)
 
 
@@ -422,7 +430,7 @@ def _section_ngrams(d: ReportData, figures) -> str:
         if not rows:
             parts.append(f'<p class="note">no {n}-grams.</p>')
             continue
-        parts.append('<div class="grid">' + _img(figures, f"ngrams_{n}.png", f"bar chart of the top {n}-grams")
+        parts.append('<div class="pair">' + _img(figures, f"ngrams_{n}.png", f"bar chart of the top {n}-grams")
                      + _table(["ngram", "count", "doc_freq"], [list(r) for r in rows], numeric={1, 2},
                               cls="ngrams", attrs=f' data-n="{n}"') + "</div>")
     return "".join(parts)
@@ -440,7 +448,7 @@ def _section_zipf(d: ReportData, figures) -> str:
         facts["fitted exponent (slope)"] = round(fit[0], 3)
     cap = ("Each dot is a distinct word: its rank by frequency against its number of occurrences, "
            "log-log. Zipf's law is a straight line of slope about -1.")
-    parts.append('<div class="grid">' + _img(figures, "zipf.png", "rank-frequency plot, log-log", cap)
+    parts.append('<div class="pair">' + _img(figures, "zipf.png", "rank-frequency plot, log-log", cap)
                  + _kv(facts) + "</div>")
     if d.zipf_note:
         parts.append(f'<p class="note">{_e(d.zipf_note)}</p>')
@@ -460,9 +468,9 @@ def _section_minhash(d: ReportData, figures) -> str:
         parts.append(_kv(mh["summary"], cls="kv minhash-summary"))
     ids = mh.get("doc_ids") or []
     if mh.get("matrix") is not None and len(ids) >= 2:
-        parts.append(f"<h3>{_e(mh.get('matrix_title', 'Similarity matrix'))}</h3>")
+        parts.append("<h3>Similarity matrix</h3>")
         legend = _table(["#", "document"], [[i, x] for i, x in enumerate(ids)], numeric={0}, cls="doc-legend")
-        parts.append('<div class="grid">' + _img(figures, "similarity.png", "similarity heatmap",
+        parts.append('<div class="pair">' + _img(figures, "similarity.png", "similarity heatmap",
                                                  mh.get("matrix_caption", "")) + legend + "</div>")
     parts.append("<h3>Clusters</h3>")
     clusters = mh.get("clusters") or []
@@ -503,9 +511,10 @@ def _section_cooc(d: ReportData, figures) -> str:
                                 attrs=f' data-term="{_e(t)}"') if body else '<p class="note">no associates.</p>')
                       + "</div>")
     parts.append('<div class="assoc">' + "".join(tables) + "</div>")
-    parts.append(_img(figures, "cooc_network.png", "co-occurrence network",
+    parts.append('<div class="wide">' + _img(figures, "cooc_network.png", "co-occurrence network",
                       "Main terms (large, coloured) linked to their strongest associates; thicker lines "
-                      "are stronger associations; associates shared by several main terms are yellow."))
+                      "are stronger associations; associates shared by several main terms are yellow.")
+                 + "</div>")
     return "".join(parts)
 
 

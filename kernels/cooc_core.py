@@ -104,19 +104,30 @@ def part_of(h, nparts):
 
 
 @njit(cache=True)
-def table_add(tkeys, tvals, base, mask, h, key, val):
-    """Add ``val`` to ``key`` in the table ``tkeys[base : base + mask + 1]``; 1 if the key is new."""
+def table_add(tab, base, mask, h, key, val):
+    """Add ``val`` (uint64) to ``key`` in the table at slot ``base`` of ``tab``; 1 if the key is new.
+
+    Key and value are interleaved (``tab[2 s]``, ``tab[2 s + 1]``): one cache
+    line per probe instead of two.
+    """
     s = np.int64(h & np.uint64(mask))
     while True:
-        k = tkeys[base + s]
+        i = 2 * (base + s)
+        k = tab[i]
         if k == key:
-            tvals[base + s] += val
+            tab[i + 1] += val
             return 0
         if k == EMPTY:
-            tkeys[base + s] = key
-            tvals[base + s] = val
+            tab[i] = key
+            tab[i + 1] = val
             return 1
         s = (s + 1) & mask
+
+
+@njit(cache=True)
+def dense_index(a, b):
+    """Index of the pair a <= b in a packed upper triangle (row b holds a = 0..b)."""
+    return np.int64(b * (b + np.uint64(1)) // np.uint64(2) + a)
 
 
 @njit(cache=True)

@@ -136,3 +136,16 @@ def test_key_counter_partitions_and_growth(partitions, tmp_path):
     df = collections.Counter(k for k, _ in set(zip(occ.tolist(), docs.tolist())))
     assert {int(k): (int(c), int(d)) for k, c, d in zip(got_k, got_c, got_d)} == \
         {k: (c, df[k]) for k, c in cnt.items()}
+
+
+def test_device_doc_index_path_equals_repeat():
+    """The cupy-friendly path (searchsorted on offsets) gives np.repeat's answer."""
+    import types
+    from engine.ngrams import _doc_of_items
+    cnt = np.array([3, 0, 2, 0, 0, 4], np.int64)
+    off = np.zeros(cnt.size + 1, np.int64)
+    np.cumsum(cnt, out=off[1:])
+    ids = np.arange(cnt.size, dtype=np.int64) + 10
+    fake_xp = types.SimpleNamespace(searchsorted=np.searchsorted, arange=np.arange)
+    got = _doc_of_items(fake_xp, ids, cnt, off, int(off[-1]))
+    np.testing.assert_array_equal(got, np.repeat(ids, cnt))

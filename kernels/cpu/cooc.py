@@ -6,7 +6,9 @@ The key space is split into ``nparts`` partitions (by the high bits of the
 mixed key); ``prange`` runs one partition per thread, each thread scans every
 pair and adds the keys of its own partition to its own table.  The tables are
 disjoint, so there is no merge and no lock, and the integer sums do not depend
-on the thread count.  A table that reaches its load limit stops at a token (or
+on the thread count.  Pairs of two frequent terms (ids < ``dense_k``, ids are
+in frequency order) go to a packed dense upper triangle instead, shared by the
+threads: partition p owns the rows b with b % nparts == p (contiguous memory).  A table that reaches its load limit stops at a token (or
 row) boundary and records where (``resume``); the caller grows it and calls
 again, so memory tracks the number of distinct pairs, bounded by the vocabulary.
 """
@@ -15,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.cooc_core import (EMPTY, doc_pairs_row, hash_slot, part_of, table_add,
-                               term_id, window_pairs)
+from kernels.cooc_core import (EMPTY, LOW32, dense_index, doc_pairs_row, hash_slot, part_of,
+                               table_add, term_id, window_pairs)
 from kernels.hashing import mix64
 
 
@@ -76,8 +78,21 @@ def lookup_ids(sorted_hashes, sorted_ids, hashes):
     return out
 
 
+@njit(cache=True)
+def _add(key, w, p, nparts, dense, dense_k, tab, base, mask):
+    b = key & LOW32
+    if b < dense_k:
+        if np.int64(b % np.uint64(nparts)) == p:
+            dense[dense_index(key >> np.uint64(32), b)] += w
+        return 0
+    h = mix64(key)
+    if part_of(h, nparts) == p:
+        return table_add(tab, base, mask, h, key, np.uint64(w))
+    return 0
+
+
 @njit(parallel=True, cache=True)
-def window_count(ids, doc_off, window, wtab, nparts, tkeys, tvals, tbase, tmask, tused,
+def window_count(ids, doc_off, window, wtab, nparts, dense, dense_k, tab, tbase, tmask, tused,
                  tlimit, resume):
     """Window pairs of every document added to the partition tables (see the module doc)."""
     n = ids.size
@@ -101,9 +116,7 @@ def window_count(ids, doc_off, window, wtab, nparts, tkeys, tvals, tbase, tmask,
                 break
             m = window_pairs(ids, i, doc_off[d + 1], window, wtab, kb, wb, 0, True)
             for k in range(m):
-                h = mix64(kb[k])
-                if part_of(h, nparts) == p:
-                    used += table_add(tkeys, tvals, base, mask, h, kb[k], wb[k])
+                used += _add(kb[k], wb[k], p, nparts, dense, dense_k, tab, base, mask)
             i += 1
         tused[p] = used
         resume[p] = i if stopped else n
@@ -128,7 +141,7 @@ def doc_unique(ids, doc_off, out, counts):
 
 
 @njit(parallel=True, cache=True)
-def doc_count(uids, row_end, maxrow, nparts, tkeys, tvals, tbase, tmask, tused, tlimit, resume):
+def doc_count(uids, row_end, maxrow, nparts, dense, dense_k, tab, tbase, tmask, tused, tlimit, resume):
     """Document pairs (each row of each document's unique ids) added to the partition tables."""
     n = uids.size
     for p in prange(nparts):
@@ -148,20 +161,18 @@ def doc_count(uids, row_end, maxrow, nparts, tkeys, tvals, tbase, tmask, tused, 
                 break
             m = doc_pairs_row(uids, r, row_end[r], kb, wb, 0)
             for k in range(m):
-                h = mix64(kb[k])
-                if part_of(h, nparts) == p:
-                    used += table_add(tkeys, tvals, base, mask, h, kb[k], wb[k])
+                used += _add(kb[k], wb[k], p, nparts, dense, dense_k, tab, base, mask)
             r += 1
         tused[p] = used
         resume[p] = r if stopped else n
 
 
 @njit(cache=True)
-def table_rehash(okeys, ovals, obase, ocap, nkeys, nvals, nbase, nmask):
+def table_rehash(old, obase, ocap, new, nbase, nmask):
     for s in range(obase, obase + ocap):
-        k = okeys[s]
+        k = old[2 * s]
         if k != EMPTY:
-            table_add(nkeys, nvals, nbase, nmask, mix64(k), k, ovals[s])
+            table_add(new, nbase, nmask, mix64(k), k, old[2 * s + 1])
 
 
 # --- pair arrays (the CPU twins of the CUDA pair kernels; tests and small inputs) ---------
