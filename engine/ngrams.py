@@ -152,8 +152,8 @@ class KeyCounter:
     def max_size(self) -> int:
         return self.table.shape[1] // 2
 
-    def _grow(self) -> None:
-        cap = self.table.shape[1] * 2
+    def _grow(self, cap: int | None = None) -> None:
+        cap = cap or self.table.shape[1] * 2
         table = np.zeros((self.P, cap, 4), dtype=np.int64)
         sid = np.full((self.P, cap), -1, dtype=np.int64)
         self.kc.rehash(self.table, self.sid, table, sid)
@@ -169,10 +169,10 @@ class KeyCounter:
 
     def _insert(self, keys, docs, counts, dfs, aggregated, gather) -> None:
         n = keys.size
-        # grow ahead for a quarter of the keys being new, instead of doubling many times
-        while (self.max_size - self.sizes.max()) * self.P < min(n // 4, self.budget) \
-                and self.table.shape[1] < (1 << 36):
-            self._grow()
+        # grow once, ahead, for a quarter of the keys being new (instead of doubling many times)
+        want = int(self.sizes.max()) + min(n // 4, self.budget) // self.P + 1
+        if want > self.max_size:
+            self._grow(1 << int(2 * want - 1).bit_length())
         starts = np.zeros(self.P, np.int64)
         while True:
             room = int(self.max_size - self.sizes.max())
@@ -205,9 +205,7 @@ class KeyCounter:
     # -- contents -------------------------------------------------------------------------
     def _contents(self) -> "Rows":
         """The occupied slots as Rows (strings as spans of the gathered string bytes)."""
-        flat = self.table.reshape(-1, 4)
-        used = np.flatnonzero(flat[:, 1] != 0)
-        rows = flat[used]
+        keys, counts, dfs, sid = self.kc.collect(self.table, self.sid)
         if self._chunks:
             data = np.concatenate([c[0] for c in self._chunks])
             lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
@@ -215,9 +213,7 @@ class KeyCounter:
             data, lens = np.empty(0, np.uint8), np.empty(0, np.int64)
         off = np.zeros(lens.size + 1, np.int64)
         np.cumsum(lens, out=off[1:])
-        sid = self.sid.reshape(-1)[used]
-        return Rows(rows[:, 0].view(np.uint64), rows[:, 1].copy(), rows[:, 2].copy(),
-                    data, off[sid], off[sid + 1])
+        return Rows(keys, counts, dfs, data, off[sid], off[sid + 1])
 
     def _maybe_spill(self) -> None:
         if self.size > self.budget:

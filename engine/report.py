@@ -469,7 +469,15 @@ def _section_minhash(d: ReportData, figures) -> str:
     ids = mh.get("doc_ids") or []
     if mh.get("matrix") is not None and len(ids) >= 2:
         parts.append("<h3>Similarity matrix</h3>")
-        legend = _table(["#", "document"], [[i, x] for i, x in enumerate(ids)], numeric={0}, cls="doc-legend")
+        if len(ids) <= 12:  # small enough to print the numbers too (as the console does)
+            mat = np.asarray(mh["matrix"], dtype=np.float64)
+            legend = _table(["#", "document"] + [str(j) for j in range(len(ids))],
+                            [[i, x] + ["–" if np.isnan(v) else f"{v:.2f}" for v in mat[i]]
+                             for i, x in enumerate(ids)],
+                            numeric={0} | set(range(2, len(ids) + 2)), cls="doc-legend similarity")
+        else:
+            legend = _table(["#", "document"], [[i, x] for i, x in enumerate(ids)], numeric={0},
+                            cls="doc-legend")
         parts.append('<div class="pair">' + _img(figures, "similarity.png", "similarity heatmap",
                                                  mh.get("matrix_caption", "")) + legend + "</div>")
     parts.append("<h3>Clusters</h3>")
@@ -548,6 +556,14 @@ def build_html(data: ReportData, figures: dict[str, bytes] | None = None) -> str
             "Self-contained: no scripts, fonts or images are fetched.</footer>\n</main>\n</body>\n</html>\n")
 
 
+def _chmod_default(p: Path) -> None:
+    """Permissions of a file created normally (mkstemp's temporary files are 0600)."""
+    import os
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(p, 0o666 & ~mask)
+
+
 def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Path]]:
     """Write the report to ``path`` (atomically) and, with ``plots_dir``, each PNG beside it.
 
@@ -559,6 +575,7 @@ def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Pat
     text = build_html(data, figures)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+        _chmod_default(tmp)
     written = []
     if plots_dir is not None:
         plots_dir = Path(plots_dir)
@@ -569,5 +586,6 @@ def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Pat
         for name, png in figures.items():
             with atomic_path(plots_dir / name) as tmp:
                 tmp.write_bytes(png)
+                _chmod_default(tmp)
             written.append(plots_dir / name)
     return path, written

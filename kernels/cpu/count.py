@@ -145,3 +145,28 @@ def gather_spans(norm, start, length):
         for b in range(length[r]):
             out[j + b] = norm[s + b]
     return out, off
+
+
+@njit(cache=True)
+def collect(table, sid):
+    """Occupied slots of a partitioned table: (keys, counts, doc_freqs, string ids)."""
+    P, cap = table.shape[0], table.shape[1]
+    n = 0
+    for p in range(P):
+        for s in range(cap):
+            if table[p, s, 1] != 0:
+                n += 1
+    keys = np.empty(n, np.uint64)
+    counts = np.empty(n, np.int64)
+    dfs = np.empty(n, np.int64)
+    sids = np.empty(n, np.int64)
+    k = 0
+    for p in range(P):
+        for s in range(cap):
+            if table[p, s, 1] != 0:
+                keys[k] = np.uint64(table[p, s, 0])
+                counts[k] = table[p, s, 1]
+                dfs[k] = table[p, s, 2]
+                sids[k] = sid[p, s]
+                k += 1
+    return keys, counts, dfs, sids
