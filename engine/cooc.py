@@ -626,16 +626,23 @@ class CoocResult:
         """Rows term_a <= term_b, count, pmi, ppmi, npmi, llr; by ``measure`` descending, ties by terms."""
         measure = self._check_measure(measure)
         ms = self.measures()
+        key = _sort_key(ms[measure])
+        sel = np.arange(key.size)
+        if top is not None and top < key.size:
+            # only rows at or above the top-th value (ties included) need the full sort
+            kth = np.partition(key, key.size - top)[key.size - top]
+            sel = np.flatnonzero(key >= kth)
         rank = self._rank()
-        ra, rb = rank[self.a], rank[self.b]
-        swap = ra > rb
-        ia = np.where(swap, self.b, self.a)
-        ib = np.where(swap, self.a, self.b)
-        order = np.lexsort((rank[ib], rank[ia], -_sort_key(ms[measure])))
+        a, b = self.a[sel], self.b[sel]
+        swap = rank[a] > rank[b]
+        ia = np.where(swap, b, a)
+        ib = np.where(swap, a, b)
+        o = np.lexsort((rank[ib], rank[ia], -key[sel]))
         if top is not None:
-            order = order[:top]
+            o = o[:top]
+        ia, ib, order = ia[o], ib[o], sel[o]
         vocab = pa.array(self.vocab, pa.string())
-        cols = {"term_a": vocab.take(pa.array(ia[order])), "term_b": vocab.take(pa.array(ib[order]))}
+        cols = {"term_a": vocab.take(pa.array(ia)), "term_b": vocab.take(pa.array(ib))}
         for name in MEASURES:
             cols[name] = pa.array(ms[name][order])
         return pa.table(cols).replace_schema_metadata(self._schema_meta())

@@ -212,3 +212,11 @@ def test_analyze_section():
                                Console(file=buf, width=200))
     assert "nvidia" in out["terms"] and out["terms"]["nvidia"]
     assert "nvidia" in buf.getvalue()
+
+
+def test_top_equals_head_of_full_table():
+    res = run(batch_from_texts(LARGER), "cpu", CoocConfig(window=3, min_count=2))
+    for measure in ("count", "npmi", "llr"):
+        full = res.table(measure)
+        for k in (1, 17, 300):
+            assert res.table(measure, top=k).equals(full.slice(0, k)), (measure, k)

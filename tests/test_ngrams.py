@@ -113,8 +113,12 @@ def test_order_rows_matches_python_sort_on_tricky_strings():
         b = arr.buffers()
         off = np.frombuffer(b[1], np.int64)[:len(arr) + 1]
         data = np.frombuffer(b[2], np.uint8) if b[2] is not None else np.empty(0, np.uint8)
-        got = order_rows(np.array([c for c, _ in rows], np.int64), data, off[:-1], off[1:])
-        assert [(-rows[i][0], rows[i][1]) for i in got] == sorted((-c, s) for c, s in rows)
+        counts = np.array([c for c, _ in rows], np.int64)
+        expected = sorted((-c, s) for c, s in rows)
+        for parts in (1, 3):
+            got = order_rows(counts, data, off[:-1], off[1:], parts=parts, min_parallel=0)
+            assert sorted(got.tolist()) == list(range(len(rows)))
+            assert [(-rows[i][0], rows[i][1]) for i in got] == expected
     check()
 
 

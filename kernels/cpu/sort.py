@@ -28,7 +28,7 @@ def _word(data, starts, ends, r, depth):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _prefixes(data, starts, ends, depth):
     m = starts.size
     pre = np.empty(m, np.uint64)
@@ -37,7 +37,7 @@ def _prefixes(data, starts, ends, depth):
     return pre
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _refine(order, c_sorted, p_sorted, data, starts, ends):
     """Sort, by later 8-byte words, every run of rows tying on count and 8-byte prefix.
 
@@ -80,9 +80,38 @@ def _refine(order, c_sorted, p_sorted, data, starts, ends):
             a = b
 
 
-def order_rows(counts: np.ndarray, data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Permutation sorting rows by (count desc, string asc); row r's string is data[starts[r]:ends[r]]."""
-    pre = _prefixes(data, starts, ends, 0)
-    order = np.lexsort((pre, -counts))
+def _order_part(idx, counts, pre, data, starts, ends):
+    order = idx[np.lexsort((pre[idx], -counts[idx]))]
     _refine(order, counts[order], pre[order], data, starts, ends)
     return order
+
+
+def order_rows(counts: np.ndarray, data: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+               parts: int | None = None, min_parallel: int = 200_000) -> np.ndarray:
+    """Permutation sorting rows by (count desc, string asc); row r's string is data[starts[r]:ends[r]].
+
+    The rows are split into ``parts`` contiguous ranges of the (count, prefix)
+    order, by splitters from a sample, and the ranges are sorted in parallel
+    threads (numpy's sorts and the numba refinement release the GIL).
+    """
+    m = counts.size
+    pre = _prefixes(data, starts, ends, 0)
+    if parts is None:
+        import numba
+        parts = numba.get_num_threads()
+    if parts <= 1 or m < min_parallel:
+        return _order_part(np.arange(m), counts, pre, data, starts, ends)
+    from concurrent.futures import ThreadPoolExecutor
+    rng = np.random.default_rng(0)
+    sample = rng.choice(m, size=min(m, 20_000), replace=False)
+    sample = sample[np.lexsort((pre[sample], -counts[sample]))]
+    cuts = [sample[(k * sample.size) // parts] for k in range(1, parts)]
+    # rank of each row among the splitters: rows tying a splitter go above it, so
+    # runs of equal (count, prefix) never straddle two ranges
+    part = np.zeros(m, np.int64)
+    for c in cuts:
+        part += (-counts > -counts[c]) | ((counts == counts[c]) & (pre >= pre[c]))
+    groups = [np.flatnonzero(part == k) for k in range(parts)]
+    with ThreadPoolExecutor(parts) as ex:
+        ordered = list(ex.map(lambda g: _order_part(g, counts, pre, data, starts, ends), groups))
+    return np.concatenate(ordered)
