@@ -40,11 +40,11 @@ LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
 
 
 # ---------------------------------------------------------------------------- helpers
-def main_terms(unigrams: list[tuple[str, int, int]], k: int = MAIN_TERMS) -> list[str]:
+def main_terms(terms_by_frequency, k: int = MAIN_TERMS) -> list[str]:
     """The most frequent content words: alphabetic, two letters or more (stop words are
-    already removed from ``unigrams``)."""
+    already removed from ``terms_by_frequency``, most frequent first)."""
     out = []
-    for term, _, _ in unigrams:
+    for term in terms_by_frequency:
         if len(term) >= 2 and term.isalpha():
             out.append(term)
         if len(out) == k:
@@ -191,7 +191,7 @@ def _near_duplicates(batches, backend, text, console) -> dict:
             ix = np.asarray(idx, dtype=np.int64)
             out.update(doc_ids=[res.doc_ids[i] for i in idx], matrix=_pair_matrix(res.sigs.sig, ix).tolist(),
                        matrix_title=f"Estimated Jaccard ({cfg.shingle} shingles), {len(idx)} documents",
-                       matrix_caption=f"{what}; estimated from the {cfg.perms}-permutation signatures.")
+                       matrix_caption=f"{what[0].upper() + what[1:]}; estimated from the {cfg.perms}-permutation signatures.")
     for c in clusters:
         c.pop("_index", None)
     out["clusters"] = clusters
@@ -211,9 +211,9 @@ COOC_WINDOW = 5
 COOC_MEASURE = "llr"
 
 
-def _cooccurrence(batches, backend, text, terms: list[str], console) -> dict:
-    """Console table and report data: the top associates of ``terms`` (engine.cooc's data API:
-    ``run(...)`` then ``CoocResult.associates``).  A missing or broken engine.cooc, or a failure
+def _cooccurrence(batches, backend, text, console) -> dict:
+    """Console table and report data: the top associates of the main content terms (engine.cooc's
+    data API: ``run(...)``, the vocabulary in frequency order, ``CoocResult.associates``).  A missing or broken engine.cooc, or a failure
     in it, becomes a note in the report instead of stopping the analysis."""
     try:
         cooc = importlib.import_module("engine.cooc")
@@ -227,7 +227,7 @@ def _cooccurrence(batches, backend, text, terms: list[str], console) -> dict:
         cfg = cooc.CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
         res = cooc.run(batches, backend, cfg)
         vocab_index = {t: i for i, t in enumerate(res.vocab)}
-        heads = [t for t in terms if t in vocab_index]
+        heads = main_terms(res.vocab)
         out: dict[str, list[dict]] = {}
         table = Table(title=f"Co-occurrence: top associates (window {cfg.window}, {cfg.measure.upper()}, "
                             f"stop words {'removed' if text.stopwords else 'kept'})")
@@ -240,17 +240,25 @@ def _cooccurrence(batches, backend, text, terms: list[str], console) -> dict:
                        "npmi": float(r["npmi"]), "count": r["count"]} for r in at]
             table.add_row(h, str(int(res.term_count[vocab_index[h]])),
                           ", ".join(f"{r['term']} ({r['count']:g})" for r in out[h]))
-        console.print(table)
+        if heads:
+            console.print(table)
+        else:
+            console.print(f"[dim]Co-occurrence: no content word (alphabetic, 2+ letters) seen at least "
+                          f"{cfg.min_count} times[/dim]")
     except Exception as e:
         cc.err_console.print(f"[yellow]co-occurrence section failed: {type(e).__name__}: {e}[/yellow]")
         return {"error": f"Co-occurrence failed: {type(e).__name__}: {e}"}
-    return {"measure": cfg.measure, "columns": ["llr", "npmi", "count"], "terms": out,
-            "note": (f"Top {ASSOCIATES} associates of the {len(heads)} most frequent content words, "
+    if not heads:
+        note = (f"No content word (alphabetic, two letters or more) is seen at least {cfg.min_count} "
+                f"times. Vocabulary {len(res.vocab)} terms, {res.nnz} distinct pairs.")
+    else:
+        note = (f"Top {ASSOCIATES} associates of the {len(heads)} most frequent content words, "
                      f"ranked by {cfg.measure.upper()} (Dunning's log-likelihood G²); NPMI in [-1, 1]; "
                      f"count = co-occurrences within a window of {cfg.window} tokens "
                      f"(stop words {'removed first' if text.stopwords else 'kept'}). "
                      f"Vocabulary {len(res.vocab)} terms (seen at least {cfg.min_count} times), "
-                     f"{res.nnz} distinct pairs."),
+                     f"{res.nnz} distinct pairs.")
+    return {"measure": cfg.measure, "columns": ["llr", "npmi", "count"], "terms": out, "note": note,
             "params": {"cooc window": cfg.window, "cooc weighting": cfg.weighting,
                        "cooc measure": cfg.measure, "cooc min count": cfg.min_count,
                        "cooc max vocabulary": cfg.max_vocab}}
@@ -307,16 +315,14 @@ def analyze_corpus(paths=None, *, top: int = 10, n="1-3", stopwords: str | None 
     except Exception as e:
         cc.err_console.print(f"[yellow]near-duplicate section failed: {type(e).__name__}: {e}[/yellow]")
         nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
-    terms = main_terms(ngrams.get(1, []) if lo == 1 else
-                       [(r["ngram"], r["count"], r["doc_freq"]) for r in uni.slice(0, 200).to_pylist()])
-    co = _cooccurrence(batches, backend, text, terms, console)
+    co = _cooccurrence(batches, backend, text, console)
 
     langs, sampled = _guess_languages(batches)
     rs = reader.stats
-    summary = {"documents": stats.documents, "tokens": stats.tokens, "MB": round(rs.bytes / 1e6, 2),
+    summary = {"documents": stats.documents, "tokens": stats.tokens, "MB": f"{rs.bytes / 1e6:.2f}",
                "distinct words": int(uni.num_rows), "skipped inputs": rs.n_skipped, "files": rs.files,
                "bytes": rs.bytes, "tokens with stop words": zstats.tokens,
-               "tokens (after stop words)": stats.tokens, "seconds (n-grams)": round(elapsed, 2)}
+               "tokens (after stop words)": stats.tokens, "seconds (n-grams)": f"{elapsed:.2f}"}
     params = {"n": f"{lo}-{hi}", "top": top, "stop words": stopwords or "kept", "device": device,
               "backend": backend.describe(), "normalisation": "NFKC + casefold, tokens = \\w+ runs",
               "encoding": encoding, "text field": text_field, "id field": id_field, "strict": strict}

@@ -133,9 +133,10 @@ def fig_zipf(counts: np.ndarray, words: list[str]) -> bytes:
         rr = np.array([1, max(2, int((c >= 2).sum()))])
         ax.loglog(rr, 10 ** (b + s * np.log10(rr)), "-", color=PALETTE[1], lw=1.5,
                   label=f"least-squares fit (counts ≥ 2): slope {s:.2f}")
-    for i, w in enumerate(words[:5]):  # alternate above / below: the first ranks are close on a log axis
-        ax.annotate(_short(w, 16), (i + 1, c[i]), textcoords="offset points",
-                    xytext=(4, 5) if i % 2 == 0 else (4, -11), fontsize=8, color="#333")
+    if words:  # the most frequent words, listed (labels on the points collide at tied counts)
+        top = ", ".join(f"{_short(w, 14)} ({int(c[i])})" for i, w in enumerate(words[:5]))
+        ax.text(0.02, 0.03, "most frequent: " + top, transform=ax.transAxes, fontsize=8, color="#333",
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="#dddddd"))
     ax.set_xlabel("rank")
     ax.set_ylabel("occurrences")
     ax.set_title("rank-frequency (Zipf), all words")

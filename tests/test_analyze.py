@@ -50,11 +50,11 @@ def seeds_run(tmp_path_factory):
 def test_report_contains_the_numbers_the_cli_prints(seeds_run):
     out, report, _ = seeds_run
     p = parse_report(report.read_text(encoding="utf-8"))
-    m = re.search(r"(\d+) documents, [\d.]+ MB, (\d+) tokens", out)
+    m = re.search(r"(\d+) documents, ([\d.]+) MB, (\d+) tokens", out)
     assert m, out[:500]
-    docs, tokens = m.group(1), m.group(2)
+    docs, mb, tokens = m.groups()
     summary = " ".join(p.text).split("Corpus summary", 1)[1].split("Top n-grams", 1)[0]
-    assert f"{docs} documents" in summary and f"{tokens} tokens" in summary
+    assert f"{docs} documents" in summary and f"{tokens} tokens" in summary and f"{mb} MB" in summary
     cli = _cli_ngram_tables(out)
     assert set(cli) == {1, 2, 3} and all(len(v) == 10 for v in cli.values())
     for n, rows in cli.items():

@@ -80,3 +80,13 @@ def test_help_lists_commands():
     assert r.exit_code == 0
     for cmd in ("info", "ngrams", "analyze"):
         assert cmd in r.output
+
+
+def test_outputs_get_normal_permissions(tmp_path):
+    import os
+    import stat
+    out = tmp_path / "ng.csv"
+    assert run("ngrams", SEEDS, "--output", out, "--quiet").exit_code == 0
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
