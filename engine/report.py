@@ -557,14 +557,6 @@ def build_html(data: ReportData, figures: dict[str, bytes] | None = None) -> str
             "Self-contained: no scripts, fonts or images are fetched.</footer>\n</main>\n</body>\n</html>\n")
 
 
-def _chmod_default(p: Path) -> None:
-    """Permissions of a file created normally (mkstemp's temporary files are 0600)."""
-    import os
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(p, 0o666 & ~mask)
-
-
 def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Path]]:
     """Write the report to ``path`` (atomically) and, with ``plots_dir``, each PNG beside it.
 
@@ -576,7 +568,6 @@ def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Pat
     text = build_html(data, figures)
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        _chmod_default(tmp)
     written = []
     if plots_dir is not None:
         plots_dir = Path(plots_dir)
@@ -587,6 +578,5 @@ def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Pat
         for name, png in figures.items():
             with atomic_path(plots_dir / name) as tmp:
                 tmp.write_bytes(png)
-                _chmod_default(tmp)
             written.append(plots_dir / name)
     return path, written
