@@ -3,6 +3,8 @@
 Tools (each returns a table of ngram, count, doc_freq, so all do the same job):
 
 - ``engine-cpu``: ``engine.ngrams.count_ngrams(paths, n=(1, 3), device="cpu")``, the reference row.
+- ``engine-cpu-top1000``: the same counting with ``top=1000`` (per n): only those rows are
+  ordered and returned, the usual "top n-grams" job.
 - ``engine-gpu``: the same on ``device="gpu"``; absent (with the reason) without a usable GPU.
 - ``sklearn``: ``CountVectorizer(ngram_range=(1, 3))`` with a ``\\w+`` token pattern, plus
   the column sums and document frequencies.  About 1 MB/s: its input is capped.
@@ -29,11 +31,11 @@ def _read_texts(path: Path) -> list[str]:
         return [json.loads(line)["text"] for line in f if line.strip()]
 
 
-def _engine(device: str):
+def _engine(device: str, top: int | None = None):
     def run(path: Path) -> dict:
         from engine.ngrams import count_ngrams
         from engine.text import TextOptions
-        table = count_ngrams([str(path)], n=N, char=False, top=None, min_count=1,
+        table = count_ngrams([str(path)], n=N, char=False, top=top, min_count=1,
                              text=TextOptions(), device=device)
         return {"distinct": table.num_rows}
     return run
@@ -79,6 +81,9 @@ def tools(quick: bool = False) -> dict[str, Tool]:
         "engine-cpu": Tool(run=_engine("cpu"), kind="engine", device="cpu", reference=True,
                            requires=("engine.ngrams",),
                            hint="corpus-engine n-gram job not built yet"),
+        # the same counting, but only the 1000 most frequent per n are ordered and returned
+        "engine-cpu-top1000": Tool(run=_engine("cpu", top=1000), kind="engine", device="cpu",
+                                   requires=("engine.ngrams",)),
         "engine-gpu": Tool(run=_engine("gpu"), kind="engine", device="gpu",
                            requires=("engine.ngrams",), available=gpu_available,
                            hint="pip install 'corpus-engine[gpu]'"),
