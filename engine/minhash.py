@@ -280,16 +280,64 @@ def signatures_from_hashes(h, off, cfg_or_perms, backend, seed: int | None = Non
 
 
 # ---------------------------------------------------------------------------- signatures of a corpus
+class TextSource:
+    """The raw UTF-8 of a run's documents, kept (zero-copy: the batches' own arrays) so
+    that the shingle sets of the few documents that need exact verification are
+    rebuilt on demand instead of materialising every document's shingles."""
+
+    def __init__(self, cfg: MinHashConfig, backend):
+        self.cfg = cfg
+        self.backend = backend
+        self.bases: list[int] = []
+        self.datas: list[np.ndarray] = []
+        self.offsets: list[np.ndarray] = []
+        self.n_docs = 0
+
+    def add(self, batch: Batch) -> None:
+        self.bases.append(self.n_docs)
+        self.datas.append(batch.data)
+        self.offsets.append(batch.offsets)
+        self.n_docs += batch.n_docs
+
+    def batch(self, docs: np.ndarray) -> Batch:
+        """The documents ``docs`` (ascending global indices) as one Batch."""
+        docs = np.asarray(docs, dtype=np.int64)
+        bases = np.asarray(self.bases + [self.n_docs], dtype=np.int64)
+        which = np.searchsorted(bases, docs, side="right") - 1
+        parts, lens = [], []
+        for j in np.unique(which):
+            local = docs[which == j] - bases[j]
+            off = self.offsets[j]
+            s, e = off[local], off[local + 1]
+            ln = e - s
+            sub = np.zeros(ln.size + 1, np.int64)
+            np.cumsum(ln, out=sub[1:])
+            pos = np.repeat(s - sub[:-1], ln) + np.arange(int(sub[-1]), dtype=np.int64)
+            parts.append(self.datas[j][pos])
+            lens.append(ln)
+        ln = np.concatenate(lens) if lens else np.empty(0, np.int64)
+        off = np.zeros(ln.size + 1, np.int64)
+        np.cumsum(ln, out=off[1:])
+        data = np.concatenate(parts) if parts else np.empty(0, np.uint8)
+        return Batch([""] * int(docs.size), data, off)
+
+    def shingles(self, docs, backend):
+        """Raw shingle hashes (backend array) and host offsets of the documents ``docs``."""
+        batch = self.batch(docs)
+        h, off = shingles(tokenize(batch, backend, self.cfg.text), self.cfg, backend)
+        return h, backend.to_host(off).astype(np.int64)
+
+
 @dataclass
 class SignatureSet:
-    """Signatures and (optionally) distinct shingle sets of a corpus, on the host."""
+    """Signatures of a corpus (host arrays) and, when kept, the source of its shingle sets."""
     doc_ids: list
     sig: np.ndarray            # uint32 [docs, perms]
     n_shingles: np.ndarray     # int64, raw shingles per document (0 = empty document)
     meta: dict
-    sh_hash: Optional[np.ndarray] = None     # uint64 shingle hashes of every document (raw order)
-    sh_offsets: Optional[np.ndarray] = None  # int64 [docs + 1]
+    source: Optional[TextSource] = None
     n_bytes: int = 0
+    _all: Optional[tuple] = field(default=None, repr=False)
 
     @property
     def n_docs(self) -> int:
@@ -298,6 +346,22 @@ class SignatureSet:
     @property
     def empty(self) -> np.ndarray:
         return self.n_shingles == 0
+
+    def _all_shingles(self):
+        if self._all is None:
+            be = self.source.backend
+            h, off = self.source.shingles(np.arange(self.n_docs), be)
+            self._all = (be.to_host(h), off)
+        return self._all
+
+    @property
+    def sh_hash(self) -> Optional[np.ndarray]:
+        """uint64 raw shingle hashes of every document (built on first use; None without source)."""
+        return None if self.source is None else self._all_shingles()[0]
+
+    @property
+    def sh_offsets(self) -> Optional[np.ndarray]:
+        return None if self.source is None else self._all_shingles()[1]
 
 
 def _batches(corpus) -> Iterable[Batch]:
@@ -317,38 +381,93 @@ def _batches(corpus) -> Iterable[Batch]:
     return corpus
 
 
-def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool | None = None,
-                       on_batch=None) -> SignatureSet:
-    """Signatures of every document of ``corpus`` (paths, a reader, batches or texts)."""
-    keep = cfg.verify if keep_shingles is None else keep_shingles
-    ids, sigs, nsh, uh, uc = [], [], [], [], []
-    nbytes = 0
-    for batch in _batches(corpus):
+_EXPAND: dict = {}
+
+
+def _max_expand(tables) -> int:
+    """Upper bound of normalised bytes per input byte under ``tables`` (11 for Unicode 15)."""
+    key = id(tables)
+    if key not in _EXPAND:
+        def u8(cp):
+            return np.where(cp < 0x80, 1, np.where(cp < 0x800, 2, np.where(cp < 0x10000, 3, 4)))
+        mapped = np.flatnonzero(tables.map_len)
+        cum = np.zeros(tables.map_cps.size + 1, np.int64)
+        np.cumsum(u8(tables.map_cps.astype(np.int64)), out=cum[1:])
+        start = tables.map_off[mapped].astype(np.int64)
+        out = cum[start + tables.map_len[mapped]] - cum[start]
+        ratio = np.ceil(out / u8(mapped)).max() if mapped.size else 1
+        _EXPAND[key] = (tables, max(int(ratio), 1))
+    return _EXPAND[key][1]
+
+
+def batch_signatures(batch: Batch, backend, cfg: MinHashConfig):
+    """(signatures [docs, perms], raw shingle counts) of one batch, host arrays.
+
+    CPU: one fused pass (``kernels.cpu.minhash.text_signatures``) from the raw
+    bytes; documents that need the exact slow normalisation, and the GPU, take
+    the unfused path tokenize -> shingles -> signatures (same cores, same bits).
+    """
+    nd = batch.n_docs
+    if backend.name != "cpu":
         toks = tokenize(batch, backend, cfg.text)
         h, off = shingles(toks, cfg, backend)
-        nsh.append(backend.to_host(backend.xp.diff(off)).astype(np.int64))
-        if keep:  # raw shingles; sorted sets are built at verification, for candidates only
-            uh.append(backend.to_host(h))
-        sigs.append(backend.to_host(signatures_from_hashes(h, off, cfg, backend)))
+        nsh = backend.to_host(backend.xp.diff(off)).astype(np.int64)
+        return backend.to_host(signatures_from_hashes(h, off, cfg, backend)), nsh
+    from engine.normalize import get_tables
+    from engine.text import stopword_hashes
+    from kernels.cpu.minhash import text_signatures
+    kind, n = parse_shingle(cfg.shingle)
+    t = get_tables(cfg.text.strip_accents)
+    pa_, pb_ = permutations(cfg.perms, cfg.seed)
+    stop = stopword_hashes(cfg.text) if cfg.text.stopwords else np.empty(0, np.uint64)
+    sig = np.empty((nd, cfg.perms), np.uint32)
+    nsh = np.empty(nd, np.int64)
+    text_signatures(batch.data, batch.offsets, t.flags, t.map_off, t.map_len, t.map_cps,
+                    np.int64(_max_expand(t)), stop, np.int64(cfg.text.min_token_len), kind == "char",
+                    np.int64(n), pa_, pb_, sig, nsh)
+    slow = np.flatnonzero(nsh < 0)
+    if slow.size:
+        sub = batch_from_texts([batch.text(int(d)) for d in slow])
+        h, off = shingles(tokenize(sub, backend, cfg.text), cfg, backend)
+        sig[slow] = signatures_from_hashes(h, off, cfg, backend)
+        nsh[slow] = np.diff(off)
+    return sig, nsh
+
+
+def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool | None = None,
+                       on_batch=None) -> SignatureSet:
+    """Signatures of every document of ``corpus`` (paths, a reader, batches or texts).
+
+    With ``keep_shingles`` (default: ``cfg.verify``) the documents' bytes are kept
+    (references to the batches, no copy) to rebuild shingle sets for verification.
+    """
+    keep = cfg.verify if keep_shingles is None else keep_shingles
+    ids, sigs, nsh = [], [], []
+    source = TextSource(cfg, backend) if keep else None
+    nbytes = 0
+    for batch in _batches(corpus):
+        sg, ns = batch_signatures(batch, backend, cfg)
+        sigs.append(sg)
+        nsh.append(ns)
+        if source is not None:
+            source.add(batch)
         ids.extend(batch.doc_ids)
         nbytes += batch.n_bytes
         if on_batch is not None:
             on_batch(batch)
     perms = cfg.perms
-    sig = np.concatenate(sigs) if sigs else np.empty((0, perms), np.uint32)
+    sig = sigs[0] if len(sigs) == 1 else (np.concatenate(sigs) if sigs else np.empty((0, perms), np.uint32))
     n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
-    sh_hash = sh_off = None
-    if keep:
-        sh_hash = np.concatenate(uh) if uh else np.empty(0, np.uint64)
-        sh_off = np.zeros(len(ids) + 1, np.int64)
-        np.cumsum(n_sh, out=sh_off[1:])
-    return SignatureSet(ids, np.ascontiguousarray(sig), n_sh, cfg.signature_meta(), sh_hash, sh_off,
-                        nbytes)
+    return SignatureSet(ids, np.ascontiguousarray(sig), n_sh, cfg.signature_meta(), source, nbytes)
 
 
 # ---------------------------------------------------------------------------- LSH + verification
 def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
-    """Distinct candidate pairs (a < b, sorted) of the documents ``live`` (indices into ``sig``)."""
+    """Distinct candidate pairs (a < b, sorted) of the documents ``live`` (indices into ``sig``).
+
+    Bands are grouped one at a time (keys of different bands never meet: the band
+    index seeds its key), so the sort buffers are one band long, not all bands.
+    """
     xp = backend.xp
     k = _k(backend)
     live = backend.asarray(np.asarray(live, dtype=np.int64))
@@ -358,27 +477,34 @@ def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
     s = xp.ascontiguousarray(backend.asarray(sig)[live]) if n != sig.shape[0] else backend.asarray(sig)
     keys = xp.empty((n, bands), np.uint64)
     _launch(backend, k.band_keys, n * bands, s, np.int64(bands), np.int64(rows), keys)
-    flat = keys.ravel()
-    order = xp.argsort(flat, kind="stable")  # doc-major input: equal keys stay in corpus order
-    sk = flat[order]
-    sd = live[order // bands]
-    brk = xp.flatnonzero(sk[1:] != sk[:-1]) + 1
-    starts = xp.concatenate([xp.zeros(1, np.int64), brk.astype(np.int64)])
-    ends = xp.concatenate([brk.astype(np.int64), xp.full(1, sk.size, np.int64)])
-    size = ends - starts
-    multi = size >= 2
-    starts, ends, size = starts[multi], ends[multi], size[multi]
-    if int(starts.size) == 0:
+    del s
+    codes = []
+    for j in range(bands):
+        col = xp.ascontiguousarray(keys[:, j])
+        order = xp.argsort(col, kind="stable")  # equal keys stay in corpus order
+        sk = col[order]
+        brk = xp.flatnonzero(sk[1:] != sk[:-1]) + 1
+        del sk, col
+        starts = xp.concatenate([xp.zeros(1, np.int64), brk.astype(np.int64)])
+        ends = xp.concatenate([brk.astype(np.int64), xp.full(1, n, np.int64)])
+        size = ends - starts
+        multi = size >= 2
+        starts, ends, size = starts[multi], ends[multi], size[multi]
+        if int(starts.size) == 0:
+            continue
+        sd = xp.ascontiguousarray(live[order])
+        cnt = xp.where(size > max_bucket, size - 1, size * (size - 1) // 2).astype(np.int64)
+        off = xp.zeros(cnt.size + 1, np.int64)
+        xp.cumsum(cnt, out=off[1:])
+        total = int(off[-1])
+        out_a = xp.empty(total, np.int64)
+        out_b = xp.empty(total, np.int64)
+        _launch(backend, k.candidate_pairs, int(starts.size), sd, starts, ends,
+                np.int64(max_bucket), off, out_a, out_b)
+        codes.append(xp.unique(out_a * np.int64(1 << 32) + out_b))
+    if not codes:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    cnt = xp.where(size > max_bucket, size - 1, size * (size - 1) // 2).astype(np.int64)
-    off = xp.zeros(cnt.size + 1, np.int64)
-    xp.cumsum(cnt, out=off[1:])
-    total = int(off[-1])
-    out_a = xp.empty(total, np.int64)
-    out_b = xp.empty(total, np.int64)
-    _launch(backend, k.candidate_pairs, int(starts.size), xp.ascontiguousarray(sd), starts, ends,
-            np.int64(max_bucket), off, out_a, out_b)
-    code = xp.unique(out_a * np.int64(1 << 32) + out_b)
+    code = xp.unique(xp.concatenate(codes)) if len(codes) > 1 else codes[0]
     a = backend.to_host(code >> np.int64(32))
     b = backend.to_host(code & np.int64(0xFFFFFFFF))
     return a.astype(np.int64), b.astype(np.int64)
@@ -410,20 +536,16 @@ def pair_jaccard(sh_hash, sh_off, a, b, backend) -> np.ndarray:
 
 
 def exact_jaccard(sigs: SignatureSet, a, b, backend) -> np.ndarray:
-    """Exact Jaccard of the shingle sets of the pairs (a[i], b[i]) of ``sigs`` (kept shingles).
+    """Exact Jaccard of the shingle sets of the pairs (a[i], b[i]) of ``sigs`` (kept source).
 
-    Only the documents of the pairs are gathered, sorted and deduplicated.
+    Only the documents of the pairs are re-shingled, sorted and deduplicated.
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     if a.size == 0:
         return np.empty(0, np.float64)
     docs = np.unique(np.concatenate([a, b]))
-    lens = np.diff(sigs.sh_offsets)[docs]
-    sub_off = np.zeros(docs.size + 1, np.int64)
-    np.cumsum(lens, out=sub_off[1:])
-    pos = np.repeat(sigs.sh_offsets[docs] - sub_off[:-1], lens) + np.arange(int(sub_off[-1]))
-    h = backend.asarray(sigs.sh_hash[pos])
+    h, sub_off = sigs.source.shingles(docs, backend)
     uh, uoff = unique_shingles(h, backend.asarray(sub_off), backend)
     return pair_jaccard(uh, backend.to_host(uoff), np.searchsorted(docs, a), np.searchsorted(docs, b),
                         backend)
@@ -562,7 +684,7 @@ def run(corpus, backend, cfg: MinHashConfig = MinHashConfig(), base: SignatureSe
 # ---------------------------------------------------------------------------- saved signatures
 def _concat(base: SignatureSet, new: SignatureSet) -> SignatureSet:
     return SignatureSet(list(base.doc_ids) + list(new.doc_ids), np.concatenate([base.sig, new.sig]),
-                        np.concatenate([base.n_shingles, new.n_shingles]), new.meta, None, None,
+                        np.concatenate([base.n_shingles, new.n_shingles]), new.meta, None,
                         base.n_bytes + new.n_bytes)
 
 

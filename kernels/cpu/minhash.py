@@ -6,6 +6,7 @@ from numba import njit, prange
 
 from kernels.minhash_core import (band_key, bucket_pairs, char_shingles_doc,
                                   equal_slots, intersect_sorted, minhash_doc, word_shingles_doc)
+from kernels.text_core import count_codepoints, normalize_tokenize_doc
 
 
 @njit(parallel=True, cache=True)
@@ -90,3 +91,96 @@ def equal_matrix(sig, k, out):
     for i in prange(n):
         for j in range(n):
             out[i, j] = equal_slots(sig, i, j, k)
+
+
+# ---------------------------------------------------------------------------- fused text -> signature
+_BIG = 1 << 20  # bytes of normalised text above which a document is sized exactly first
+
+
+@njit(cache=True)
+def _is_stop(stop, h):
+    lo = 0
+    hi = stop.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if stop[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo < stop.size and stop[lo] == h
+
+
+@njit(parallel=True, cache=True)
+def text_signatures(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop, min_len,
+                    char, n, pa, pb, sig, nsh):
+    """Raw UTF-8 documents -> signatures in one pass, no corpus-wide intermediate array.
+
+    Per document, in scratch buffers owned by one chunk of documents (reused, grown
+    on demand): normalise + tokenise (``normalize_tokenize_doc``), drop stop words /
+    short tokens as ``engine.text.tokenize`` does, shingle (``word_shingles_doc`` /
+    ``char_shingles_doc``) and take the minimum per permutation (``minhash_doc``):
+    the same cores as the unfused path (tokenize -> shingles -> signatures, and its
+    CUDA twins), hence bit-identical signatures.  ``nsh[d]`` = raw shingle count,
+    or -1 for a document that needs the exact slow normalisation path (its row of
+    ``sig`` is then left to the caller).
+    """
+    nd = offsets.size - 1
+    chunk = 32
+    nchunks = (nd + chunk - 1) // chunk
+    for c in prange(nchunks):
+        norm = np.empty(256, np.uint8)
+        t_start = np.empty(64, np.int64)
+        t_len = np.empty(64, np.int32)
+        t_nch = np.empty(64, np.int32)
+        t_hash = np.empty(64, np.uint64)
+        sh = np.empty(64, np.uint64)
+        s_first = np.empty(64, np.int64)
+        s_len = np.empty(64, np.int32)
+        d1 = min(nd, (c + 1) * chunk)
+        for d in range(c * chunk, d1):
+            s = offsets[d]
+            e = offsets[d + 1]
+            nb = (e - s) * max_expand
+            nt = nb // 2 + 2
+            if nb > _BIG:
+                nb, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
+                                                t_start, t_len, t_nch, t_hash, 0, False)
+                if nb < 0:
+                    nsh[d] = -1
+                    continue
+            if nb > norm.size:
+                norm = np.empty(nb, np.uint8)
+            if nt > t_hash.size:
+                t_start = np.empty(nt, np.int64)
+                t_len = np.empty(nt, np.int32)
+                t_nch = np.empty(nt, np.int32)
+                t_hash = np.empty(nt, np.uint64)
+            ln, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
+                                            t_start, t_len, t_nch, t_hash, 0, True)
+            if ln < 0:
+                nsh[d] = -1
+                continue
+            if char:
+                ncp = count_codepoints(norm, 0, ln)
+                m = ncp - n + 1 if ncp >= n else (1 if ncp > 0 else 0)
+                if m > sh.size:
+                    sh = np.empty(m, np.uint64)
+                    s_first = np.empty(m, np.int64)
+                    s_len = np.empty(m, np.int32)
+                char_shingles_doc(norm, 0, ln, n, ncp, sh, s_first, s_len, 0)
+            else:
+                k = 0
+                for t in range(nt):
+                    if min_len > 1 and t_nch[t] < min_len:
+                        continue
+                    if stop.size > 0 and _is_stop(stop, t_hash[t]):
+                        continue
+                    t_hash[k] = t_hash[t]
+                    k += 1
+                m = k - n + 1 if k >= n else (1 if k > 0 else 0)
+                if m > sh.size:
+                    sh = np.empty(m, np.uint64)
+                    s_first = np.empty(m, np.int64)
+                word_shingles_doc(t_hash, 0, k, n, sh, s_first, 0)
+            nsh[d] = m
+            minhash_doc(sh, 0, m, pa, pb, 0, pa.size, sig, d)
