@@ -190,6 +190,86 @@ def tools(quick: bool = False) -> dict:
     }
 
 
+# ---------------------------------------------------------------- quality and memory
+def recall_precision(lang: str, n_docs: int = 10000, seed: int = 0, threshold: float = THRESHOLD,
+                     device: str = "cpu") -> dict:
+    """Recall and precision of ``engine.minhash.run`` on the planted near-duplicate corpus.
+
+    Truth = pairs of the generator's exact ground truth (word 5-shingles) with Jaccard at or
+    above ``threshold``; recall is also given for pairs at or above ``threshold + 0.05`` (the
+    issue's criterion) and per planted level.
+    """
+    import numpy as np
+    import pyarrow.parquet as pq
+    from bench.corpus_gen import ensure_dup_corpus
+    from engine.backend import get_backend
+    from engine.minhash import MinHashConfig, run as mh_run
+    path, truth_path = ensure_dup_corpus(lang, n_docs, seed)
+    t = pq.read_table(truth_path).to_pydict()
+    t0 = time.perf_counter()
+    res = mh_run(Path(path), get_backend(device), MinHashConfig(perms=PERMS, threshold=threshold))
+    secs = time.perf_counter() - t0
+    pt = res.pairs_table().to_pydict()
+    found = {tuple(sorted(p)) for p in zip(pt["doc_a"], pt["doc_b"])}
+    jac = {(a, b): j for a, b, j in zip(t["doc_a"], t["doc_b"], t["jaccard"])}
+    pos = {k for k, j in jac.items() if j >= threshold}
+    strong = {k for k, j in jac.items() if j >= threshold + 0.05}
+    true_found = {k for k in found if jac.get(k, 0.0) >= threshold}
+    by_level = {}
+    for a, b, pl, tg, j in zip(t["doc_a"], t["doc_b"], t["planted"], t["target"], t["jaccard"]):
+        if pl and j >= threshold:
+            hit, tot = by_level.get(tg, (0, 0))
+            by_level[tg] = (hit + ((a, b) in found), tot + 1)
+    return {"corpus": str(path), "docs": res.sigs.n_docs, "seconds": round(secs, 3),
+            "threshold": threshold, "truth_pairs": len(pos), "found_pairs": len(found),
+            "recall": len(pos & found) / max(len(pos), 1),
+            f"recall_at_{threshold + 0.05:.2f}": len(strong & found) / max(len(strong), 1),
+            "precision": len(true_found) / max(len(found), 1),
+            "candidates": int(res.cand_a.size),
+            "planted_recall_by_level": {f"{k:g}": f"{h}/{n}" for k, (h, n) in sorted(by_level.items())}}
+
+
+def short_docs_corpus(n_docs: int = 1_000_000, seed: int = 0, lang: str = "en") -> Path:
+    """``n_docs`` documents of 100-300 bytes (sentences of bench.corpus_gen), cached JSONL."""
+    import random
+    from bench.corpus_gen import _LEX_RATE_DUP, DATA_DIR, _Writer
+    out = DATA_DIR / f"{lang}-short{n_docs}-seed{seed}.jsonl"
+    if out.exists():
+        return out
+    rng = random.Random(f"short:{lang}:{seed}")
+    w = _Writer(lang, seed, _LEX_RATE_DUP, salt="short")
+    sents = [w.sentence() for _ in range(min(300_000, 2 * n_docs))]  # each used ~3x: chance overlaps
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for i in range(n_docs):
+            target = rng.randint(100, 300)
+            parts, size = [], 0
+            while size < target:
+                s = sents[rng.randrange(len(sents))]
+                parts.append(s)
+                size += len(s.encode("utf-8")) + 1
+            text = " ".join(parts).encode("utf-8")[:target].decode("utf-8", "ignore")
+            f.write(json.dumps({"id": f"s{i}", "text": text}, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    return out
+
+
+def peak_memory(path: Path, device: str = "cpu", extra=()) -> dict:
+    """Peak RSS (MB) and time of a ``corpus minhash`` process on ``path`` (wait4's ru_maxrss)."""
+    import os
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "engine.cli", "minhash", str(path), "--device", device, "-q", *extra]
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, _, ru = os.wait4(p.pid, 0)
+    secs = time.perf_counter() - t0
+    out = p.stdout.read()
+    return {"corpus": str(path), "peak_rss_mb": ru.ru_maxrss / 1024, "seconds": round(secs, 2),
+            "input_mb": Path(path).stat().st_size / 1e6, "summary_tail": out.strip().splitlines()[-12:]}
+
+
 # ---------------------------------------------------------------- standalone script
 def main(argv=None) -> int:
     from bench.common import job_tools, machine_info, measure
@@ -202,7 +282,21 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
+    ap.add_argument("--recall", type=int, default=0, metavar="N",
+                    help="also measure recall/precision on the planted near-duplicate corpus of N docs")
+    ap.add_argument("--memory", type=int, default=0, metavar="N",
+                    help="also measure peak RSS of `corpus minhash` on N short (100-300 byte) documents")
+    ap.add_argument("--only-extra", action="store_true", help="skip the throughput tools")
     a = ap.parse_args(argv)
+    extra = {}
+    if a.recall:
+        extra["recall"] = recall_precision(a.lang, a.recall)
+        print(json.dumps(extra["recall"]), flush=True)
+    if a.memory:
+        extra["memory"] = peak_memory(short_docs_corpus(a.memory, lang=a.lang))
+        print(json.dumps(extra["memory"]), flush=True)
+    if a.only_extra:
+        return 0
     if a.input is not None:
         path, tag = a.input, a.input.stem
     else:
@@ -220,7 +314,7 @@ def main(argv=None) -> int:
               flush=True)
     a.output_dir.mkdir(parents=True, exist_ok=True)
     out = {"job": JOB, "corpus": str(path), "perms": PERMS, "threshold": THRESHOLD,
-           "shingle": f"word:{SHINGLE}", "machine": machine_info(), "results": rows}
+           "shingle": f"word:{SHINGLE}", "machine": machine_info(), "results": rows, **extra}
     js = a.output_dir / f"minhash-{tag}.json"
     js.write_text(json.dumps(out, indent=2, default=str))
     md = [f"# MinHash benchmark ({tag}, {PERMS} permutations, word 5-grams, threshold {THRESHOLD})", "",
@@ -233,6 +327,16 @@ def main(argv=None) -> int:
                   f"{f(r.get('docs_per_s'), 0)} | {f(ex.get('gperm_s'), 2)} | {f(r.get('peak_rss_mb'), 0)} | "
                   f"{f(ex.get('pairs'))} | {f(ex.get('clusters'))} | "
                   f"{f((r.get('input_bytes') or 0) / 1e6)} |")
+    if "recall" in extra:
+        r = extra["recall"]
+        md += ["", f"Planted near-duplicates ({r['docs']} docs, threshold {r['threshold']}): recall "
+               f"{r['recall']:.4f} (J >= {r['threshold']}), "
+               + ", ".join(f"{k} {v:.4f}" for k, v in r.items() if k.startswith("recall_at_"))
+               + f", precision {r['precision']:.4f}, {r['found_pairs']} pairs found of {r['truth_pairs']}."]
+    if "memory" in extra:
+        m = extra["memory"]
+        md += ["", f"Peak RSS of `corpus minhash` on {m['input_mb']:.0f} MB of short documents: "
+               f"{m['peak_rss_mb']:.0f} MB ({m['seconds']} s)."]
     (a.output_dir / f"minhash-{tag}.md").write_text("\n".join(md) + "\n")
     print("\n".join(md))
     print(f"wrote {js} and {js.with_suffix('.md')}")

@@ -44,7 +44,7 @@ Stopwords = Annotated[Optional[str], typer.Option(
 StripAccents = Annotated[bool, typer.Option("--strip-accents", help="Drop accents (combining marks) after normalisation.")]
 MinTokenLen = Annotated[int, typer.Option("--min-token-len", help="Drop tokens shorter than this many characters.")]
 Device = Annotated[str, typer.Option("--device", help="auto (GPU if usable), cpu, or gpu.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or skip report.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line (skipped inputs are still reported).")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result here; format from the extension.")]
 
 
