@@ -102,6 +102,15 @@ def rehash(old, old_sid, new, new_sid):
                 new_sid[p, h] = old_sid[p, s]
 
 
+@njit(cache=True)
+def _offsets(lens):
+    """Offsets (exclusive prefix sum, one longer) of ``lens``."""
+    off = np.zeros(lens.size + 1, np.int64)
+    for r in range(lens.size):
+        off[r + 1] = off[r] + lens[r]
+    return off
+
+
 @njit(parallel=True, cache=True)
 def gather_word_ngrams(norm, tok_start, tok_len, first, n):
     """Strings of word n-grams starting at tokens ``first``: tokens joined by one space."""
@@ -113,9 +122,7 @@ def gather_word_ngrams(norm, tok_start, tok_len, first, n):
         for k in range(n):
             s += tok_len[t + k]
         lens[r] = s
-    off = np.zeros(m + 1, np.int64)
-    for r in range(m):
-        off[r + 1] = off[r] + lens[r]
+    off = _offsets(lens)
     out = np.empty(off[m], np.uint8)
     for r in prange(m):
         t = first[r]
@@ -135,9 +142,7 @@ def gather_word_ngrams(norm, tok_start, tok_len, first, n):
 def gather_spans(norm, start, length):
     """Concatenate ``norm[start[r]:start[r] + length[r]]`` for every r."""
     m = start.size
-    off = np.zeros(m + 1, np.int64)
-    for r in range(m):
-        off[r + 1] = off[r] + length[r]
+    off = _offsets(length)
     out = np.empty(off[m], np.uint8)
     for r in prange(m):
         s = start[r]
