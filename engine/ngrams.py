@@ -167,7 +167,7 @@ class KeyCounter:
         self._chunks.append((data, off))
         self.n_strings += slots.size
 
-    def _insert(self, keys, docs, counts, dfs, aggregated, gather) -> None:
+    def _insert(self, keys, item_off, doc_base, counts, dfs, aggregated, gather) -> None:
         n = keys.size
         # grow once, ahead, for a quarter of the keys being new (instead of doubling many times)
         want = int(self.sizes.max()) + min(n // 4, self.budget) // self.P + 1
@@ -183,7 +183,7 @@ class KeyCounter:
             slots = np.empty((self.P, cap_new), np.int64)
             refs = np.empty((self.P, cap_new), np.int64)
             n_new = np.zeros(self.P, np.int64)
-            self.kc.insert(self.table, keys, docs, counts, dfs, aggregated, self.part_shift, starts,
+            self.kc.insert(self.table, keys, item_off, doc_base, counts, dfs, aggregated, self.part_shift, starts,
                            self.max_size, self.sizes, slots, refs, n_new)
             for p in range(self.P):
                 self._strings(p, slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
@@ -191,15 +191,16 @@ class KeyCounter:
                 return
             self._grow()
 
-    def add_occurrences(self, keys: np.ndarray, docs: np.ndarray, gather) -> None:
-        """Count one key per occurrence (``docs``: global document index of each)."""
+    def add_occurrences(self, keys: np.ndarray, item_off: np.ndarray, doc_base: int, gather) -> None:
+        """Count one key per occurrence, in corpus order; document d's are
+        ``keys[item_off[d]:item_off[d+1]]`` and its global index is ``doc_base + d``."""
         e = np.empty(0, np.int64)
-        self._insert(keys, docs, e, e, False, gather)
+        self._insert(keys, item_off, doc_base, e, e, False, gather)
         self._maybe_spill()
 
     def add_aggregated(self, keys, counts, dfs, gather) -> None:
         """Add rows already reduced per batch (a batch never splits a document)."""
-        self._insert(keys, np.empty(0, np.int64), counts, dfs, True, gather)
+        self._insert(keys, np.zeros(1, np.int64), 0, counts, dfs, True, gather)
         self._maybe_spill()
 
     # -- contents -------------------------------------------------------------------------
@@ -357,7 +358,6 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
                 xp.cumsum(cnt, out=off[1:])
                 m = int(off[-1])
                 keys = xp.empty(m, np.uint64)
-                docs = _doc_of_items(xp, doc_ids, cnt, off, m)
                 if cfg.char:
                     start, length = xp.empty(m, np.int64), xp.empty(m, np.int32)
                     backend.char_ngrams(toks.norm, toks.norm_offsets, n, off, keys, start, length)
@@ -371,9 +371,9 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
                     else:
                         gather = lambda refs: gather_word_ngrams(toks.norm, toks.tok_start, toks.tok_len,
                                                                  first_tok[refs], n)
-                    counters[n].add_occurrences(keys, docs, gather)
+                    counters[n].add_occurrences(keys, off, batch.doc_base, gather)
                 else:
-                    uk, c, d, first = _reduce_on_device(xp, keys, docs)
+                    uk, c, d, first = _reduce_on_device(xp, keys, _doc_of_items(xp, doc_ids, cnt, off, m))
                     if cfg.char:
                         fs, fl = backend.to_host(start[first]), backend.to_host(length[first])
                         gather = lambda refs: gather_spans(toks.host("norm"), fs[refs], fl[refs])

@@ -130,10 +130,12 @@ def test_key_counter_partitions_and_growth(partitions, tmp_path):
     keys = rng.integers(0, 2**63, 3000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     occ = keys[rng.zipf(1.3, 40_000) % keys.size]
     docs = np.sort(rng.integers(0, 500, occ.size))
+    item_off = np.searchsorted(docs, np.arange(501))  # documents 0..499 own [off[d], off[d+1])
     gather = lambda refs: (np.zeros(0, np.uint8), np.zeros(refs.size + 1, np.int64))
     kc = KeyCounter(10**9, lambda: tmp_path, partitions=partitions)
-    kc.add_occurrences(occ[:25_000], docs[:25_000], gather)
-    kc.add_occurrences(occ[25_000:], docs[25_000:], gather)
+    cut = int(item_off[300])  # batches never split a document
+    kc.add_occurrences(occ[:cut], item_off[:301], 0, gather)
+    kc.add_occurrences(occ[cut:], item_off[300:] - cut, 300, gather)
     rows = next(kc.partitions())
     got_k, got_c, got_d = rows.keys, rows.counts, rows.dfs
     cnt = collections.Counter(occ.tolist())

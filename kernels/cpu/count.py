@@ -18,14 +18,15 @@ def _slot(k, mask):
 
 
 @njit(parallel=True, cache=True)
-def insert(table, keys, docs, counts, dfs, aggregated, part_shift, starts, max_size, sizes,
-           new_slots, new_refs, n_new):
+def insert(table, keys, item_off, doc_base, counts, dfs, aggregated, part_shift, starts, max_size,
+           sizes, new_slots, new_refs, n_new):
     """Count ``keys`` into a partitioned table, one thread per partition.
 
     ``table`` is ``int64[P, capacity, 4]``; a key belongs to partition
     ``key >> part_shift`` (its top bits), so partitions never share a key and
     fill evenly.  Occurrence mode (``aggregated`` False): one key per
-    occurrence, ``docs`` its global document index (doc_freq counts changes of
+    occurrence, document d's items being ``[item_off[d], item_off[d+1])`` and its
+    global index ``doc_base + d`` (doc_freq counts changes of
     document per key; corpus order makes that exact).  Aggregated mode: add
     ``counts``/``dfs`` of pre-reduced rows.  Each partition resumes at
     ``starts[p]`` and stops when it would pass ``max_size`` or fill its
@@ -40,11 +41,18 @@ def insert(table, keys, docs, counts, dfs, aggregated, part_shift, starts, max_s
         i = starts[p]
         size = sizes[p]
         nn = 0
+        d = 0
+        if not aggregated:
+            d = np.searchsorted(item_off, i, side="right") - 1
         while i < n:
             k = keys[i]
             if P > 1 and np.int64(k >> np.uint64(part_shift)) != p:
                 i += 1
                 continue
+            if not aggregated:
+                while item_off[d + 1] <= i:
+                    d += 1
+            doc = doc_base + d
             kk = np.int64(k)
             h = _slot(k, mask)
             done = False
@@ -61,7 +69,7 @@ def insert(table, keys, docs, counts, dfs, aggregated, part_shift, starts, max_s
                     else:
                         table[p, h, 1] = 1
                         table[p, h, 2] = 1
-                        table[p, h, 3] = docs[i]
+                        table[p, h, 3] = doc
                     new_slots[p, nn] = h
                     new_refs[p, nn] = i
                     nn += 1
@@ -74,9 +82,9 @@ def insert(table, keys, docs, counts, dfs, aggregated, part_shift, starts, max_s
                         table[p, h, 2] += dfs[i]
                     else:
                         table[p, h, 1] = c + 1
-                        if table[p, h, 3] != docs[i]:
+                        if table[p, h, 3] != doc:
                             table[p, h, 2] += 1
-                            table[p, h, 3] = docs[i]
+                            table[p, h, 3] = doc
                     done = True
                     break
                 h = (h + 1) & mask
