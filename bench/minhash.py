@@ -22,6 +22,16 @@ reported as ``sig_s`` and ``gperm_s`` (10^9 shingle-permutations per second):
 - ``sig-engine-cpu``: ``engine.minhash.signatures_from_hashes`` (numba, affine32).
 - ``sig-rensa``: ``RMinHash.digest_matrix_from_flat_token_hashes`` (rensa's flat-buffer API).
 - ``sig-datasketch``: ``MinHash.update_batch`` per document (affine32), capped.
+
+Quality and memory (each in its own child process, run before the tools so that no child
+inherits this process's peak RSS):
+
+- ``--recall N``: recall and precision of the engine on ``bench.corpus_gen.ensure_dup_corpus``
+  (N documents, ~30% planted near-duplicates at known Jaccard, exact ground truth):
+  recall over true pairs at J >= threshold and at J >= threshold + 0.05, precision = found
+  pairs whose exact J >= threshold / found pairs, planted recall per level.
+- ``--memory N``: peak RSS and wall time of one ``corpus minhash`` process (pairs and clusters
+  written to Parquet) on N generated documents of 100-300 bytes (``short_docs_corpus``).
 """
 import argparse
 import json
@@ -256,18 +266,26 @@ def short_docs_corpus(n_docs: int = 1_000_000, seed: int = 0, lang: str = "en") 
 
 
 def peak_memory(path: Path, device: str = "cpu", extra=()) -> dict:
-    """Peak RSS (MB) and time of a ``corpus minhash`` process on ``path`` (wait4's ru_maxrss)."""
+    """Peak RSS (MB, wait4's ru_maxrss) and wall time of one ``corpus minhash`` process on
+    ``path``, writing pairs and clusters to Parquet (interpreter start and imports included)."""
     import os
     import subprocess
     import sys
-    cmd = [sys.executable, "-m", "engine.cli", "minhash", str(path), "--device", device, "-q", *extra]
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, _, ru = os.wait4(p.pid, 0)
-    secs = time.perf_counter() - t0
-    out = p.stdout.read()
-    return {"corpus": str(path), "peak_rss_mb": ru.ru_maxrss / 1024, "seconds": round(secs, 2),
-            "input_mb": Path(path).stat().st_size / 1e6, "summary_tail": out.strip().splitlines()[-12:]}
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "engine.cli", "minhash", str(path), "--device", device, "-q",
+               "--output", f"{tmp}/pairs.parquet", "--clusters", f"{tmp}/clusters.parquet", *extra]
+        t0 = time.perf_counter()
+        p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out, err = p.communicate()
+        secs = time.perf_counter() - t0
+        _, _, ru = os.wait4(p.pid, 0) if p.returncode is None else (0, 0, None)
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 if ru is None else ru.ru_maxrss / 1024
+    lines = [ln.strip("│ ").replace("│", ":") for ln in out.splitlines() if "│" in ln]
+    return {"corpus": str(path), "peak_rss_mb": round(peak), "seconds": round(secs, 2), "rc": p.returncode,
+            "input_mb": round(Path(path).stat().st_size / 1e6, 1), "summary": lines,
+            "error": err.strip().splitlines()[-1:] if p.returncode else []}
 
 
 # ---------------------------------------------------------------- standalone script
@@ -289,12 +307,17 @@ def main(argv=None) -> int:
     ap.add_argument("--only-extra", action="store_true", help="skip the throughput tools")
     a = ap.parse_args(argv)
     extra = {}
-    if a.recall:
-        extra["recall"] = recall_precision(a.lang, a.recall)
-        print(json.dumps(extra["recall"]), flush=True)
-    if a.memory:
+    if a.memory:  # first: the child's peak RSS starts from this process's (see below)
         extra["memory"] = peak_memory(short_docs_corpus(a.memory, lang=a.lang))
         print(json.dumps(extra["memory"]), flush=True)
+    if a.recall:  # in a child too, so that the tools' children start small
+        import subprocess
+        import sys
+        code = (f"import json; from bench.minhash import recall_precision; "
+                f"print(json.dumps(recall_precision({a.lang!r}, {a.recall})))")
+        cp = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+        extra["recall"] = json.loads(cp.stdout.strip().splitlines()[-1])
+        print(json.dumps(extra["recall"]), flush=True)
     if a.only_extra:
         return 0
     if a.input is not None:
@@ -302,7 +325,11 @@ def main(argv=None) -> int:
     else:
         from bench.corpus_gen import ensure_corpus
         path, tag = ensure_corpus(a.lang, a.mb, 0), f"{a.lang}-{a.mb:g}MB"
-    shingle_cache(path)
+    # in a child: Linux carries a parent's peak RSS into its children (ru_maxrss survives exec)
+    import subprocess
+    import sys
+    subprocess.run([sys.executable, "-c", f"from bench.minhash import shingle_cache; shingle_cache({str(path)!r})"],
+                   cwd=ROOT, check=True)
     ts = job_tools(__import__("bench.minhash", fromlist=["tools"]), a.quick)
     if a.tools:
         ts = {k: v for k, v in ts.items() if k in a.tools.split(",")}

@@ -28,6 +28,17 @@ Definitions
   estimate with ``verify=False``); pairs at or above the threshold are kept.
 * Clusters: connected components of kept pairs; representative = the first
   member in corpus order; dedup keeps representatives and unclustered docs.
+
+Pipeline
+--------
+On the CPU one fused kernel goes from raw UTF-8 to signatures per document
+(normalise + tokenise + shingle + minimum in per-thread scratch buffers), so no
+corpus-wide token or shingle array exists; the run keeps the batches' bytes
+(zero-copy) and rebuilds the sorted shingle sets of only the documents of
+candidate pairs for exact verification (a second fused kernel).  The GPU runs
+the same cores as separate kernels (tokenize -> shingles -> signatures); both
+give the same bits (tests).  Signatures grow in one host array; LSH groups one
+band at a time.
 """
 
 import json
@@ -299,11 +310,25 @@ class TextSource:
         self.offsets.append(batch.offsets)
         self.n_docs += batch.n_docs
 
+    def doc_bytes(self, docs: np.ndarray) -> np.ndarray:
+        """UTF-8 length of the documents ``docs`` (global indices)."""
+        docs = np.asarray(docs, dtype=np.int64)
+        bases = np.asarray(self.bases + [self.n_docs], dtype=np.int64)
+        which = np.searchsorted(bases, docs, side="right") - 1
+        out = np.empty(docs.size, np.int64)
+        for j in np.unique(which):
+            sel = which == j
+            off = self.offsets[j]
+            local = docs[sel] - bases[j]
+            out[sel] = off[local + 1] - off[local]
+        return out
+
     def batch(self, docs: np.ndarray) -> Batch:
         """The documents ``docs`` (ascending global indices) as one Batch."""
         docs = np.asarray(docs, dtype=np.int64)
         bases = np.asarray(self.bases + [self.n_docs], dtype=np.int64)
         which = np.searchsorted(bases, docs, side="right") - 1
+        from kernels.cpu.minhash import gather_ranges  # host-side copy, whatever the backend
         parts, lens = [], []
         for j in np.unique(which):
             local = docs[which == j] - bases[j]
@@ -312,14 +337,47 @@ class TextSource:
             ln = e - s
             sub = np.zeros(ln.size + 1, np.int64)
             np.cumsum(ln, out=sub[1:])
-            pos = np.repeat(s - sub[:-1], ln) + np.arange(int(sub[-1]), dtype=np.int64)
-            parts.append(self.datas[j][pos])
+            part = np.empty(int(sub[-1]), np.uint8)
+            gather_ranges(self.datas[j], np.ascontiguousarray(s), sub, part)
+            parts.append(part)
             lens.append(ln)
         ln = np.concatenate(lens) if lens else np.empty(0, np.int64)
         off = np.zeros(ln.size + 1, np.int64)
         np.cumsum(ln, out=off[1:])
         data = np.concatenate(parts) if parts else np.empty(0, np.uint8)
         return Batch([""] * int(docs.size), data, off)
+
+    def shingle_sets(self, docs, raw_counts, backend):
+        """Sorted distinct shingle hashes (backend array) and host offsets of ``docs``.
+
+        CPU: one fused pass from the bytes (``text_shingle_sets``, sized by the raw
+        shingle counts of the signature pass); GPU: tokenize -> shingles -> sort/unique.
+        """
+        if backend.name != "cpu":
+            h, off = self.shingles(docs, backend)
+            uh, uoff = unique_shingles(h, backend.asarray(off), backend)
+            return uh, backend.to_host(uoff)
+        from kernels.cpu import minhash as k
+        batch = self.batch(docs)
+        nd = batch.n_docs
+        off = np.zeros(nd + 1, np.int64)
+        np.cumsum(raw_counts, out=off[1:])
+        out = np.empty(int(off[-1]), np.uint64)
+        counts = np.empty(nd, np.int64)
+        k.text_shingle_sets(batch.data, batch.offsets, *_fused_args(self.cfg), off, out, counts)
+        slow = np.flatnonzero(counts < 0)
+        if slow.size:  # the exact slow normalisation path, then the same sort/unique
+            sub = batch_from_texts([batch.text(int(d)) for d in slow])
+            h, so = shingles(tokenize(sub, backend, self.cfg.text), self.cfg, backend)
+            uc = k.sort_unique(h, so)
+            for i, d in enumerate(slow):
+                out[off[d]:off[d] + uc[i]] = h[so[i]:so[i] + uc[i]]
+            counts[slow] = uc
+        uoff = np.zeros(nd + 1, np.int64)
+        np.cumsum(counts, out=uoff[1:])
+        uh = np.empty(int(uoff[-1]), np.uint64)
+        k.compact(out, off, counts, uoff, uh)
+        return uh, uoff
 
     def shingles(self, docs, backend):
         """Raw shingle hashes (backend array) and host offsets of the documents ``docs``."""
@@ -400,31 +458,37 @@ def _max_expand(tables) -> int:
     return _EXPAND[key][1]
 
 
-def batch_signatures(batch: Batch, backend, cfg: MinHashConfig):
+def _fused_args(cfg: MinHashConfig) -> tuple:
+    """The text and shingle arguments of the fused CPU kernels (``doc_shingles``)."""
+    from engine.normalize import get_tables
+    from engine.text import stopword_hashes
+    kind, n = parse_shingle(cfg.shingle)
+    t = get_tables(cfg.text.strip_accents)
+    stop = stopword_hashes(cfg.text) if cfg.text.stopwords else np.empty(0, np.uint64)
+    return (t.flags, t.map_off, t.map_len, t.map_cps, np.int64(_max_expand(t)), stop,
+            np.int64(cfg.text.min_token_len), kind == "char", np.int64(n))
+
+
+def batch_signatures(batch: Batch, backend, cfg: MinHashConfig, out: np.ndarray | None = None):
     """(signatures [docs, perms], raw shingle counts) of one batch, host arrays.
 
     CPU: one fused pass (``kernels.cpu.minhash.text_signatures``) from the raw
     bytes; documents that need the exact slow normalisation, and the GPU, take
     the unfused path tokenize -> shingles -> signatures (same cores, same bits).
+    ``out``: a C-contiguous uint32 [docs, perms] host array to write into.
     """
     nd = batch.n_docs
+    sig = np.empty((nd, cfg.perms), np.uint32) if out is None else out
     if backend.name != "cpu":
         toks = tokenize(batch, backend, cfg.text)
         h, off = shingles(toks, cfg, backend)
         nsh = backend.to_host(backend.xp.diff(off)).astype(np.int64)
-        return backend.to_host(signatures_from_hashes(h, off, cfg, backend)), nsh
-    from engine.normalize import get_tables
-    from engine.text import stopword_hashes
+        sig[...] = backend.to_host(signatures_from_hashes(h, off, cfg, backend))
+        return sig, nsh
     from kernels.cpu.minhash import text_signatures
-    kind, n = parse_shingle(cfg.shingle)
-    t = get_tables(cfg.text.strip_accents)
     pa_, pb_ = permutations(cfg.perms, cfg.seed)
-    stop = stopword_hashes(cfg.text) if cfg.text.stopwords else np.empty(0, np.uint64)
-    sig = np.empty((nd, cfg.perms), np.uint32)
     nsh = np.empty(nd, np.int64)
-    text_signatures(batch.data, batch.offsets, t.flags, t.map_off, t.map_len, t.map_cps,
-                    np.int64(_max_expand(t)), stop, np.int64(cfg.text.min_token_len), kind == "char",
-                    np.int64(n), pa_, pb_, sig, nsh)
+    text_signatures(batch.data, batch.offsets, *_fused_args(cfg), pa_, pb_, sig, nsh)
     slow = np.flatnonzero(nsh < 0)
     if slow.size:
         sub = batch_from_texts([batch.text(int(d)) for d in slow])
@@ -440,14 +504,22 @@ def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool 
 
     With ``keep_shingles`` (default: ``cfg.verify``) the documents' bytes are kept
     (references to the batches, no copy) to rebuild shingle sets for verification.
+    Signatures go straight into one growing host array (``realloc``: no second copy
+    of all signatures at the end).
     """
     keep = cfg.verify if keep_shingles is None else keep_shingles
-    ids, sigs, nsh = [], [], []
+    ids, nsh = [], []
     source = TextSource(cfg, backend) if keep else None
     nbytes = 0
+    perms = cfg.perms
+    sig = np.empty((0, perms), np.uint32)
+    n = 0
     for batch in _batches(corpus):
-        sg, ns = batch_signatures(batch, backend, cfg)
-        sigs.append(sg)
+        need = n + batch.n_docs
+        if need > sig.shape[0]:
+            sig.resize((max(need, sig.shape[0] * 5 // 4, 1024), perms), refcheck=False)
+        ns = batch_signatures(batch, backend, cfg, out=sig[n:need])[1]  # no view of sig outlives this
+        n = need
         nsh.append(ns)
         if source is not None:
             source.add(batch)
@@ -455,18 +527,24 @@ def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool 
         nbytes += batch.n_bytes
         if on_batch is not None:
             on_batch(batch)
-    perms = cfg.perms
-    sig = sigs[0] if len(sigs) == 1 else (np.concatenate(sigs) if sigs else np.empty((0, perms), np.uint32))
+        pa.default_memory_pool().release_unused()  # the JSON parser's freed pages (mimalloc keeps them)
+    sig.resize((n, perms), refcheck=False)
     n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
-    return SignatureSet(ids, np.ascontiguousarray(sig), n_sh, cfg.signature_meta(), source, nbytes)
+    return SignatureSet(ids, sig, n_sh, cfg.signature_meta(), source, nbytes)
 
 
 # ---------------------------------------------------------------------------- LSH + verification
 def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
     """Distinct candidate pairs (a < b, sorted) of the documents ``live`` (indices into ``sig``).
 
-    Bands are grouped one at a time (keys of different bands never meet: the band
-    index seeds its key), so the sort buffers are one band long, not all bands.
+    Band keys are computed band-major and grouped one band at a time (keys of
+    different bands never meet: the band index seeds its key), so the sort buffers
+    are one band long.  Each band is one plain sort of ``key_prefix | position``
+    (the key's high ``64 - ceil(log2(n))`` bits above the document's position
+    among ``live``): equal keys come out together and in corpus order, with no
+    argsort and no gathers.  Truncating the key can only add candidates (about
+    ``n**2 / 2**(65 - log2 n)`` per band, < 0.1 for a million documents), which
+    verification (or the estimate) then rejects.
     """
     xp = backend.xp
     k = _k(backend)
@@ -474,25 +552,31 @@ def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
     n = int(live.size)
     if n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    s = xp.ascontiguousarray(backend.asarray(sig)[live]) if n != sig.shape[0] else backend.asarray(sig)
-    keys = xp.empty((n, bands), np.uint64)
-    _launch(backend, k.band_keys, n * bands, s, np.int64(bands), np.int64(rows), keys)
+    s = backend.asarray(sig)
+    keys = xp.empty((bands, s.shape[0]), np.uint64)  # all rows: no copy of the live signatures
+    _launch(backend, k.band_keys, s.shape[0] * bands, s, np.int64(bands), np.int64(rows), keys)
+    if n != s.shape[0]:
+        keys = keys[:, live]
     del s
-    codes = []
+    bits = np.uint64(max(1, (n - 1).bit_length()))
+    low = (np.uint64(1) << bits) - np.uint64(1)
+    pos = xp.arange(n, dtype=np.uint64)
+    code = None
     for j in range(bands):
-        col = xp.ascontiguousarray(keys[:, j])
-        order = xp.argsort(col, kind="stable")  # equal keys stay in corpus order
-        sk = col[order]
-        brk = xp.flatnonzero(sk[1:] != sk[:-1]) + 1
-        del sk, col
-        starts = xp.concatenate([xp.zeros(1, np.int64), brk.astype(np.int64)])
-        ends = xp.concatenate([brk.astype(np.int64), xp.full(1, n, np.int64)])
+        packed = ((keys[j] >> bits) << bits) | pos
+        packed.sort()
+        hi = packed >> bits
+        brk = (xp.flatnonzero(hi[1:] != hi[:-1]) + 1).astype(np.int64)
+        del hi
+        starts = xp.concatenate([xp.zeros(1, np.int64), brk])
+        ends = xp.concatenate([brk, xp.full(1, n, np.int64)])
         size = ends - starts
         multi = size >= 2
         starts, ends, size = starts[multi], ends[multi], size[multi]
         if int(starts.size) == 0:
             continue
-        sd = xp.ascontiguousarray(live[order])
+        sd = live[(packed & low).astype(np.int64)]
+        del packed
         cnt = xp.where(size > max_bucket, size - 1, size * (size - 1) // 2).astype(np.int64)
         off = xp.zeros(cnt.size + 1, np.int64)
         xp.cumsum(cnt, out=off[1:])
@@ -501,10 +585,14 @@ def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
         out_b = xp.empty(total, np.int64)
         _launch(backend, k.candidate_pairs, int(starts.size), sd, starts, ends,
                 np.int64(max_bucket), off, out_a, out_b)
-        codes.append(xp.unique(out_a * np.int64(1 << 32) + out_b))
-    if not codes:
+        c = out_a * np.int64(1 << 32) + out_b
+        del out_a, out_b
+        code = c if code is None else xp.concatenate([code, c])  # merged band by band: memory
+        code.sort()                                               # stays ~ distinct pairs + one band
+        if code.size > 1:
+            code = code[xp.concatenate([xp.ones(1, bool), code[1:] != code[:-1]])]
+    if code is None:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    code = xp.unique(xp.concatenate(codes)) if len(codes) > 1 else codes[0]
     a = backend.to_host(code >> np.int64(32))
     b = backend.to_host(code & np.int64(0xFFFFFFFF))
     return a.astype(np.int64), b.astype(np.int64)
@@ -535,20 +623,30 @@ def pair_jaccard(sh_hash, sh_off, a, b, backend) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
+VERIFY_CHUNK_BYTES = 32 << 20
+
+
 def exact_jaccard(sigs: SignatureSet, a, b, backend) -> np.ndarray:
     """Exact Jaccard of the shingle sets of the pairs (a[i], b[i]) of ``sigs`` (kept source).
 
-    Only the documents of the pairs are re-shingled, sorted and deduplicated.
+    Only the documents of the pairs are re-shingled, sorted and deduplicated, in
+    chunks of pairs of about ``VERIFY_CHUNK_BYTES`` of text (bounded memory).
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
     if a.size == 0:
         return np.empty(0, np.float64)
-    docs = np.unique(np.concatenate([a, b]))
-    h, sub_off = sigs.source.shingles(docs, backend)
-    uh, uoff = unique_shingles(h, backend.asarray(sub_off), backend)
-    return pair_jaccard(uh, backend.to_host(uoff), np.searchsorted(docs, a), np.searchsorted(docs, b),
-                        backend)
+    lens = sigs.source.doc_bytes(np.concatenate([a, b]))
+    cum = np.cumsum(lens[:a.size] + lens[a.size:])
+    cuts = np.searchsorted(cum, np.arange(VERIFY_CHUNK_BYTES, int(cum[-1]), VERIFY_CHUNK_BYTES))
+    bounds = np.unique(np.concatenate([[0], cuts + 1, [a.size]]).clip(0, a.size))
+    out = np.empty(a.size, np.float64)
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        ca, cb = a[lo:hi], b[lo:hi]
+        docs = np.unique(np.concatenate([ca, cb]))
+        uh, uoff = sigs.source.shingle_sets(docs, sigs.n_shingles[docs], backend)
+        out[lo:hi] = pair_jaccard(uh, uoff, np.searchsorted(docs, ca), np.searchsorted(docs, cb), backend)
+    return out
 
 
 def connected_clusters(n: int, a: np.ndarray, b: np.ndarray, backend):

@@ -94,10 +94,18 @@ def minhash_doc(hashes, s, e, pa, pb, k0, k1, sig, d):
 
 @njit(cache=True)
 def band_key(sig, d, j, rows):
-    """64-bit key of band ``j`` (signature slots ``j*rows .. j*rows+rows-1``) of document ``d``."""
+    """64-bit key of band ``j`` (signature slots ``j*rows .. j*rows+rows-1``) of document ``d``.
+
+    Slots are packed two per 64-bit word (injective) before the fold, so a band of
+    ``rows`` slots costs ``ceil(rows / 2)`` mixes.
+    """
     h = mix64(np.uint64(j) + np.uint64(0x9E3779B97F4A7C15))
     base = j * rows
-    for t in range(rows):
+    t = 0
+    while t + 2 <= rows:
+        h = combine(h, (np.uint64(sig[d, base + t]) << _SH32) | np.uint64(sig[d, base + t + 1]))
+        t += 2
+    if t < rows:
         h = combine(h, np.uint64(sig[d, base + t]))
     return h
 

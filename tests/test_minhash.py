@@ -261,3 +261,30 @@ def test_analyze_section_prints_matrix():
     docs = _planted_corpus(seed=8, n_base=20, n_dup=5)
     out = analyze_section([batch_from_texts(docs)], CPU, TextOptions(), con)
     assert out["documents"] == 25 and out["documents removed"] >= 3
+
+
+@pytest.mark.parametrize("spec,opts", [("word:5", {}), ("word:2", {"stopwords": ("fr",), "min_token_len": 3}),
+                                       ("char:5", {"strip_accents": True}), ("word:3", {"strip_accents": True})])
+def test_fused_text_kernel_equals_unfused_path(spec, opts):
+    """The CPU's one-pass kernel (text -> signature) = tokenize -> shingles -> signatures, bit for bit."""
+    from engine.minhash import batch_signatures, shingles, signatures_from_hashes, unique_shingles
+    from engine.text import TextOptions, tokenize
+    texts = ["", "  ", "un deux", "Straße ﬁn déjà vu « citation » 😀 日本語 Ｎｖｉｄｉａ",
+             "e\u0301te\u0301 à la plage, le de la et",  # combining accents: the exact slow path
+             "\ufdfa " * 40, ARTICLES[2], ARTICLES[0] * 30] + ARTICLES  # 30x: sized exactly first
+    cfg = MinHashConfig(shingle=spec, perms=32, seed=11, text=TextOptions(**opts))
+    batch = batch_from_texts(texts)
+    sig, nsh = batch_signatures(batch, CPU, cfg)
+    h, off = shingles(tokenize(batch, CPU, cfg.text), cfg, CPU)
+    np.testing.assert_array_equal(nsh, np.diff(off))
+    np.testing.assert_array_equal(sig, signatures_from_hashes(h, off, cfg, CPU))
+    assert nsh[0] == 0 and (nsh[3:] > 0).all()
+    # exact verification's one-pass shingle sets = shingles -> per-document sort/unique
+    s = compute_signatures(texts, CPU, cfg)
+    np.testing.assert_array_equal(s.sig, sig)
+    docs = np.array([1, 3, 4, 5, 7, 9])  # a subset, with the slow-path and the huge document
+    uh, uoff = s.source.shingle_sets(docs, s.n_shingles[docs], CPU)
+    wh, woff = unique_shingles(*shingles(tokenize(batch_from_texts([texts[d] for d in docs]), CPU, cfg.text),
+                                         cfg, CPU), CPU)
+    np.testing.assert_array_equal(uoff, woff)
+    np.testing.assert_array_equal(uh, wh)

@@ -1,4 +1,9 @@
-"""CPU twins of the MinHash kernels: ``prange`` over documents / pairs / buckets around the shared cores."""
+"""CPU twins of the MinHash kernels: ``prange`` over documents / pairs / buckets around the shared cores.
+
+``text_signatures`` is CPU-only: it chains the cores that the unfused kernels (and
+their CUDA twins) run one after the other, per document, in scratch memory; the
+tests check it against the unfused path bit for bit.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -63,7 +68,7 @@ def signatures(hashes, offsets, pa, pb, sig):
 def band_keys(sig, bands, rows, keys):
     for d in prange(sig.shape[0]):
         for j in range(bands):
-            keys[d, j] = band_key(sig, d, j, rows)
+            keys[j, d] = band_key(sig, d, j, rows)
 
 
 @njit(parallel=True, cache=True)
@@ -110,77 +115,130 @@ def _is_stop(stop, h):
     return lo < stop.size and stop[lo] == h
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)
+def _scratch():
+    """Per-chunk scratch buffers of :func:`doc_shingles` (grown on demand)."""
+    return (np.empty(256, np.uint8), np.empty(64, np.int64), np.empty(64, np.int32),
+            np.empty(64, np.int32), np.empty(64, np.uint64), np.empty(64, np.uint64),
+            np.empty(64, np.int64), np.empty(64, np.int32))
+
+
+@njit(cache=True)
+def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop, min_len, char, n, sc):
+    """Raw shingle hashes of the raw UTF-8 document ``data[s:e]``, in scratch.
+
+    Returns ``(m, sc)``: the shingles are ``sc[5][:m]``; ``m = -1`` for a document
+    that needs the exact slow normalisation path.  Normalise + tokenise
+    (``normalize_tokenize_doc``), drop stop words / short tokens as
+    ``engine.text.tokenize`` does, shingle (``word_shingles_doc`` /
+    ``char_shingles_doc``): the cores of the unfused path, hence the same bits.
+    """
+    norm, t_start, t_len, t_nch, t_hash, sh, s_first, s_len = sc
+    nb = (e - s) * max_expand
+    nt = nb // 2 + 2
+    if nb > _BIG:
+        nb, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
+                                        t_start, t_len, t_nch, t_hash, 0, False)
+        if nb < 0:
+            return -1, sc
+    if nb > norm.size:
+        norm = np.empty(nb, np.uint8)
+    if nt > t_hash.size:
+        t_start = np.empty(nt, np.int64)
+        t_len = np.empty(nt, np.int32)
+        t_nch = np.empty(nt, np.int32)
+        t_hash = np.empty(nt, np.uint64)
+    ln, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
+                                    t_start, t_len, t_nch, t_hash, 0, True)
+    if ln < 0:
+        return -1, (norm, t_start, t_len, t_nch, t_hash, sh, s_first, s_len)
+    if char:
+        ncp = count_codepoints(norm, 0, ln)
+        m = ncp - n + 1 if ncp >= n else (1 if ncp > 0 else 0)
+        if m > sh.size:
+            sh = np.empty(m, np.uint64)
+            s_first = np.empty(m, np.int64)
+            s_len = np.empty(m, np.int32)
+        char_shingles_doc(norm, 0, ln, n, ncp, sh, s_first, s_len, 0)
+    else:
+        k = 0
+        for t in range(nt):
+            if min_len > 1 and t_nch[t] < min_len:
+                continue
+            if stop.size > 0 and _is_stop(stop, t_hash[t]):
+                continue
+            t_hash[k] = t_hash[t]
+            k += 1
+        m = k - n + 1 if k >= n else (1 if k > 0 else 0)
+        if m > sh.size:
+            sh = np.empty(m, np.uint64)
+            s_first = np.empty(m, np.int64)
+        word_shingles_doc(t_hash, 0, k, n, sh, s_first, 0)
+    return m, (norm, t_start, t_len, t_nch, t_hash, sh, s_first, s_len)
+
+
+_CHUNK = 32  # documents per scratch owner (one prange item)
+
+
+@njit(parallel=True, cache=True, nogil=True)
 def text_signatures(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop, min_len,
                     char, n, pa, pb, sig, nsh):
     """Raw UTF-8 documents -> signatures in one pass, no corpus-wide intermediate array.
 
-    Per document, in scratch buffers owned by one chunk of documents (reused, grown
-    on demand): normalise + tokenise (``normalize_tokenize_doc``), drop stop words /
-    short tokens as ``engine.text.tokenize`` does, shingle (``word_shingles_doc`` /
-    ``char_shingles_doc``) and take the minimum per permutation (``minhash_doc``):
-    the same cores as the unfused path (tokenize -> shingles -> signatures, and its
-    CUDA twins), hence bit-identical signatures.  ``nsh[d]`` = raw shingle count,
-    or -1 for a document that needs the exact slow normalisation path (its row of
-    ``sig`` is then left to the caller).
+    Per document: :func:`doc_shingles` in scratch, then the minimum per permutation
+    (``minhash_doc``), the same cores as the unfused path (tokenize -> shingles ->
+    signatures, and its CUDA twins), hence bit-identical signatures.  ``nsh[d]`` =
+    raw shingle count, or -1 for a slow-path document (its row is left to the caller).
     """
     nd = offsets.size - 1
-    chunk = 32
-    nchunks = (nd + chunk - 1) // chunk
-    for c in prange(nchunks):
-        norm = np.empty(256, np.uint8)
-        t_start = np.empty(64, np.int64)
-        t_len = np.empty(64, np.int32)
-        t_nch = np.empty(64, np.int32)
-        t_hash = np.empty(64, np.uint64)
-        sh = np.empty(64, np.uint64)
-        s_first = np.empty(64, np.int64)
-        s_len = np.empty(64, np.int32)
-        d1 = min(nd, (c + 1) * chunk)
-        for d in range(c * chunk, d1):
-            s = offsets[d]
-            e = offsets[d + 1]
-            nb = (e - s) * max_expand
-            nt = nb // 2 + 2
-            if nb > _BIG:
-                nb, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
-                                                t_start, t_len, t_nch, t_hash, 0, False)
-                if nb < 0:
-                    nsh[d] = -1
-                    continue
-            if nb > norm.size:
-                norm = np.empty(nb, np.uint8)
-            if nt > t_hash.size:
-                t_start = np.empty(nt, np.int64)
-                t_len = np.empty(nt, np.int32)
-                t_nch = np.empty(nt, np.int32)
-                t_hash = np.empty(nt, np.uint64)
-            ln, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
-                                            t_start, t_len, t_nch, t_hash, 0, True)
-            if ln < 0:
-                nsh[d] = -1
-                continue
-            if char:
-                ncp = count_codepoints(norm, 0, ln)
-                m = ncp - n + 1 if ncp >= n else (1 if ncp > 0 else 0)
-                if m > sh.size:
-                    sh = np.empty(m, np.uint64)
-                    s_first = np.empty(m, np.int64)
-                    s_len = np.empty(m, np.int32)
-                char_shingles_doc(norm, 0, ln, n, ncp, sh, s_first, s_len, 0)
-            else:
-                k = 0
-                for t in range(nt):
-                    if min_len > 1 and t_nch[t] < min_len:
-                        continue
-                    if stop.size > 0 and _is_stop(stop, t_hash[t]):
-                        continue
-                    t_hash[k] = t_hash[t]
-                    k += 1
-                m = k - n + 1 if k >= n else (1 if k > 0 else 0)
-                if m > sh.size:
-                    sh = np.empty(m, np.uint64)
-                    s_first = np.empty(m, np.int64)
-                word_shingles_doc(t_hash, 0, k, n, sh, s_first, 0)
+    for c in prange((nd + _CHUNK - 1) // _CHUNK):
+        sc = _scratch()
+        for d in range(c * _CHUNK, min(nd, (c + 1) * _CHUNK)):
+            m, sc = doc_shingles(data, offsets[d], offsets[d + 1], flags, map_off, map_len, map_cps,
+                                 max_expand, stop, min_len, char, n, sc)
             nsh[d] = m
-            minhash_doc(sh, 0, m, pa, pb, 0, pa.size, sig, d)
+            if m >= 0:
+                minhash_doc(sc[5], 0, m, pa, pb, 0, pa.size, sig, d)
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def text_shingle_sets(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop, min_len,
+                      char, n, out_offsets, out, counts):
+    """Raw UTF-8 documents -> sorted distinct shingles, one pass (exact verification).
+
+    ``out_offsets`` come from the raw shingle counts of the signature pass; document
+    ``d``'s distinct hashes go first in its slot, ``counts[d]`` of them (-1: slow path,
+    slot left to the caller).  Equals tokenize -> shingles -> ``sort_unique``.
+    """
+    nd = offsets.size - 1
+    for c in prange((nd + _CHUNK - 1) // _CHUNK):
+        sc = _scratch()
+        for d in range(c * _CHUNK, min(nd, (c + 1) * _CHUNK)):
+            m, sc = doc_shingles(data, offsets[d], offsets[d + 1], flags, map_off, map_len, map_cps,
+                                 max_expand, stop, min_len, char, n, sc)
+            if m < 0:
+                counts[d] = -1
+                continue
+            o = out_offsets[d]
+            seg = out[o:o + m]
+            seg[:] = sc[5][:m]
+            if m < 2:
+                counts[d] = m
+                continue
+            seg.sort()
+            w = 1
+            for i in range(1, m):
+                if seg[i] != seg[w - 1]:
+                    seg[w] = seg[i]
+                    w += 1
+            counts[d] = w
+
+
+@njit(parallel=True, cache=True)
+def gather_ranges(data, starts, out_offsets, out):
+    """``out[out_offsets[i]:out_offsets[i+1]] = data[starts[i]:...]``: documents picked from a batch."""
+    for i in prange(starts.size):
+        s = starts[i]
+        o = out_offsets[i]
+        for t in range(out_offsets[i + 1] - o):
+            out[o + t] = data[s + t]

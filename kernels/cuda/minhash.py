@@ -53,7 +53,7 @@ def band_keys(sig, bands, rows, keys):
     if t < sig.shape[0] * bands:
         d = t // bands
         j = t - d * bands
-        keys[d, j] = band_key(sig, d, j, rows)
+        keys[j, d] = band_key(sig, d, j, rows)
 
 
 @cuda.jit
