@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-cpu test-sim test-ptx bench clean
+.PHONY: demo test test-cpu test-sim test-ptx bench clean clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,5 +31,10 @@ test-ptx: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --quick
 
-clean:
+# numba's cache=True keys a kernel on its own file only: after editing a shared core
+# (kernels/hashing.py, kernels/text_core.py, ...) drop the compiled caches.
+clean-cache:
+	find engine kernels -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-cache
 	rm -rf $(VENV) build *.egg-info

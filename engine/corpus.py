@@ -319,6 +319,7 @@ class CorpusReader:
             off = np.frombuffer(kb[1], np.int64)[kept.offset:kept.offset + keep.size + 1]
             data = np.frombuffer(kb[2], np.uint8) if kb[2] is not None else np.empty(0, np.uint8)
         yield _Block(doc_ids, data, off)
+        pa.default_memory_pool().release_unused()  # Arrow keeps freed parse buffers otherwise
 
     def _jsonl_lines(self, path: Path, lines, line0: int) -> Iterator[tuple[str, bytes]]:
         for lineno, line in enumerate(lines, line0 + 1):
