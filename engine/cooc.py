@@ -21,7 +21,19 @@ Definitions (the README states them too):
   2x2 table (M, m_a - M; m_b - M, T - m_a - m_b + M), 0 ln 0 = 0.
 
 Counting is exact integer arithmetic on every backend (harmonic weights are
-``lcm(1..W) // d``), so counts are equal bit for bit across backends.  Library use::
+``lcm(1..W) // d``), so counts are equal bit for bit across backends.
+
+Two passes, by choice: the first tokenizes, counts term frequencies and keeps
+one int32 type number per token (4 bytes a token, spilled to disk beyond
+``cache_bytes``); the second maps type numbers to term ids with one gather and
+counts pairs of kept terms only.  A single pass would have to count the pairs of
+every type, rare ones included (mostly distinct pairs), so its memory would grow
+with the corpus instead of being bounded by ``--max-vocab``; the second pass costs
+a gather.  CPU pair counting (``_CPUPairs``, ``kernels.cpu.cooc``): a dense block
+per thread for pairs of the ``DENSE_TERMS`` most frequent terms (85-95 % of
+pairs), the other pair keys buffered per thread and reduced by a radix sort per
+row range that fits the L2 cache; no random access to a large hash table.
+Library use::
 
     res = run(["corpus.jsonl"], "cpu", CoocConfig(window=5))
     res.table("npmi", top=20)            # pyarrow table
@@ -53,8 +65,8 @@ MAX_HARMONIC_WINDOW = 20   # lcm(1..20) = 232792560 keeps integer weight sums fa
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 LOW32 = np.uint64(0xFFFFFFFF)
 INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
-INITIAL_PAIR_CAP = 1 << 16   # slots per partition
-DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block (4 MB)
+DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block per thread (4 MB used)
+REST_CAP = 1 << 22           # buffered pair keys per thread before a reduction (32 MB each)
 
 
 def parse_window(value) -> int | str:
@@ -80,8 +92,9 @@ class CoocConfig:
     weighting : ``"none"`` (w = 1) or ``"harmonic"`` (w = 1/distance; window <= 20).
     min_count, max_vocab : vocabulary pruning (term frequency, ties by term).
     measure : sort key of the tables: count, pmi, ppmi, npmi or llr.
-    cache_bytes : token hashes kept in memory between the vocabulary pass and the
-        pair pass; beyond this they are spilled to a temporary folder.
+    cache_bytes : per-token type numbers (CPU; token hashes on the GPU) kept in memory
+        between the vocabulary pass and the pair pass; beyond this they are spilled
+        to a temporary folder.
     """
     window: int | str = 5
     weighting: str = "none"
@@ -122,69 +135,95 @@ class CoocConfig:
 
 # ---------------------------------------------------------------------------- vocabulary pass
 class _TypeTable:
-    """Token hash -> frequency and first spelling (host, numba open addressing)."""
+    """Token hash -> type number (order of first appearance), with the frequency and first
+    spelling of each type (host, numba open addressing)."""
 
     def __init__(self, cap: int | None = None):
-        self._alloc(cap or INITIAL_TYPE_CAP)
+        cap = cap or INITIAL_TYPE_CAP
+        self.tab = np.full(2 * cap, EMPTY, np.uint64)   # (hash, type number) per slot
+        self.count = np.zeros(cap, np.int64)
+        self.pos = np.zeros(cap, np.int64)
+        self.len = np.zeros(cap, np.int32)
         self.used = 0
         self.pool = np.empty(1 << 20, np.uint8)
         self.pool_used = 0
 
-    def _alloc(self, cap):
-        self.keys = np.full(cap, EMPTY, np.uint64)
-        self.vals = np.zeros(cap, np.int64)
-        self.pos = np.zeros(cap, np.int64)
-        self.len = np.zeros(cap, np.int32)
+    @property
+    def cap(self) -> int:
+        return self.tab.size // 2
 
     def _grow(self):
         from kernels.cpu.cooc import type_rehash
-        old = (self.keys, self.vals, self.pos, self.len)
-        self._alloc(old[0].size * 2)
-        type_rehash(*old, self.keys, self.vals, self.pos, self.len, self.keys.size - 1)
+        cap = self.cap * 2
+        old = self.tab
+        self.tab = np.full(2 * cap, EMPTY, np.uint64)
+        type_rehash(old, self.tab, cap - 1)
+        for name in ("count", "pos", "len"):
+            o = getattr(self, name)
+            new = np.zeros(cap, o.dtype)
+            new[:o.size] = o
+            setattr(self, name, new)
 
-    def add(self, hashes, counts, starts, lens, norm):
+    def add(self, hashes, counts, starts, lens, norm, out=None):
+        """Count ``hashes`` (``counts`` each, or 1 when empty); ``out``: the type number of each."""
         from kernels.cpu.cooc import type_count
         need = self.pool_used + int(norm.size) + 1
         if self.pool.size < need:
             pool = np.empty(max(need, 2 * self.pool.size), np.uint8)
             pool[:self.pool_used] = self.pool[:self.pool_used]
             self.pool = pool
+        out = np.empty(0, np.int32) if out is None else out
         i, n = 0, hashes.size
         while i < n:
-            limit = self.keys.size * 7 // 10
+            limit = self.cap * 7 // 10
             if self.used >= limit:
                 self._grow()
                 continue
             i, self.used, self.pool_used = type_count(
-                self.keys, self.vals, self.pos, self.len, self.keys.size - 1, self.used, limit,
-                self.pool, self.pool_used, hashes, counts, starts, lens, norm, i)
+                self.tab, self.cap - 1, self.used, limit, self.count, self.pos, self.len,
+                self.pool, self.pool_used, hashes, counts, starts, lens, norm, out, i)
 
-    def term(self, slot: int) -> str:
-        p, n = int(self.pos[slot]), int(self.len[slot])
+    def term(self, t: int) -> str:
+        p, n = int(self.pos[t]), int(self.len[t])
         return bytes(self.pool[p:p + n]).decode("utf-8")
+
+    def hashes(self) -> np.ndarray:
+        """Hash of each type number."""
+        h = np.empty(self.used, np.uint64)
+        m = self.tab[0::2] != EMPTY
+        h[self.tab[1::2][m].astype(np.int64)] = self.tab[0::2][m]
+        return h
 
 
 def _select_vocab(types: _TypeTable, min_count: int, max_vocab: int):
-    """(terms, hashes, counts) in id order: frequency descending, ties by term."""
-    slots = np.flatnonzero(types.vals >= min_count)
-    counts = types.vals[slots]
-    if slots.size > max_vocab:
-        cut = np.partition(counts, slots.size - max_vocab)[slots.size - max_vocab]
-        above = slots[counts > cut]
-        tied = slots[counts == cut]
+    """(terms, type numbers, counts, rank of each term in code point order), in id order:
+    frequency descending, ties by term (code point order = UTF-8 byte order)."""
+    cnt_all = types.count[:types.used]
+    kept = np.flatnonzero(cnt_all >= min_count)
+    counts = cnt_all[kept]
+    if kept.size > max_vocab:
+        cut = np.partition(counts, kept.size - max_vocab)[kept.size - max_vocab]
+        above = kept[counts > cut]
+        tied = kept[counts == cut]
         k = max_vocab - above.size
         tied_terms = sorted((types.term(int(s)), int(s)) for s in tied)[:k]
-        slots = np.concatenate([above, np.array([s for _, s in tied_terms], np.int64)])
-    terms = [types.term(int(s)) for s in slots]
-    cnt = types.vals[slots]
-    order = sorted(range(len(slots)), key=lambda i: (-int(cnt[i]), terms[i]))
-    slots = slots[np.array(order, np.int64)] if order else slots[:0]
-    terms = [terms[i] for i in order]
-    return terms, types.keys[slots].copy(), types.vals[slots].copy()
+        kept = np.concatenate([above, np.array([s for _, s in tied_terms], np.int64)])
+    pool = types.pool[:types.pool_used].tobytes()
+    pos, ln = types.pos[kept].tolist(), types.len[kept].tolist()
+    terms = [pool[p:p + n].decode("utf-8") for p, n in zip(pos, ln)]
+    by_term = sorted(range(len(terms)), key=terms.__getitem__)
+    rank = np.empty(len(terms), np.int64)
+    rank[np.array(by_term, np.int64)] = np.arange(len(terms))
+    order = np.lexsort((rank, -cnt_all[kept]))
+    terms = [terms[i] for i in order.tolist()]
+    # rank of each term (new id order) among the terms in code point order
+    new_rank = rank[order]
+    return terms, kept[order], cnt_all[kept[order]].copy(), new_rank
 
 
 class _TokenCache:
-    """Token hashes + document offsets of every batch, between the two passes (spills to disk)."""
+    """Type numbers (or hashes) + document offsets of every batch, between the two passes
+    (spills to disk)."""
 
     def __init__(self, budget: int):
         self.budget = budget
@@ -207,9 +246,13 @@ class _TokenCache:
             self.items.append((hashes, doc_off))
 
     def __iter__(self):
-        for h, o in self.items:
+        """Each batch once: the cache lets go of it as it goes."""
+        for k, (h, o) in enumerate(self.items):
+            self.items[k] = (None, None)
             if isinstance(h, str):
                 yield np.load(h), np.load(o)
+                os.remove(h)
+                os.remove(o)
             else:
                 yield h, o
 
@@ -222,86 +265,115 @@ class _TokenCache:
 
 # ---------------------------------------------------------------------------- pair counting
 class _CPUPairs:
-    """Partitioned open-addressing tables plus a dense block for frequent pairs
-    (kernels.cpu.cooc), persistent across batches."""
+    """Pair counts on the CPU (kernels.cpu.cooc), persistent across batches.
 
-    def __init__(self, nparts: int, n_terms: int, cap: int | None = None):
-        self.nparts = nparts
-        self.cap = np.full(nparts, cap or INITIAL_PAIR_CAP, np.int64)
-        self.used = np.zeros(nparts, np.int64)
-        self.dense_k = min(DENSE_TERMS, n_terms)
-        self.dense = np.zeros(self.dense_k * (self.dense_k + 1) // 2, np.int64)
-        self._alloc()
+    Pairs of two of the ``DENSE_TERMS`` most frequent terms go to a dense block per
+    thread (most pairs of natural text); the others are appended to a key buffer
+    per thread (at most ``REST_CAP`` keys each), reduced by row ranges small enough
+    for the L2 cache whenever a buffer fills, and kept as one run sorted by key.
+    Memory: the dense blocks, the buffers and the distinct pairs (bounded by the
+    vocabulary), whatever the corpus size.
+    """
 
-    def _alloc(self):
-        self.base = np.zeros(self.nparts, np.int64)
-        self.base[1:] = np.cumsum(self.cap)[:-1]
-        self.tab = np.zeros(2 * int(self.cap.sum()), np.uint64)
-        self.tab[0::2] = EMPTY
+    def __init__(self, nthreads: int, n_terms: int, unit: bool):
+        self.nt = nthreads
+        self.n_terms = n_terms
+        self.k = min(DENSE_TERMS, n_terms)
+        self.dense = np.zeros((nthreads, self.k * self.k), np.int64)
+        self.unit = unit
+        self.rest_k = np.empty((nthreads, 0), np.uint64)
+        self.rest_w = np.empty((nthreads, 0), np.int64)
+        self.rest_n = np.zeros(nthreads, np.int64)
+        self.keys = np.empty(0, np.uint64)
+        self.vals = np.empty(0, np.int64)
 
-    def _limits(self, reserve):
-        return self.cap * 7 // 10 - reserve
+    def _buffers(self, upper: int, minimum: int):
+        cap = max(min(upper, REST_CAP), minimum, 1)
+        if self.rest_k.shape[1] < cap:
+            self._flush()
+            self.rest_k = np.empty((self.nt, cap), np.uint64)
+            self.rest_w = np.empty((self.nt, 0 if self.unit else cap), np.int64)
 
-    def _ensure(self, reserve, grow=()):
-        from kernels.cpu.cooc import table_rehash
-        grow = set(int(p) for p in grow) | set(np.flatnonzero(self._limits(reserve) <= self.used).tolist())
-        if not grow:
+    def _flush(self):
+        if not self.rest_n.any():
             return
-        old, old_base, old_cap = self.tab, self.base, self.cap.copy()
-        for p in grow:
-            c = int(self.cap[p]) * 2
-            while c * 7 // 10 - reserve <= self.used[p] + reserve:
-                c *= 2
-            self.cap[p] = c
-        self._alloc()
-        for p in range(self.nparts):
-            ob, oc, nb = int(old_base[p]), int(old_cap[p]), int(self.base[p])
-            if p in grow:
-                table_rehash(old, ob, oc, self.tab, nb, int(self.cap[p]) - 1)
-            else:
-                self.tab[2 * nb:2 * (nb + oc)] = old[2 * ob:2 * (ob + oc)]
+        k, v = _reduce_rest(self.rest_k, self.rest_w, self.rest_n, self.unit, self.n_terms)
+        self.keys, self.vals = _merge_sorted(self.keys, self.vals, k, v)
+        self.rest_n[:] = 0
 
-    def _drive(self, n, reserve, call):
-        resume = np.zeros(self.nparts, np.int64)
-        grow = ()
+    def _drive(self, n, call):
+        t = np.arange(self.nt + 1, dtype=np.int64) * n // self.nt
+        beg, end = t[:-1].copy(), t[1:].copy()
+        resume = beg.copy()
         while True:
-            self._ensure(reserve, grow)
-            call(self._limits(reserve), resume)
-            grow = np.flatnonzero(resume < n)
-            if grow.size == 0:
+            call(beg, end, resume)
+            if (resume >= end).all():
                 return
+            self._flush()
 
     def add_window(self, ids, doc_off, window, wtab):
-        from kernels.cpu import cooc as k
-        dk = np.uint64(self.dense_k)
-        self._drive(ids.size, window, lambda lim, res: k.window_count(
-            ids, doc_off, window, wtab, self.nparts, self.dense, dk, self.tab, self.base,
-            self.cap - 1, self.used, lim, res))
+        from kernels.cpu.cooc import window_dense_rest
+        self._buffers(-(-ids.size // self.nt) * window, window)
+        self._drive(ids.size, lambda beg, end, resume: window_dense_rest(
+            ids, doc_off, window, wtab, self.unit, beg, end, self.dense, self.k, self.rest_k, self.rest_w,
+            self.rest_n, resume))
 
     def add_doc(self, ids, doc_off):
-        from kernels.cpu import cooc as k
+        from kernels.cpu.cooc import doc_dense_rest
         uids, row_end, maxrow = _cpu_doc_rows(ids, doc_off)
         if uids.size == 0:
             return
-        dk = np.uint64(self.dense_k)
-        self._drive(uids.size, maxrow, lambda lim, res: k.doc_count(
-            uids, row_end, maxrow, self.nparts, self.dense, dk, self.tab, self.base,
-            self.cap - 1, self.used, lim, res))
+        total = int((row_end - np.arange(uids.size)).sum())
+        self._buffers(total, maxrow)
+        self._drive(uids.size, lambda beg, end, resume: doc_dense_rest(
+            uids, row_end, beg, end, self.dense, self.k, self.rest_k, self.rest_w, self.rest_n, resume))
 
     def items(self):
-        m = self.tab[0::2] != EMPTY
-        keys, vals = self.tab[0::2][m], self.tab[1::2][m].view(np.int64)
-        # the dense block: index b (b + 1) / 2 + a  ->  (a, b)
-        nz = np.flatnonzero(self.dense)
-        if nz.size:
-            b = ((np.sqrt(8.0 * nz + 1) - 1) // 2).astype(np.int64)
-            b -= (b * (b + 1) // 2 > nz)
-            b += ((b + 1) * (b + 2) // 2 <= nz)
-            a = nz - b * (b + 1) // 2
-            keys = np.concatenate([keys, (a.astype(np.uint64) << np.uint64(32)) | b.astype(np.uint64)])
-            vals = np.concatenate([vals, self.dense[nz]])
-        o = np.argsort(keys, kind="stable")
-        return keys[o], vals[o]
+        """(a, b, values) of every pair, sorted by (a, b)."""
+        from kernels.cpu.cooc import assemble, dense_row_counts
+        self._flush()
+        k = self.k
+        drows = np.zeros(k + 1, np.int64)
+        dense_row_counts(self.dense, k, drows)
+        np.cumsum(drows, out=drows)
+        rrows = np.searchsorted(self.keys, np.arange(k + 1, dtype=np.uint64) << np.uint64(32)).astype(np.int64)
+        n = int(drows[-1]) + self.keys.size
+        a, b, v = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int64)
+        assemble(self.dense, k, drows, self.keys, self.vals, rrows, a, b, v)
+        return a, b, v
+
+
+# Big arrays are allocated here with numpy (which asks for transparent huge pages), not inside
+# the numba kernels: first-touch page faults of 4 kB pages cost ~1 ms per MB on the test machine.
+def _reduce_rest(rest_k, rest_w, rest_n, unit, n_rows):
+    """Distinct keys (sorted) and summed weights of the buffered keys (the buffers become scratch)."""
+    from kernels.cpu import cooc as kc
+    row_bucket, sizes, first = kc.bucket_plan(rest_k, rest_n, n_rows, kc.BUCKET_KEYS)
+    nb = sizes.size
+    start = np.zeros(nb + 1, np.int64)
+    np.cumsum(sizes, out=start[1:])
+    total = int(start[-1])
+    sk = np.empty(total, np.uint64)
+    sw = np.empty(0 if unit else total, np.int64)
+    kc.rest_scatter(rest_k, rest_w, rest_n, unit, row_bucket, start, sk, sw)
+    out_v = np.empty(total, np.int64)
+    out_n = np.empty(nb, np.int64)
+    kc.rest_reduce(sk, sw, unit, start, first, int(n_rows - 1).bit_length(), rest_k.reshape(-1),
+                   rest_w.reshape(-1), out_v, out_n)
+    n = kc.rest_compact(sk, out_v, start, out_n)
+    return sk[:n], out_v[:n]
+
+
+def _merge_sorted(k1, v1, k2, v2):
+    """Union of two key-sorted runs, values of equal keys added."""
+    from kernels.cpu.cooc import merge_sorted
+    if k1.size == 0:
+        return k2, v2
+    if k2.size == 0:
+        return k1, v1
+    ok, ov = np.empty(k1.size + k2.size, np.uint64), np.empty(k1.size + k2.size, np.int64)
+    n = merge_sorted(k1, v1, k2, v2, ok, ov)
+    return ok[:n], ov[:n]
 
 
 def _cpu_doc_rows(ids, doc_off):
@@ -396,7 +468,8 @@ class _GPUPairs:
         self._merge(keys, wts)
 
     def items(self):
-        return self.be.to_host(self.keys), self.be.to_host(self.vals)
+        keys, vals = self.be.to_host(self.keys), self.be.to_host(self.vals)
+        return (keys >> np.uint64(32)).astype(np.int32), (keys & LOW32).astype(np.int32), vals
 
 
 def _lookup_ids(backend, sorted_h, sorted_ids, hashes):
@@ -440,6 +513,7 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
     """
     cfg = config or CoocConfig()
     be = get_backend(backend)
+    cpu = be.name == "cpu"
     t0 = time.perf_counter()
     types = _TypeTable()
     cache = _TokenCache(cfg.cache_bytes)
@@ -450,47 +524,59 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
             n_docs += batch.n_docs
             n_bytes += batch.n_bytes
             n_tokens += toks.n_tokens
+            # CPU: the type number of every token (a gather gives its id later); GPU: the hashes
+            tt = np.empty(toks.n_tokens if cpu else 0, np.int32)
             if toks.n_tokens:
-                if be.name == "cpu":
-                    types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm)
+                if cpu:
+                    types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
                 else:
                     _gpu_type_counts(be, toks, types)
-            cache.add(be.to_host(toks.tok_hash), be.to_host(toks.doc_tok_offsets))
+            cache.add(tt if cpu else be.to_host(toks.tok_hash), be.to_host(toks.doc_tok_offsets))
+            del toks, tt, batch   # the text is not needed any more: memory for the pair pass
         t1 = time.perf_counter()
-        terms, hashes, counts = _select_vocab(types, cfg.min_count, cfg.max_vocab)
-        del types
-        o = np.argsort(hashes)
-        sorted_h = be.asarray(np.ascontiguousarray(hashes[o]))
-        sorted_ids = be.asarray(o.astype(np.int32))
-        if be.name == "cpu":
-            import numba
-            pairs = _CPUPairs(numba.get_num_threads(), len(terms))
-        else:
-            pairs = _GPUPairs(be)
+        terms, tnums, counts, term_rank = _select_vocab(types, cfg.min_count, cfg.max_vocab)
         wtab, divisor = cfg.weights() if not cfg.doc_mode else (None, 1)
+        if cpu:
+            import numba
+            from kernels.cpu.cooc import gather_ids
+            type_to_id = np.full(types.used, -1, np.int32)
+            type_to_id[tnums] = np.arange(len(terms), dtype=np.int32)
+            pairs = _CPUPairs(numba.get_num_threads(), len(terms), divisor == 1)
+        else:
+            hashes = types.hashes()[tnums]
+            o = np.argsort(hashes)
+            sorted_h = be.asarray(np.ascontiguousarray(hashes[o]))
+            sorted_ids = be.asarray(o.astype(np.int32))
+            pairs = _GPUPairs(be)
+        del types
         for h, off in cache:
             if h.size == 0 or not terms:
                 continue
-            ids = _lookup_ids(be, sorted_h, sorted_ids, be.asarray(h))
+            if cpu:
+                ids = np.empty(h.size, np.int32)
+                gather_ids(type_to_id, h, ids)
+            else:
+                ids = _lookup_ids(be, sorted_h, sorted_ids, be.asarray(h))
             off = be.asarray(off)
             if cfg.doc_mode:
                 pairs.add_doc(ids, off)
             else:
                 pairs.add_window(ids, off, cfg.window, wtab)
-        keys, vals = pairs.items()
+            del h, off, ids
+        a, b, vals = pairs.items()
     finally:
         cache.close()
     t2 = time.perf_counter()
-    a = (keys >> np.uint64(32)).astype(np.int32)
-    b = (keys & LOW32).astype(np.int32)
     doc_freq = None
     if cfg.doc_mode:
         diag = a == b
         doc_freq = np.zeros(len(terms), np.int64)
         doc_freq[a[diag]] = vals[diag]
         a, b, vals = a[~diag], b[~diag], vals[~diag]
-    return CoocResult(cfg, terms, counts, doc_freq, a, b, vals, divisor, n_docs, n_tokens, n_bytes,
-                      be.describe(), {"vocabulary_s": t1 - t0, "pairs_s": t2 - t1})
+    res = CoocResult(cfg, terms, counts, doc_freq, a, b, vals, divisor, n_docs, n_tokens, n_bytes,
+                     be.describe(), {"vocabulary_s": t1 - t0, "pairs_s": t2 - t1})
+    res._rank_cache = term_rank
+    return res
 
 
 def _sort_key(v: np.ndarray) -> np.ndarray:
@@ -579,35 +665,36 @@ class CoocResult:
         m, _ = self._margins()
         return m if self.divisor == 1 else m / self.divisor
 
-    def measures(self) -> dict[str, np.ndarray]:
-        """count, pmi, ppmi, npmi, llr of every row (float64 except count)."""
-        m, t = self._margins()
-        k = self._m_units()
-        ra, rb = m[self.a], m[self.b]
-        # The four cells are integers in weight units: exact, then scaled once.
-        cells = (k, ra - k, rb - k, t - ra - rb + k)
-        rows = (ra, t - ra)
-        cols = (rb, t - rb)
-        d = float(self.divisor)
-        kf, raf, rbf, tf = k / d, ra / d, rb / d, t / d
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pmi = np.log((kf * tf) / (raf * rbf))
-            den = -np.log(kf / tf)
-            npmi = np.where(den > 0, pmi / np.where(den > 0, den, 1.0), 1.0)
-            g = np.zeros(k.size)
-            for i, j, c in ((0, 0, cells[0]), (0, 1, cells[1]), (1, 0, cells[2]), (1, 1, cells[3])):
-                cf = c / d
-                e = (rows[i] / d) * (cols[j] / d)
-                g += np.where(c > 0, cf * np.log(np.where(c > 0, cf * tf, 1.0) / np.where(c > 0, e, 1.0)), 0.0)
-        return {"count": self.counts(), "pmi": pmi, "ppmi": np.maximum(pmi, 0.0),
-                "npmi": npmi, "llr": np.maximum(2.0 * g, 0.0)}
+    def measure(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
+        """One measure (count, pmi, ppmi, npmi or llr) of the rows ``rows`` (default: all rows)."""
+        if name == "count":
+            c = self.counts()
+            return c if rows is None else c[rows]
+        from kernels.cpu.cooc import MEASURE_CODES, measure_rows
+        if not hasattr(self, "_margin_cache"):
+            self._margin_cache = self._margins()
+        m, t = self._margin_cache
+        sel = np.empty(0, np.int64) if rows is None else np.ascontiguousarray(rows, np.int64)
+        if rows is not None and sel.size == 0:
+            return np.empty(0, np.float64)
+        out = np.empty(sel.size if rows is not None else self.raw.size, np.float64)
+        measure_rows(MEASURE_CODES[name], self.a, self.b, self.raw, sel, np.asarray(m, np.int64),
+                     np.int64(t), np.int64(self.divisor), not self.config.doc_mode, out)
+        return out
+
+    def measures(self, rows: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """count, pmi, ppmi, npmi, llr of every row (or of ``rows``; float64 except count)."""
+        return {name: self.measure(name, rows) for name in MEASURES}
 
     # -- tables ----------------------------------------------------------------------------
     def _rank(self) -> np.ndarray:
-        order = sorted(range(len(self.vocab)), key=self.vocab.__getitem__)
-        rank = np.empty(len(self.vocab), np.int64)
-        rank[np.array(order, np.int64)] = np.arange(len(order))
-        return rank
+        """Rank of each term id in code point order of the terms."""
+        if not hasattr(self, "_rank_cache"):
+            order = sorted(range(len(self.vocab)), key=self.vocab.__getitem__)
+            rank = np.empty(len(self.vocab), np.int64)
+            rank[np.array(order, np.int64)] = np.arange(len(order))
+            self._rank_cache = rank
+        return self._rank_cache
 
     def _check_measure(self, measure):
         measure = measure or self.config.measure
@@ -623,28 +710,32 @@ class CoocResult:
                          f"{len(self.vocab)} terms, {self.n_docs} documents".encode()}
 
     def table(self, measure: str | None = None, top: int | None = None) -> pa.Table:
-        """Rows term_a <= term_b, count, pmi, ppmi, npmi, llr; by ``measure`` descending, ties by terms."""
+        """Rows term_a <= term_b, count, pmi, ppmi, npmi, llr; by ``measure`` descending, ties by terms.
+
+        With ``top``, only the sort measure is computed for every row; the rows at or
+        above the top-th value (ties included) are sorted and get the other measures."""
         measure = self._check_measure(measure)
-        ms = self.measures()
-        key = _sort_key(ms[measure])
-        sel = np.arange(key.size)
+        key = _sort_key(self.measure(measure))
+        sel = None
         if top is not None and top < key.size:
-            # only rows at or above the top-th value (ties included) need the full sort
             kth = np.partition(key, key.size - top)[key.size - top]
             sel = np.flatnonzero(key >= kth)
+            key = key[sel]
         rank = self._rank()
-        a, b = self.a[sel], self.b[sel]
-        swap = rank[a] > rank[b]
+        a, b = (self.a, self.b) if sel is None else (self.a[sel], self.b[sel])
+        ra, rb = rank[a], rank[b]
+        swap = ra > rb
         ia = np.where(swap, b, a)
         ib = np.where(swap, a, b)
-        o = np.lexsort((rank[ib], rank[ia], -key[sel]))
+        o = np.lexsort((np.where(swap, ra, rb), np.where(swap, rb, ra), -key))
         if top is not None:
             o = o[:top]
-        ia, ib, order = ia[o], ib[o], sel[o]
+        ia, ib = ia[o], ib[o]
+        rows = o if sel is None else sel[o]
         vocab = pa.array(self.vocab, pa.string())
         cols = {"term_a": vocab.take(pa.array(ia)), "term_b": vocab.take(pa.array(ib))}
-        for name in MEASURES:
-            cols[name] = pa.array(ms[name][order])
+        for name, v in self.measures(rows).items():
+            cols[name] = pa.array(v)
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def term_id(self, term: str) -> int:
@@ -671,7 +762,7 @@ class CoocResult:
         t = self.term_id(term)
         sel = np.flatnonzero(((self.a == t) | (self.b == t)) & (self.a != self.b))
         other = np.where(self.a[sel] == t, self.b[sel], self.a[sel])
-        ms = {k: v[sel] for k, v in self.measures().items()}
+        ms = self.measures(sel)
         rank = self._rank()
         order = np.lexsort((rank[other], -_sort_key(ms[measure])))
         if top is not None:

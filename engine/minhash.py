@@ -527,7 +527,6 @@ def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool 
         nbytes += batch.n_bytes
         if on_batch is not None:
             on_batch(batch)
-        pa.default_memory_pool().release_unused()  # the JSON parser's freed pages (mimalloc keeps them)
     sig.resize((n, perms), refcheck=False)
     n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
     return SignatureSet(ids, sig, n_sh, cfg.signature_meta(), source, nbytes)

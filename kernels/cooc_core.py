@@ -9,15 +9,13 @@ threads add it (the float weight ``1/d`` is ``(L // d) / L``).
 
 Every core is a plain ``@numba.njit`` function without allocation: the CPU
 kernels call it inside ``prange`` loops, the CUDA kernels from one thread per
-token or per row.  The open-addressing table helpers are used by the CPU
-kernels only (the GPU counts by sort + reduce).
+token or per row.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from kernels.hashing import mix64
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # never a pair key: ids are < 2**31
 LOW32 = np.uint64(0xFFFFFFFF)
@@ -94,48 +92,3 @@ def term_id(sorted_hashes, sorted_ids, h):
     if k < 0:
         return -1
     return sorted_ids[k]
-
-
-# --- open addressing (CPU) ---------------------------------------------------------------
-@njit(cache=True)
-def part_of(h, nparts):
-    """Partition of a mixed key: high bits, so the slot (low bits) stays independent."""
-    return np.int64((h >> np.uint64(40)) % np.uint64(nparts))
-
-
-@njit(cache=True)
-def table_add(tab, base, mask, h, key, val):
-    """Add ``val`` (uint64) to ``key`` in the table at slot ``base`` of ``tab``; 1 if the key is new.
-
-    Key and value are interleaved (``tab[2 s]``, ``tab[2 s + 1]``): one cache
-    line per probe instead of two.
-    """
-    s = np.int64(h & np.uint64(mask))
-    while True:
-        i = 2 * (base + s)
-        k = tab[i]
-        if k == key:
-            tab[i + 1] += val
-            return 0
-        if k == EMPTY:
-            tab[i] = key
-            tab[i + 1] = val
-            return 1
-        s = (s + 1) & mask
-
-
-@njit(cache=True)
-def dense_index(a, b):
-    """Index of the pair a <= b in a packed upper triangle (row b holds a = 0..b)."""
-    return np.int64(b * (b + np.uint64(1)) // np.uint64(2) + a)
-
-
-@njit(cache=True)
-def hash_slot(tkeys, mask, h, key):
-    """Slot of ``key`` (found, or the empty slot where it goes) in a table at base 0."""
-    s = np.int64(mix64(h) & np.uint64(mask))
-    while True:
-        k = tkeys[s]
-        if k == key or k == EMPTY:
-            return s
-        s = (s + 1) & mask

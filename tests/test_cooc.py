@@ -71,6 +71,17 @@ def test_larger_text_equals_reference(window, weighting):
     _compare(res, LARGER, window, weighting, 3, 400, (), "npmi")
 
 
+def test_buffered_pairs_equal_reference(monkeypatch):
+    # a small dense block: most pairs (with harmonic weights) go through the buffers and radix reduction
+    import kernels.cpu.cooc as kc
+    monkeypatch.setattr(cooc, "DENSE_TERMS", 16)
+    monkeypatch.setattr(cooc, "REST_CAP", 4096)
+    monkeypatch.setattr(kc, "BUCKET_KEYS", 300)
+    cfg = CoocConfig(window=7, weighting="harmonic", min_count=3, max_vocab=400)
+    res = run(batch_from_texts(LARGER), "cpu", cfg)
+    _compare(res, LARGER, 7, "harmonic", 3, 400, (), "npmi")
+
+
 def _same(r1, r2):
     assert r1.vocab == r2.vocab
     assert np.array_equal(r1.a, r2.a) and np.array_equal(r1.b, r2.b) and np.array_equal(r1.raw, r2.raw)
@@ -85,9 +96,15 @@ def test_streaming_spill_growth_and_threads_give_the_same_counts(window, monkeyp
     # many small batches, every batch spilled to disk
     batches = [batch_from_texts(LARGER[i:i + 7], base=i) for i in range(0, len(LARGER), 7)]
     _same(whole, run(batches, "cpu", CoocConfig(window=window, min_count=2, cache_bytes=1)))
-    # tiny tables: every batch stops, grows and resumes many times
-    monkeypatch.setattr(cooc, "INITIAL_PAIR_CAP", 16)
+    # tiny tables, dense block and buffers: every batch stops, reduces and resumes many times
+    import kernels.cpu.cooc as kc
+    monkeypatch.setattr(cooc, "REST_CAP", 64 if window != "doc" else 1 << 14)
+    monkeypatch.setattr(cooc, "DENSE_TERMS", 8)
     monkeypatch.setattr(cooc, "INITIAL_TYPE_CAP", 16)
+    monkeypatch.setattr(kc, "BUCKET_KEYS", 5)
+    _same(whole, run(batches, "cpu", cfg))
+    # no dense block: every pair goes through the buffers
+    monkeypatch.setattr(cooc, "DENSE_TERMS", 0)
     _same(whole, run(batches, "cpu", cfg))
     # one partition instead of one per thread
     n = numba.get_num_threads()

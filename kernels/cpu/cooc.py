@@ -1,125 +1,392 @@
 """CPU twins of the co-occurrence kernels (numba njit) around ``kernels.cooc_core``.
 
-Counting by key on the CPU is fused with pair generation: the pair keys go
-straight into open-addressing tables, never into a materialised pair array.
-The key space is split into ``nparts`` partitions (by the high bits of the
-mixed key); ``prange`` runs one partition per thread, each thread scans every
-pair and adds the keys of its own partition to its own table.  The tables are
-disjoint, so there is no merge and no lock, and the integer sums do not depend
-on the thread count.  Pairs of two frequent terms (ids < ``dense_k``, ids are
-in frequency order) go to a packed dense upper triangle instead, shared by the
-threads: partition p owns the rows b with b % nparts == p (contiguous memory).  A table that reaches its load limit stops at a token (or
-row) boundary and records where (``resume``); the caller grows it and calls
-again, so memory tracks the number of distinct pairs, bounded by the vocabulary.
+Vocabulary pass: :func:`type_count` counts token hashes in an open-addressing
+table that maps a hash to a *type number* (order of first appearance) and
+writes that number for every token, so the pair pass needs no hash lookup:
+``ids = type_to_id[types]`` is one gather.
+
+Pair pass, cache-friendly: term ids are frequency ranks, so most pairs (85-95 %
+on news text) join two of the ``K`` most frequent terms.  :func:`window_dense_rest`
+(and :func:`doc_dense_rest`) split the tokens (rows) into one contiguous range per
+thread; each thread adds such pairs to its own dense ``K x K`` block (row ``a``,
+column ``b``, ``a <= b``: one increment, no hashing, hot rows in cache) and
+appends every other pair key to its own buffer (sequential writes).  A full
+buffer stops its thread at a token boundary (``resume``); the caller reduces the
+buffers and calls again, so memory stays bounded.  The buffered keys are reduced
+exactly: :func:`bucket_plan` cuts the rows into ranges of about ``BUCKET_KEYS``
+keys, :func:`rest_scatter` groups the keys by range (counting sort), and
+:func:`rest_reduce` sorts each range in parallel with an LSD radix sort that stays
+in the L2 cache (about half of these keys are distinct: a sort beats a hash
+table) and sums equal keys; ranges are ordered, so :func:`rest_compact` yields
+one run sorted by key.  :func:`merge_sorted` adds two sorted runs (when buffers
+fill more than once) and :func:`assemble` writes the final columns (a, b, count):
+dense row ``a``, then its buffered pairs.  Big arrays are allocated by the
+caller with numpy (huge pages), not in the kernels.
+Every sum is an integer sum: the counts do not depend on threads or batches.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
-from kernels.cooc_core import (EMPTY, LOW32, dense_index, doc_pairs_row, hash_slot, part_of,
-                               table_add, term_id, window_pairs)
-from kernels.hashing import mix64
+from kernels.cooc_core import EMPTY, LOW32, doc_pairs_row, term_id, window_pairs
+
+BUCKET_KEYS = 1 << 15   # buffered keys per reduction range (its radix sort stays in L2)
 
 
+# --- vocabulary pass -----------------------------------------------------------------------
 @njit(cache=True)
-def type_count(tkeys, tvals, tpos, tlen, mask, used, limit, pool, pool_used,
-               hashes, counts, starts, lens, norm, i0):
-    """Count token hashes into the type table (one thread: it is memory-bound and cheap).
+def type_count(tab, mask, ntypes, limit, tcount, tpos, tlen, pool, pool_used,
+               hashes, counts, starts, lens, norm, out, i0):
+    """Count token hashes by type (one thread: memory-bound and cheap).
 
-    A new type records its normalised bytes in ``pool`` (for its string later).
-    ``counts`` empty means 1 per hash.  Stops before the table passes ``limit``
-    entries; returns (next index, used, pool_used).
+    ``tab``: the table, hash at ``2 s`` and type number at ``2 s + 1`` (one cache
+    line per probe; slot = low bits of the hash, xxHash64 being well mixed);
+    ``tcount``, ``tpos``, ``tlen`` are indexed by type number (room for ``limit``
+    types).  A new type records its normalised bytes in ``pool``.  ``counts`` empty
+    means 1 per hash; ``out`` (when not empty) receives the type number of every
+    token.  Stops before ``limit`` types; returns (next index, ntypes, pool_used).
     """
     n = hashes.size
     unit = counts.size == 0
+    write = out.size > 0
     i = i0
     while i < n:
-        if used >= limit:
-            break
         h = hashes[i]
-        s = hash_slot(tkeys, mask, h, h)
-        c = 1 if unit else counts[i]
-        if tkeys[s] == h:
-            tvals[s] += c
+        s = np.int64(h & np.uint64(mask))
+        while True:
+            k = tab[2 * s]
+            if k == h or k == EMPTY:
+                break
+            s = (s + 1) & mask
+        if k == h:
+            t = np.int64(tab[2 * s + 1])
         else:
-            tkeys[s] = h
-            tvals[s] = c
+            if ntypes >= limit:
+                break
+            t = ntypes
+            ntypes += 1
+            tab[2 * s] = h
+            tab[2 * s + 1] = np.uint64(t)
             st = starts[i]
             ln = lens[i]
-            tpos[s] = pool_used
-            tlen[s] = ln
-            for k in range(ln):
-                pool[pool_used + k] = norm[st + k]
+            tpos[t] = pool_used
+            tlen[t] = ln
+            tcount[t] = 0
+            for q in range(ln):
+                pool[pool_used + q] = norm[st + q]
             pool_used += ln
-            used += 1
+        tcount[t] += 1 if unit else counts[i]
+        if write:
+            out[i] = t
         i += 1
-    return i, used, pool_used
+    return i, ntypes, pool_used
 
 
 @njit(cache=True)
-def type_rehash(okeys, ovals, opos, olen, nkeys, nvals, npos, nlen, mask):
-    for s in range(okeys.size):
-        h = okeys[s]
-        if ovals[s] != 0:
-            t = hash_slot(nkeys, mask, h, h)
-            nkeys[t] = h
-            nvals[t] = ovals[s]
-            npos[t] = opos[s]
-            nlen[t] = olen[s]
+def type_rehash(old, new, mask):
+    for q in range(old.size // 2):
+        h = old[2 * q]
+        if h != EMPTY:
+            s = np.int64(h & np.uint64(mask))
+            while new[2 * s] != EMPTY:
+                s = (s + 1) & mask
+            new[2 * s] = h
+            new[2 * s + 1] = old[2 * q + 1]
 
 
 @njit(parallel=True, cache=True)
 def lookup_ids(sorted_hashes, sorted_ids, hashes):
-    """Term id of every token (-1 for a pruned term)."""
+    """Term id of every token (-1 for a pruned term): the CPU twin of the GPU lookup."""
     out = np.empty(hashes.size, np.int32)
     for i in prange(hashes.size):
         out[i] = term_id(sorted_hashes, sorted_ids, hashes[i])
     return out
 
 
+@njit(parallel=True, cache=True)
+def gather_ids(type_to_id, types, out):
+    """Term id of every token from its type number."""
+    for i in prange(types.size):
+        out[i] = type_to_id[types[i]]
+
+
+# --- pair pass: dense block + buffered rest --------------------------------------------------
 @njit(cache=True)
-def _add(key, w, p, nparts, dense, dense_k, tab, base, mask):
-    b = key & LOW32
-    if b < dense_k:
-        if np.int64(b % np.uint64(nparts)) == p:
-            dense[dense_index(key >> np.uint64(32), b)] += w
-        return 0
-    h = mix64(key)
-    if part_of(h, nparts) == p:
-        return table_add(tab, base, mask, h, key, np.uint64(w))
-    return 0
+def _emit(a, b, w, dense, k, rk, rw, m, unit):
+    """Pair a, b: into the dense block when both ids are < k, else appended to the buffer."""
+    if a > b:
+        a, b = b, a
+    if b < k:
+        dense[np.int64(a) * k + b] += w
+        return m
+    rk[m] = (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+    if not unit:
+        rw[m] = w
+    return m + 1
 
 
 @njit(parallel=True, cache=True)
-def window_count(ids, doc_off, window, wtab, nparts, dense, dense_k, tab, tbase, tmask, tused,
-                 tlimit, resume):
-    """Window pairs of every document added to the partition tables (see the module doc)."""
-    n = ids.size
-    for p in prange(nparts):
-        i = resume[p]
-        if i >= n:
+def window_dense_rest(ids, doc_off, window, wtab, unit, tbeg, tend, dense, k, rest_k, rest_w,
+                      rest_n, resume):
+    """Window pairs of tokens ``resume[t] .. tend[t]`` of each thread ``t`` (see the module doc).
+
+    ``unit``: every weight is 1 (``rest_w`` unused).  Stops a thread before a
+    token whose pairs might not fit its buffer; ``resume[t]`` is where it stopped.
+    """
+    for t in prange(tbeg.size):
+        i = resume[t]
+        e_t = tend[t]
+        if i >= e_t:
             continue
-        kb = np.empty(window + 1, np.uint64)
-        wb = np.empty(window + 1, np.int64)
+        dn = dense[t]
+        rk = rest_k[t]
+        rw = rest_w[t]
+        cap = rk.size
+        m = rest_n[t]
         d = np.searchsorted(doc_off, i, side="right") - 1
-        base = tbase[p]
-        mask = tmask[p]
-        used = tused[p]
-        lim = tlimit[p]
-        stopped = False
-        while i < n:
+        while i < e_t:
+            if m + window > cap:
+                break
             while doc_off[d + 1] <= i:
                 d += 1
-            if used >= lim:
-                stopped = True
-                break
-            m = window_pairs(ids, i, doc_off[d + 1], window, wtab, kb, wb, 0, True)
-            for k in range(m):
-                used += _add(kb[k], wb[k], p, nparts, dense, dense_k, tab, base, mask)
+            a = ids[i]
+            if a >= 0:
+                stop = i + window
+                e = doc_off[d + 1] - 1
+                if stop > e:
+                    stop = e
+                for j in range(i + 1, stop + 1):
+                    b = ids[j]
+                    if b >= 0:
+                        m = _emit(a, b, 1 if unit else wtab[j - i], dn, k, rk, rw, m, unit)
             i += 1
-        tused[p] = used
-        resume[p] = i if stopped else n
+        rest_n[t] = m
+        resume[t] = i
+
+
+@njit(parallel=True, cache=True)
+def doc_dense_rest(uids, row_end, tbeg, tend, dense, k, rest_k, rest_w, rest_n, resume):
+    """Document pairs (row r: uids[r] with uids[r..row_end[r]), weight 1), like window_dense_rest."""
+    for t in prange(tbeg.size):
+        r = resume[t]
+        e_t = tend[t]
+        if r >= e_t:
+            continue
+        dn = dense[t]
+        rk = rest_k[t]
+        rw = rest_w[t]
+        cap = rk.size
+        m = rest_n[t]
+        while r < e_t:
+            e = row_end[r]
+            if m + (e - r) > cap:
+                break
+            a = uids[r]
+            for q in range(r, e):
+                m = _emit(a, uids[q], 1, dn, k, rk, rw, m, True)
+            r += 1
+        rest_n[t] = m
+        resume[t] = r
+
+
+@njit(cache=True)
+def bucket_plan(rest_k, rest_n, n_rows, target):
+    """Bucket of each row (ranges of consecutive rows with about ``target`` keys), bucket sizes
+    and the first row of each bucket."""
+    hist = np.zeros(n_rows, np.int64)
+    for t in range(rest_n.size):
+        for i in range(rest_n[t]):
+            hist[np.int64(rest_k[t, i] >> np.uint64(32))] += 1
+    row_bucket = np.empty(n_rows, np.int32)
+    sizes = np.zeros(n_rows + 1, np.int64)
+    first = np.zeros(n_rows + 2, np.int64)
+    b = 0
+    for r in range(n_rows):
+        if sizes[b] > 0 and sizes[b] + hist[r] > target:
+            b += 1
+            first[b] = r
+        row_bucket[r] = b
+        sizes[b] += hist[r]
+    first[b + 1] = n_rows
+    return row_bucket, sizes[:b + 1], first[:b + 2]
+
+
+@njit(cache=True)
+def _bits(x):
+    n = 0
+    while x > 0:
+        n += 1
+        x >>= 1
+    return n
+
+
+@njit(cache=True)
+def rest_scatter(rest_k, rest_w, rest_n, unit, row_bucket, start, sk, sw):
+    """The buffered keys (and weights) of every thread, grouped by bucket (stable)."""
+    pos = start[:-1].copy()
+    for t in range(rest_n.size):
+        for i in range(rest_n[t]):
+            key = rest_k[t, i]
+            b = row_bucket[np.int64(key >> np.uint64(32))]
+            sk[pos[b]] = key
+            if not unit:
+                sw[pos[b]] = rest_w[t, i]
+            pos[b] += 1
+
+
+@njit(parallel=True, cache=True)
+def rest_reduce(sk, sw, unit, start, first, b_bits, c2, w2, out_v, out_n):
+    """Per bucket ``start[q] .. start[q + 1]``: LSD radix sort (8-bit digits) of the composite
+    (row - first row, b), in ``sk`` / ``c2`` (weights in ``sw`` / ``w2``), then one key per
+    distinct pair at the start of the bucket's range of ``sk``, its summed weight in ``out_v``."""
+    bmask = np.uint64((1 << b_bits) - 1)
+    for bkt in prange(start.size - 1):
+        s = start[bkt]
+        e = start[bkt + 1]
+        n = e - s
+        out_n[bkt] = 0
+        if n == 0:
+            continue
+        a0 = np.uint64(first[bkt])
+        nbits = _bits(first[bkt + 1] - 1 - first[bkt]) + b_bits
+        c = sk[s:e]
+        c_o = c2[s:e]
+        w = sw[s:e]
+        w_o = w2[s:e]
+        for i in range(n):
+            key = c[i]
+            c[i] = (((key >> np.uint64(32)) - a0) << np.uint64(b_bits)) | (key & LOW32)
+        cnt = np.empty(256, np.int64)
+        shift = 0
+        flip = False
+        while shift < nbits:
+            cnt[:] = 0
+            sh = np.uint64(shift)
+            for i in range(n):
+                cnt[np.int64((c[i] >> sh) & np.uint64(255))] += 1
+            tot = 0
+            for d in range(256):
+                x = cnt[d]
+                cnt[d] = tot
+                tot += x
+            for i in range(n):
+                d = np.int64((c[i] >> sh) & np.uint64(255))
+                c_o[cnt[d]] = c[i]
+                if not unit:
+                    w_o[cnt[d]] = w[i]
+                cnt[d] += 1
+            c, c_o = c_o, c
+            w, w_o = w_o, w
+            flip = not flip
+            shift += 8
+        u = 0
+        i = 0
+        while i < n:
+            x = c[i]
+            v = 0
+            while i < n and c[i] == x:
+                v += 1 if unit else w[i]
+                i += 1
+            c[u] = (((x >> np.uint64(b_bits)) + a0) << np.uint64(32)) | (x & bmask)
+            out_v[s + u] = v
+            u += 1
+        if flip:   # the distinct keys back in sk (u <= n: cheap, still in cache)
+            sk[s:s + u] = c[:u]
+        out_n[bkt] = u
+
+
+@njit(cache=True)
+def rest_compact(sk, out_v, start, out_n):
+    """The distinct keys of every bucket moved one after the other (sorted), in place;
+    returns their number."""
+    o = 0
+    for bkt in range(start.size - 1):
+        s = start[bkt]
+        for q in range(out_n[bkt]):
+            sk[o] = sk[s + q]
+            out_v[o] = out_v[s + q]
+            o += 1
+    return o
+
+
+@njit(cache=True)
+def merge_sorted(k1, v1, k2, v2, ok, ov):
+    """Union of two runs sorted by key (distinct keys each) into ``ok``, ``ov``, values of equal
+    keys added; returns the number of keys."""
+    i = j = n = 0
+    while i < k1.size and j < k2.size:
+        if k1[i] < k2[j]:
+            ok[n] = k1[i]
+            ov[n] = v1[i]
+            i += 1
+        elif k2[j] < k1[i]:
+            ok[n] = k2[j]
+            ov[n] = v2[j]
+            j += 1
+        else:
+            ok[n] = k1[i]
+            ov[n] = v1[i] + v2[j]
+            i += 1
+            j += 1
+        n += 1
+    while i < k1.size:
+        ok[n] = k1[i]
+        ov[n] = v1[i]
+        i += 1
+        n += 1
+    while j < k2.size:
+        ok[n] = k2[j]
+        ov[n] = v2[j]
+        j += 1
+        n += 1
+    return n
+
+
+@njit(parallel=True, cache=True)
+def dense_row_counts(dense, k, rows):
+    """Non-zero cells of row a (summed over the threads' blocks) at ``rows[a + 1]``."""
+    nt = dense.shape[0]
+    for a in prange(k):
+        c = 0
+        for b in range(a, k):
+            s = 0
+            for t in range(nt):
+                s += dense[t, a * k + b]
+            if s != 0:
+                c += 1
+        rows[a + 1] = c
+
+
+@njit(parallel=True, cache=True)
+def assemble(dense, k, drows, rkeys, rvals, rrows, out_a, out_b, out_v):
+    """All pairs sorted by (a, b) as columns: row a < k is its dense cells (summed over the
+    threads' blocks, b < k) then its buffered pairs (b >= k); rows >= k are buffered pairs only.
+    ``drows``: cumulated non-zero cells per dense row; ``rrows[a]``: first key of row a in
+    ``rkeys`` (a = 0..k)."""
+    nt = dense.shape[0]
+    for a in prange(k + 1):
+        if a < k:
+            o = drows[a] + rrows[a]
+            for b in range(a, k):
+                s = 0
+                for t in range(nt):
+                    s += dense[t, a * k + b]
+                if s != 0:
+                    out_a[o] = a
+                    out_b[o] = b
+                    out_v[o] = s
+                    o += 1
+            r1 = rrows[a + 1]
+        else:
+            o = drows[k] + rrows[k]
+            r1 = rkeys.size
+        for r in range(rrows[a], r1):
+            key = rkeys[r]
+            out_a[o] = np.int32(key >> np.uint64(32))
+            out_b[o] = np.int32(key & LOW32)
+            out_v[o] = rvals[r]
+            o += 1
 
 
 @njit(parallel=True, cache=True)
@@ -138,41 +405,6 @@ def doc_unique(ids, doc_off, out, counts):
                 u += 1
                 prev = x
         counts[d] = u
-
-
-@njit(parallel=True, cache=True)
-def doc_count(uids, row_end, maxrow, nparts, dense, dense_k, tab, tbase, tmask, tused, tlimit, resume):
-    """Document pairs (each row of each document's unique ids) added to the partition tables."""
-    n = uids.size
-    for p in prange(nparts):
-        r = resume[p]
-        if r >= n:
-            continue
-        kb = np.empty(maxrow, np.uint64)
-        wb = np.empty(maxrow, np.int64)
-        base = tbase[p]
-        mask = tmask[p]
-        used = tused[p]
-        lim = tlimit[p]
-        stopped = False
-        while r < n:
-            if used >= lim:
-                stopped = True
-                break
-            m = doc_pairs_row(uids, r, row_end[r], kb, wb, 0)
-            for k in range(m):
-                used += _add(kb[k], wb[k], p, nparts, dense, dense_k, tab, base, mask)
-            r += 1
-        tused[p] = used
-        resume[p] = r if stopped else n
-
-
-@njit(cache=True)
-def table_rehash(old, obase, ocap, new, nbase, nmask):
-    for s in range(obase, obase + ocap):
-        k = old[2 * s]
-        if k != EMPTY:
-            table_add(new, nbase, nmask, mix64(k), k, old[2 * s + 1])
 
 
 # --- pair arrays (the CPU twins of the CUDA pair kernels; tests and small inputs) ---------
@@ -206,3 +438,48 @@ def marginal_sums(a, b, raw, n):
         m[a[k]] += raw[k]
         m[b[k]] += raw[k]
     return m
+
+
+MEASURE_CODES = {"pmi": 1, "ppmi": 2, "npmi": 3, "llr": 4}
+
+
+@njit(cache=True)
+def _xlog(c, row, col, d, tf):
+    if c <= 0:
+        return 0.0
+    cf = c / d
+    return cf * np.log((cf * tf) / ((row / d) * (col / d)))
+
+
+@njit(parallel=True, cache=True)
+def measure_rows(code, a, b, raw, sel, m, t, divisor, diag2, out):
+    """One association measure (``MEASURE_CODES``) of the rows ``sel`` (all rows when empty).
+
+    ``m``: marginals (or document frequencies), ``t``: T (or N), integers in weight
+    units; ``diag2``: M[a, a] = 2 raw (window mode).  The float operations are those
+    of the README formulas, row by row.
+    """
+    n = sel.size if sel.size else raw.size
+    d = np.float64(divisor)
+    tf = t / d
+    for q in prange(n):
+        r = sel[q] if sel.size else np.int64(q)
+        x = a[r]
+        y = b[r]
+        k = raw[r] * 2 if (diag2 and x == y) else raw[r]
+        ra = m[x]
+        rb = m[y]
+        kf = k / d
+        if code == 4:
+            g = (_xlog(k, ra, rb, d, tf) + _xlog(ra - k, ra, t - rb, d, tf)
+                 + _xlog(rb - k, t - ra, rb, d, tf) + _xlog(t - ra - rb + k, t - ra, t - rb, d, tf))
+            out[q] = max(2.0 * g, 0.0)
+        else:
+            pmi = np.log((kf * tf) / ((ra / d) * (rb / d)))
+            if code == 1:
+                out[q] = pmi
+            elif code == 2:
+                out[q] = max(pmi, 0.0)
+            else:
+                den = -np.log(kf / tf)
+                out[q] = pmi / den if den > 0 else 1.0

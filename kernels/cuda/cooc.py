@@ -2,7 +2,8 @@
 
 On the GPU the pairs are materialised (sized by a counting launch and a
 prefix sum) and counted by key with a sort + segmented sum in cupy; the CPU
-fuses generation and counting instead (see ``kernels.cpu.cooc``).  Lazy
+counts frequent pairs in a dense block and buffers the others (see
+``kernels.cpu.cooc``).  Lazy
 ``@cuda.jit``: importing this module needs no driver.
 """
 from __future__ import annotations
