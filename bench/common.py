@@ -13,7 +13,6 @@ See bench/README.md.
 """
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import importlib
 import importlib.metadata
@@ -28,11 +27,11 @@ import subprocess
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from bench.corpus_gen import DATA_DIR, corpus_meta
+from bench.corpus_gen import corpus_meta
 
 __all__ = ["Tool", "load_job", "job_tools", "machine_info", "measure", "prepare_input",
            "write_reports", "gpu_available"]

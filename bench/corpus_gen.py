@@ -31,7 +31,6 @@ and library version give the same bytes.  Files are cached under ``bench/data/``
 from __future__ import annotations
 
 import argparse
-import bisect
 import itertools
 import json
 import os

@@ -209,7 +209,6 @@ def recall_precision(lang: str, n_docs: int = 10000, seed: int = 0, threshold: f
     above ``threshold``; recall is also given for pairs at or above ``threshold + 0.05`` (the
     issue's criterion) and per planted level.
     """
-    import numpy as np
     import pyarrow.parquet as pq
     from bench.corpus_gen import ensure_dup_corpus
     from engine.backend import get_backend

@@ -11,7 +11,6 @@ Commands declare the shared options with the ``Annotated`` aliases below, then::
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 from typing import Annotated, Iterator, List, Optional
 

@@ -42,11 +42,10 @@ band at a time.
 """
 
 import json
-import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -969,7 +968,7 @@ def register(app) -> None:
     import typer
 
     from engine.cli_common import (Device, Encoding, IdField, MinTokenLen, Paths, Quiet, Stopwords,
-                                   Strict, StripAccents, TextField, err_console, job, out_console,
+                                   Strict, StripAccents, TextField, job, out_console,
                                    text_options)
     from engine.output import check_output_path, print_table, write_table
 

@@ -21,7 +21,6 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from engine.backend import get_backend
 from engine.corpus import Batch, CorpusReader

@@ -14,12 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
 from engine.corpus import Batch
-from engine.normalize import Tables, get_tables, normalize_text, reference_tokens
+from engine.normalize import get_tables, normalize_text, reference_tokens
 
 __all__ = ["TextOptions", "Tokens", "tokenize", "stopword_hashes",
            "hash_token", "ParameterError"]
@@ -64,10 +63,10 @@ def _stopword_list(spec: str) -> tuple[str, ...]:
         except (OSError, UnicodeDecodeError) as e:
             raise ParameterError(f"--stopwords: cannot read {path} as UTF-8 ({e})")
     try:
-        from stop_words import get_stop_words, AVAILABLE_LANGUAGES, LANGUAGE_MAPPING
+        from stop_words import get_stop_words
         return tuple(get_stop_words(spec))
     except Exception:
-        from stop_words import AVAILABLE_LANGUAGES, LANGUAGE_MAPPING
+        from stop_words import LANGUAGE_MAPPING
         codes = sorted(LANGUAGE_MAPPING)
         raise ParameterError(f"--stopwords: {spec!r} is neither a file nor a language code "
                              f"(available: {', '.join(codes)})")
@@ -130,7 +129,6 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
     from kernels.cpu.text import tokenize_normalized
     xp = backend.xp
     tables = get_tables(opts.strip_accents)
-    flags = backend.tables(tables)[0]
     data = backend.asarray(batch.data)
     offsets = backend.asarray(batch.offsets)
     lens_dev, ntok_dev = backend.norm_tok_counts(data, offsets, tables)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sys
 import unicodedata
 from pathlib import Path
 

@@ -12,7 +12,7 @@ from engine.backend import get_backend
 from engine.cli import app
 from engine.corpus import batch_from_texts
 from engine.minhash import (MinHashConfig, compute_signatures, exact_jaccard, load_signatures, optimal_lsh_params,
-                            pair_estimates, pair_jaccard, parse_shingle, permutations, run,
+                            pair_estimates, parse_shingle, permutations, run,
                             save_signatures, similarity_matrix)
 from engine.text import ParameterError
 from tests import reference_minhash as ref

@@ -1,5 +1,4 @@
 """n-gram counts equal a collections.Counter reference, exactly."""
-import random
 from pathlib import Path
 
 import numpy as np

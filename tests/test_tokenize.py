@@ -1,5 +1,4 @@
 r"""The tokenizer kernel against the definition: re.findall(r"\w+", NFKC(s).casefold())."""
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 

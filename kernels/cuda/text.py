@@ -59,7 +59,7 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
                         out_offsets[d])
 
 _U8, _I64, _I32, _U64 = "uint8[::1]", "int64[::1]", "int32[::1]", "uint64[::1]"
-_TABLES = f"uint8[::1], int32[::1], uint8[::1], int32[::1]"
+_TABLES = "uint8[::1], int32[::1], uint8[::1], int32[::1]"
 PTX_SIGNATURES = {
     "norm_tok_counts": f"void({_U8}, {_I64}, {_TABLES}, {_U8}, {_I64}, {_I32}, {_U64}, {_I64}, {_I64})",
     "norm_tok_write": f"void({_U8}, {_I64}, {_TABLES}, {_I64}, {_I64}, {_U8}, {_I64}, {_I64}, {_I32}, {_I32}, {_U64})",
