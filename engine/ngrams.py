@@ -392,8 +392,8 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
 def _select(rows: Rows, cfg: NgramConfig, n: int) -> Rows | None:
     keep = rows.counts >= cfg.min_count
     if cfg.top is not None and keep.sum() > cfg.top:
-        kth = np.partition(rows.counts[keep], -cfg.top)[-cfg.top]
-        keep &= rows.counts >= kth  # ties at the boundary are resolved by the ordering
+        from kernels.cpu.sort import kth_largest
+        keep &= rows.counts >= kth_largest(rows.counts[keep], cfg.top)  # boundary ties: see ordering
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         return None

@@ -154,3 +154,12 @@ def test_device_doc_index_path_equals_repeat():
     fake_xp = types.SimpleNamespace(searchsorted=np.searchsorted, arange=np.arange)
     got = _doc_of_items(fake_xp, ids, cnt, off, int(off[-1]))
     np.testing.assert_array_equal(got, np.repeat(ids, cnt))
+
+
+@pytest.mark.parametrize("k", [1, 5, 100, 999])
+def test_kth_largest_matches_sort(k):
+    from kernels.cpu.sort import kth_largest
+    rng = np.random.default_rng(k)
+    counts = np.concatenate([rng.zipf(1.5, 1000), [70_000, 90_000, 65_536]]).astype(np.int64)
+    assert kth_largest(counts, k, cap=1 << 16) == np.sort(counts)[::-1][k - 1]
+    assert kth_largest(counts, k, cap=4) == np.sort(counts)[::-1][k - 1]

@@ -115,3 +115,31 @@ def order_rows(counts: np.ndarray, data: np.ndarray, starts: np.ndarray, ends: n
     with ThreadPoolExecutor(parts) as ex:
         ordered = list(ex.map(lambda g: _order_part(g, counts, pre, data, starts, ends), groups))
     return np.concatenate(ordered)
+
+
+@njit(cache=True)
+def _count_histogram(counts, cap):
+    hist = np.zeros(cap + 1, np.int64)
+    for c in counts:
+        hist[min(c, cap)] += 1
+    return hist
+
+
+def kth_largest(counts: np.ndarray, k: int, cap: int = 1 << 16) -> int:
+    """The k-th largest value of ``counts`` (positive ints), in one pass.
+
+    np.partition degenerates on Zipf counts (most values tie at 1-3): this uses a
+    histogram of ``min(count, cap)`` and sorts only the few counts at or above ``cap``.
+    """
+    if k <= 0 or counts.size < k:
+        raise ValueError("k must be in [1, counts.size]")
+    hist = _count_histogram(counts, cap)
+    if hist[cap] >= k:
+        big = counts[counts >= cap]
+        return int(np.partition(big, big.size - k)[big.size - k])
+    seen = 0
+    for v in range(cap, -1, -1):
+        seen += hist[v]
+        if seen >= k:
+            return v
+    return 0
