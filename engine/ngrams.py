@@ -106,9 +106,14 @@ class Rows:
 
     @staticmethod
     def concat(pieces: list["Rows"]) -> "Rows":
-        shift = np.cumsum([0] + [p.data.size for p in pieces[:-1]])
+        if all(p.data is pieces[0].data for p in pieces):  # one shared string store: no copy
+            shift = [0] * len(pieces)
+            data = pieces[0].data
+        else:
+            shift = np.cumsum([0] + [p.data.size for p in pieces[:-1]])
+            data = np.concatenate([p.data for p in pieces])
         return Rows(np.concatenate([p.keys for p in pieces]), np.concatenate([p.counts for p in pieces]),
-                    np.concatenate([p.dfs for p in pieces]), np.concatenate([p.data for p in pieces]),
+                    np.concatenate([p.dfs for p in pieces]), data,
                     np.concatenate([p.starts + s for p, s in zip(pieces, shift)]),
                     np.concatenate([p.ends + s for p, s in zip(pieces, shift)]),
                     np.concatenate([p.n for p in pieces]))
@@ -119,10 +124,44 @@ class Rows:
         return order_rows(self.counts, self.data, self.starts, self.ends)
 
 
+class StringStore:
+    """Strings gathered for new keys, shared by the counters of one job (one copy at the end)."""
+
+    def __init__(self):
+        self.chunks: list[tuple[np.ndarray, np.ndarray]] = []
+        self.n = 0
+        self._final = None
+
+    def add(self, data: np.ndarray, off: np.ndarray) -> int:
+        """Append strings ``data[off[i]:off[i+1]]``; returns the id of the first."""
+        base = self.n
+        self.chunks.append((data, off))
+        self.n += off.size - 1
+        self._final = None
+        return base
+
+    def finalize(self) -> tuple[np.ndarray, np.ndarray]:
+        """(data, offsets) of every string so far, string id i at ``data[off[i]:off[i+1]]``."""
+        if self._final is None:
+            if self.chunks:
+                data = np.concatenate([c[0] for c in self.chunks])
+                lens = np.concatenate([np.diff(c[1]) for c in self.chunks])
+            else:
+                data, lens = np.empty(0, np.uint8), np.empty(0, np.int64)
+            off = np.zeros(lens.size + 1, np.int64)
+            np.cumsum(lens, out=off[1:])
+            self._final = (data, off)
+        return self._final
+
+    def clear(self) -> None:
+        self.__init__()
+
+
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory."""
 
-    def __init__(self, budget_entries: int, spill_root: Callable[[], Path], partitions: int | None = None):
+    def __init__(self, budget_entries: int, spill_root: Callable[[], Path], partitions: int | None = None,
+                 store: StringStore | None = None):
         from kernels.cpu import count as kc
         self.kc = kc
         if partitions is None:
@@ -135,8 +174,8 @@ class KeyCounter:
         self.spill_dir: Path | None = None
         self.n_spills = 0
         self._alloc(1 << 12)
-        self._chunks: list[tuple[np.ndarray, np.ndarray]] = []
-        self.n_strings = 0
+        self.store = store if store is not None else StringStore()
+        self._own_store = store is None
 
     def _alloc(self, cap: int) -> None:
         self.table = np.zeros((self.P, cap, 4), dtype=np.int64)
@@ -162,9 +201,8 @@ class KeyCounter:
         if slots.size == 0:
             return
         data, off = gather(refs)
-        self.sid[p, slots] = np.arange(self.n_strings, self.n_strings + slots.size)
-        self._chunks.append((data, off))
-        self.n_strings += slots.size
+        base = self.store.add(data, off)
+        self.sid[p, slots] = np.arange(base, base + slots.size)
 
     def _insert(self, keys, item_off, doc_base, counts, dfs, aggregated, gather) -> None:
         n = keys.size
@@ -206,20 +244,17 @@ class KeyCounter:
     def _contents(self) -> "Rows":
         """The occupied slots as Rows (strings as spans of the gathered string bytes)."""
         keys, counts, dfs, sid = self.kc.collect(self.table, self.sid)
-        if self._chunks:
-            data = np.concatenate([c[0] for c in self._chunks])
-            lens = np.concatenate([np.diff(c[1]) for c in self._chunks])
-        else:
-            data, lens = np.empty(0, np.uint8), np.empty(0, np.int64)
-        off = np.zeros(lens.size + 1, np.int64)
-        np.cumsum(lens, out=off[1:])
+        data, off = self.store.finalize()
         return Rows(keys, counts, dfs, data, off[sid], off[sid + 1])
 
     def _maybe_spill(self) -> None:
-        if self.size > self.budget:
+        if self._own_store and self.size > self.budget:
             self._spill()
+            self.store.clear()
 
     def _spill(self) -> None:
+        """Write the table (with strings) to disk by hash partition and empty it; the
+        string store is cleared by its owner once every counter sharing it has spilled."""
         from kernels.cpu.count import gather_spans
         if self.spill_dir is None:
             self.spill_dir = self._spill_root()
@@ -236,8 +271,6 @@ class KeyCounter:
                      keys=r.keys[sel], counts=r.counts[sel], dfs=r.dfs[sel], sdata=data, soff=off)
         self.n_spills += 1
         self._alloc(1 << 12)
-        self._chunks = []
-        self.n_strings = 0
 
     def partitions(self):
         """Yield Rows, every key exactly once (one piece, or one per spill partition)."""
@@ -336,8 +369,9 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
     stats = stats if stats is not None else NgramStats()
     lo, hi = cfg.n
     spill = _Spill()
-    per_n_budget = cfg.memory // BYTES_PER_ENTRY // (hi - lo + 1)
-    counters = {n: KeyCounter(per_n_budget, spill) for n in range(lo, hi + 1)}
+    budget = cfg.memory // BYTES_PER_ENTRY
+    store = StringStore()
+    counters = {n: KeyCounter(budget, spill, store=store) for n in range(lo, hi + 1)}
     xp = backend.xp
     on_host = backend.name == "cpu"
     try:
@@ -382,6 +416,11 @@ def count_batches(batches: Iterable[Batch], backend, cfg: NgramConfig,
                                                                  toks.host("tok_len"), ft[refs], n)
                     counters[n].add_aggregated(backend.to_host(uk), backend.to_host(c),
                                                backend.to_host(d), gather)
+            # one budget for all orders: past it every counter spills and the shared strings go
+            if sum(c.size for c in counters.values()) > budget:
+                for c in counters.values():
+                    c._spill()
+                store.clear()
         return _result(counters, cfg, stats)
     finally:
         for c in counters.values():
@@ -394,11 +433,14 @@ def _select(rows: Rows, cfg: NgramConfig, n: int) -> Rows | None:
     if cfg.top is not None and keep.sum() > cfg.top:
         from kernels.cpu.sort import kth_largest
         keep &= rows.counts >= kth_largest(rows.counts[keep], cfg.top)  # boundary ties: see ordering
-    idx = np.flatnonzero(keep)
-    if idx.size == 0:
-        return None
-    out = rows.take(idx)
-    out.n = np.full(idx.size, n, np.int32)
+    if keep.all():
+        out = rows  # nothing filtered: no copy
+    else:
+        idx = np.flatnonzero(keep)
+        if idx.size == 0:
+            return None
+        out = rows.take(idx)
+    out.n = np.full(out.keys.size, n, np.int32)
     return out
 
 
@@ -420,8 +462,11 @@ def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
     rows = Rows.concat(pieces)
     order = rows.ordered()
     data, off = gather_spans(rows.data, rows.starts[order], rows.ends[order] - rows.starts[order])
-    ngram = pa.LargeStringArray.from_buffers(order.size, pa.py_buffer(off), pa.py_buffer(data))
-    return pa.table({"ngram": ngram.cast(pa.string()), "n": pa.array(rows.n[order]),
+    if data.size < 2**31:  # Arrow's plain string type (int32 offsets), what readers expect
+        ngram = pa.StringArray.from_buffers(order.size, pa.py_buffer(off.astype(np.int32)), pa.py_buffer(data))
+    else:
+        ngram = pa.LargeStringArray.from_buffers(order.size, pa.py_buffer(off), pa.py_buffer(data))
+    return pa.table({"ngram": ngram, "n": pa.array(rows.n[order]),
                      "count": pa.array(rows.counts[order]), "doc_freq": pa.array(rows.dfs[order])})
 
 

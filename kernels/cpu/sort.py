@@ -8,7 +8,7 @@ same result (see the figures in the README).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
 @njit(cache=True)
@@ -28,11 +28,11 @@ def _word(data, starts, ends, r, depth):
     return v
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def _prefixes(data, starts, ends, depth):
     m = starts.size
     pre = np.empty(m, np.uint64)
-    for r in range(m):
+    for r in prange(m):
         pre[r] = _word(data, starts, ends, r, depth)
     return pre
 
