@@ -377,7 +377,10 @@ def register(app) -> None:
     ) -> None:
         """The main job on a corpus (default: the bundled seeds/): top n-grams per n with
         French and English stop words removed, near-duplicates and co-occurrence sections,
-        and an HTML report with plots (report.html in the current folder unless --report)."""
+        and an HTML report with plots (report.html in the current folder unless --report).
+
+        The corpus is read once into memory and shared by the sections: meant for corpora
+        that fit in RAM; the ngrams, minhash and cooc commands stream larger ones."""
         from engine.output import OutputError
         from engine.report import write_report
 
