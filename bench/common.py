@@ -86,6 +86,21 @@ def load_job(job: str):
     return importlib.import_module(f"bench.{job}")
 
 
+def standalone_parser(prog: str, description: str):
+    """The options every job's standalone script (``python -m bench.<job>``) shares."""
+    import argparse
+    ap = argparse.ArgumentParser(prog=prog, description=description)
+    ap.add_argument("--mb", type=float, default=50)
+    ap.add_argument("--lang", default="fr")
+    ap.add_argument("--input", type=Path, help="a JSONL corpus {id, text} instead of the generated one")
+    ap.add_argument("--tools", default="", help="comma-separated subset of tools")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
+    return ap
+
+
 def job_tools(mod, quick: bool) -> dict[str, Tool]:
     try:
         raw = mod.tools(quick=quick)

@@ -13,7 +13,6 @@ Standalone: ``python -m bench.cooc --mb 50 --lang fr`` (JSON + Markdown under be
 """
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import unicodedata
@@ -100,16 +99,8 @@ def tools(quick: bool = False) -> dict:
 
 # ---------------------------------------------------------------- standalone script
 def main(argv=None) -> int:
-    from bench.common import job_tools, machine_info, measure
-    ap = argparse.ArgumentParser(prog="python -m bench.cooc", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mb", type=float, default=50)
-    ap.add_argument("--lang", default="fr")
-    ap.add_argument("--input", type=Path, help="a JSONL corpus {id, text} instead of the generated one")
-    ap.add_argument("--tools", default="", help="comma-separated subset of tools")
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--timeout", type=float, default=900)
-    ap.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
+    from bench.common import job_tools, machine_info, measure, standalone_parser
+    ap = standalone_parser("python -m bench.cooc", __doc__.split("\n\n")[0])
     a = ap.parse_args(argv)
     if a.input is not None:
         path, tag = a.input, a.input.stem

@@ -33,7 +33,6 @@ inherits this process's peak RSS):
 - ``--memory N``: peak RSS and wall time of one ``corpus minhash`` process (pairs and clusters
   written to Parquet) on N generated documents of 100-300 bytes (``short_docs_corpus``).
 """
-import argparse
 import json
 import re
 import time
@@ -289,16 +288,8 @@ def peak_memory(path: Path, device: str = "cpu", extra=()) -> dict:
 
 # ---------------------------------------------------------------- standalone script
 def main(argv=None) -> int:
-    from bench.common import job_tools, machine_info, measure
-    ap = argparse.ArgumentParser(prog="python -m bench.minhash", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--mb", type=float, default=50)
-    ap.add_argument("--lang", default="fr")
-    ap.add_argument("--input", type=Path, help="a JSONL corpus {id, text} instead of the generated one")
-    ap.add_argument("--tools", default="", help="comma-separated subset of tools")
-    ap.add_argument("--repeat", type=int, default=1)
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--timeout", type=float, default=900)
-    ap.add_argument("--output-dir", type=Path, default=ROOT / "bench" / "results")
+    from bench.common import job_tools, machine_info, measure, standalone_parser
+    ap = standalone_parser("python -m bench.minhash", __doc__.split("\n\n")[0])
     ap.add_argument("--recall", type=int, default=0, metavar="N",
                     help="also measure recall/precision on the planted near-duplicate corpus of N docs")
     ap.add_argument("--memory", type=int, default=0, metavar="N",
