@@ -101,6 +101,22 @@ def standalone_parser(prog: str, description: str):
     return ap
 
 
+def run_standalone(job: str, module: str, a, path: Path) -> dict:
+    """Measure the tools of ``module`` (filtered by ``a.tools``) on ``path``, printing each row."""
+    import importlib
+    import json
+    ts = job_tools(importlib.import_module(module), a.quick)
+    if a.tools:
+        ts = {k: v for k, v in ts.items() if k in a.tools.split(",")}
+    rows = {}
+    for name, tool in ts.items():
+        print(f"{name} ...", flush=True)
+        rows[name] = measure(job, name, tool, Path(path), a.repeat, a.quick, a.timeout)
+        print(f"  {json.dumps({k: v for k, v in rows[name].items() if k not in ('times_s',)}, default=str)}",
+              flush=True)
+    return rows
+
+
 def job_tools(mod, quick: bool) -> dict[str, Tool]:
     try:
         raw = mod.tools(quick=quick)

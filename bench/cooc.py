@@ -99,7 +99,7 @@ def tools(quick: bool = False) -> dict:
 
 # ---------------------------------------------------------------- standalone script
 def main(argv=None) -> int:
-    from bench.common import job_tools, machine_info, measure, standalone_parser
+    from bench.common import machine_info, run_standalone, standalone_parser
     ap = standalone_parser("python -m bench.cooc", __doc__.split("\n\n")[0])
     a = ap.parse_args(argv)
     if a.input is not None:
@@ -107,15 +107,7 @@ def main(argv=None) -> int:
     else:
         from bench.corpus_gen import ensure_corpus
         path, tag = ensure_corpus(a.lang, a.mb, 0), f"{a.lang}-{a.mb:g}MB"
-    ts = job_tools(__import__("bench.cooc", fromlist=["tools"]), a.quick)
-    if a.tools:
-        ts = {k: v for k, v in ts.items() if k in a.tools.split(",")}
-    rows = {}
-    for name, tool in ts.items():
-        print(f"{name} ...", flush=True)
-        rows[name] = measure(JOB, name, tool, Path(path), a.repeat, a.quick, a.timeout)
-        print(f"  {json.dumps({k: v for k, v in rows[name].items() if k not in ('times_s',)}, default=str)}",
-              flush=True)
+    rows = run_standalone(JOB, "bench.cooc", a, Path(path))
     ref = {w: rows.get(f"scipy-w{w}", {}).get("mb_per_s") for w in (5, 10)}
     a.output_dir.mkdir(parents=True, exist_ok=True)
     out = {"job": JOB, "corpus": str(path), "min_count": MIN_COUNT, "max_vocab": MAX_VOCAB, "top": TOP,

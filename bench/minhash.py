@@ -288,7 +288,7 @@ def peak_memory(path: Path, device: str = "cpu", extra=()) -> dict:
 
 # ---------------------------------------------------------------- standalone script
 def main(argv=None) -> int:
-    from bench.common import job_tools, machine_info, measure, standalone_parser
+    from bench.common import machine_info, run_standalone, standalone_parser
     ap = standalone_parser("python -m bench.minhash", __doc__.split("\n\n")[0])
     ap.add_argument("--recall", type=int, default=0, metavar="N",
                     help="also measure recall/precision on the planted near-duplicate corpus of N docs")
@@ -320,15 +320,7 @@ def main(argv=None) -> int:
     import sys
     subprocess.run([sys.executable, "-c", f"from bench.minhash import shingle_cache; shingle_cache({str(path)!r})"],
                    cwd=ROOT, check=True)
-    ts = job_tools(__import__("bench.minhash", fromlist=["tools"]), a.quick)
-    if a.tools:
-        ts = {k: v for k, v in ts.items() if k in a.tools.split(",")}
-    rows = {}
-    for name, tool in ts.items():
-        print(f"{name} ...", flush=True)
-        rows[name] = measure(JOB, name, tool, Path(path), a.repeat, a.quick, a.timeout)
-        print(f"  {json.dumps({k: v for k, v in rows[name].items() if k not in ('times_s',)}, default=str)}",
-              flush=True)
+    rows = run_standalone(JOB, "bench.minhash", a, Path(path))
     a.output_dir.mkdir(parents=True, exist_ok=True)
     out = {"job": JOB, "corpus": str(path), "perms": PERMS, "threshold": THRESHOLD,
            "shingle": f"word:{SHINGLE}", "machine": machine_info(), "results": rows, **extra}
