@@ -101,18 +101,20 @@ class Rows:
     n: np.ndarray | None = None
 
     def take(self, idx) -> "Rows":
-        return Rows(self.keys[idx], self.counts[idx], self.dfs[idx], self.data, self.starts[idx],
+        return Rows(self.keys[idx] if self.keys.size else self.keys, self.counts[idx], self.dfs[idx], self.data, self.starts[idx],
                     self.ends[idx], None if self.n is None else self.n[idx])
 
     @staticmethod
     def concat(pieces: list["Rows"]) -> "Rows":
+        """All rows of ``pieces`` (keys dropped: only counts, strings and orders are output)."""
         if all(p.data is pieces[0].data for p in pieces):  # one shared string store: no copy
             shift = [0] * len(pieces)
             data = pieces[0].data
         else:
             shift = np.cumsum([0] + [p.data.size for p in pieces[:-1]])
             data = np.concatenate([p.data for p in pieces])
-        return Rows(np.concatenate([p.keys for p in pieces]), np.concatenate([p.counts for p in pieces]),
+        # keys are not needed once rows are selected: not concatenated
+        return Rows(np.empty(0, np.uint64), np.concatenate([p.counts for p in pieces]),
                     np.concatenate([p.dfs for p in pieces]), data,
                     np.concatenate([p.starts + s for p, s in zip(pieces, shift)]),
                     np.concatenate([p.ends + s for p, s in zip(pieces, shift)]),
@@ -450,7 +452,7 @@ def _select(rows: Rows, cfg: NgramConfig, n: int) -> Rows | None:
         if idx.size == 0:
             return None
         out = rows.take(idx)
-    out.n = np.full(out.keys.size, n, np.int32)
+    out.n = np.full(out.counts.size, n, np.int32)
     return out
 
 
@@ -463,7 +465,7 @@ def _result(counters, cfg: NgramConfig, stats: NgramStats) -> pa.Table:
         stats.spills += counter.n_spills
         if parts:
             rows = Rows.concat(parts)
-            if cfg.top is not None and rows.keys.size > cfg.top:
+            if cfg.top is not None and rows.counts.size > cfg.top:
                 rows = rows.take(rows.ordered()[:cfg.top])
             pieces.append(rows)
     if not pieces:
