@@ -456,15 +456,25 @@ def _section_zipf(d: ReportData, figures) -> str:
     return "".join(parts)
 
 
+def _section_start(heading: str, sec: dict | None) -> tuple[list[str], bool]:
+    """Heading plus the common head of an optional section: (parts, finished).
+
+    A section that was not computed or failed is finished by a one-line note."""
+    if sec is None:
+        return [heading + '<p class="note">not computed.</p>'], True
+    if sec.get("error"):
+        return [heading + f'<p class="err">{_e(sec["error"])}</p>'], True
+    parts = [heading]
+    if sec.get("note"):
+        parts.append(f'<p class="note">{_e(sec["note"])}</p>')
+    return parts, False
+
+
 def _section_minhash(d: ReportData, figures) -> str:
-    parts = ['<h2 id="near-duplicates">Near-duplicates (MinHash)</h2>']
     mh = d.minhash
-    if mh is None:
-        return parts[0] + '<p class="note">not computed.</p>'
-    if mh.get("error"):
-        return parts[0] + f'<p class="err">{_e(mh["error"])}</p>'
-    if mh.get("note"):
-        parts.append(f'<p class="note">{_e(mh["note"])}</p>')
+    parts, done = _section_start('<h2 id="near-duplicates">Near-duplicates (MinHash)</h2>', mh)
+    if done:
+        return parts[0]
     if mh.get("summary"):
         parts.append(_kv(mh["summary"], cls="kv minhash-summary"))
     ids = mh.get("doc_ids") or []
@@ -501,14 +511,10 @@ def _section_minhash(d: ReportData, figures) -> str:
 
 
 def _section_cooc(d: ReportData, figures) -> str:
-    parts = ['<h2 id="cooc">Co-occurrence</h2>']
     co = d.cooc
-    if co is None:
-        return parts[0] + '<p class="note">not computed.</p>'
-    if co.get("error"):
-        return parts[0] + f'<p class="err">{_e(co["error"])}</p>'
-    if co.get("note"):
-        parts.append(f'<p class="note">{_e(co["note"])}</p>')
+    parts, done = _section_start('<h2 id="cooc">Co-occurrence</h2>', co)
+    if done:
+        return parts[0]
     terms = co.get("terms") or {}
     cols = co.get("columns") or ["score", "count"]
     tables = []

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kernels.hashing import find_sorted  # noqa: F401  (used by term_id; re-exported)
+
 
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # never a pair key: ids are < 2**31
 LOW32 = np.uint64(0xFFFFFFFF)
@@ -67,22 +69,6 @@ def doc_pairs_row(uids, r, e, keys, wts, o):
         keys[o + q - r] = pair_key(a, uids[q])
         wts[o + q - r] = 1
     return e - r
-
-
-@njit(cache=True)
-def find_sorted(sorted_keys, h):
-    """Index of ``h`` in the ascending array ``sorted_keys``, or -1."""
-    lo = 0
-    hi = sorted_keys.size
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if sorted_keys[mid] < h:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < sorted_keys.size and sorted_keys[lo] == h:
-        return lo
-    return -1
 
 
 @njit(cache=True)

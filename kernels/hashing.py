@@ -178,3 +178,19 @@ def utf8_write(out, j, cp):
     out[j + 2] = 0x80 | ((cp >> 6) & 0x3F)
     out[j + 3] = 0x80 | (cp & 0x3F)
     return 4
+
+
+@njit(cache=True)
+def find_sorted(sorted_keys, h):
+    """Index of ``h`` in the ascending array ``sorted_keys``, or -1."""
+    lo = 0
+    hi = sorted_keys.size
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sorted_keys[mid] < h:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < sorted_keys.size and sorted_keys[lo] == h:
+        return lo
+    return -1

@@ -11,6 +11,7 @@ from numba import njit, prange
 
 from kernels.minhash_core import (band_key, bucket_pairs, char_shingles_doc,
                                   equal_slots, intersect_sorted, minhash_doc, word_shingles_doc)
+from kernels.hashing import find_sorted
 from kernels.text_core import count_codepoints, normalize_tokenize_doc
 
 
@@ -103,19 +104,6 @@ _BIG = 1 << 20  # bytes of normalised text above which a document is sized exact
 
 
 @njit(cache=True)
-def _is_stop(stop, h):
-    lo = 0
-    hi = stop.size
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if stop[mid] < h:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < stop.size and stop[lo] == h
-
-
-@njit(cache=True)
 def _scratch():
     """Per-chunk scratch buffers of :func:`doc_shingles` (grown on demand)."""
     return (np.empty(256, np.uint8), np.empty(64, np.int64), np.empty(64, np.int32),
@@ -165,7 +153,7 @@ def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop,
         for t in range(nt):
             if min_len > 1 and t_nch[t] < min_len:
                 continue
-            if stop.size > 0 and _is_stop(stop, t_hash[t]):
+            if stop.size > 0 and find_sorted(stop, t_hash[t]) >= 0:
                 continue
             t_hash[k] = t_hash[t]
             k += 1
