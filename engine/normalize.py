@@ -119,6 +119,12 @@ def _build(strip_accents: bool) -> Tables:
             map_len[cp] = len(m)
             cps.extend(ord(x) for x in m)
         flags[cp] = f
+    # the kernels' ASCII fast path relies on this (true of every Unicode version so far)
+    for cp in range(0x80):
+        low = cp + 32 if 65 <= cp <= 90 else cp
+        if (flags[cp] & UNSAFE or flags[cp] & (WORD | SPACE) != flags[low] & (WORD | SPACE)
+                or not (flags[cp] & IDENT if low == cp else map_len[cp] == 1 and cps[map_off[cp]] == low)):
+            raise RuntimeError(f"Unicode {unicodedata.unidata_version}: U+{cp:04X} breaks the ASCII fast path")
     return Tables(flags, map_off, map_len, np.asarray(cps or [0], dtype=np.int32),
                   strip_accents, unicodedata.unidata_version)
 

@@ -50,6 +50,38 @@ def normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o,
     nch = 0
     prev_space = False
     while i < e:
+        b0 = data[i]
+        if b0 < 0x80:
+            # ASCII fast path: NFKC + casefold maps A-Z to a-z and every other ASCII code point
+            # to itself, in the same class (engine.normalize checks this when it builds the tables)
+            i += 1
+            fx = flags[b0]
+            x = b0 + np.uint8(32) if np.uint8(b0 - np.uint8(65)) < np.uint8(26) else b0
+            if fx & WORD:
+                if ts < 0:
+                    ts = j
+                    nch = 0
+                nch += 1
+                if write:
+                    out[j] = x
+                j += 1
+                prev_space = False
+                continue
+            if ts >= 0:
+                k = _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, write)
+                ts = -1
+            if fx & SPACE:
+                if not prev_space:
+                    if write:
+                        out[j] = 32
+                    j += 1
+                prev_space = True
+            else:
+                if write:
+                    out[j] = x
+                j += 1
+                prev_space = False
+            continue
         cp, n = utf8_decode(data, i)
         i += n
         f = flags[cp]

@@ -15,7 +15,8 @@ CPU = get_backend("cpu")
 SPECIAL = ("\u0301\u0308\u0327\u20dd\u200d\U0001F600\U0001F44D\U0001F3FD日本語中文한국어"
            "각\u05d0\u05d1\u0627\u0644\u2019\u00ab\u00bb\u201c\u201d'ﬁﬀ½²Ⅻ①ｱＡß\u0130ǰ\u00a0\u2003\t\n"
            "\u0345\u1e9e\u03a3\u03c2_-.,;:0123456789éèàçÉÀ")
-text_st = st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)), st.sampled_from(SPECIAL)),
+text_st = st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)), st.sampled_from(SPECIAL),
+                             st.characters(max_codepoint=0x7F)),   # the kernels' ASCII fast path
                    max_size=60).map("".join)
 
 
@@ -48,6 +49,19 @@ def test_normalised_text_equals_definition(texts):
 def test_examples_from_the_issue():
     got, _ = _tokens_of(["l'IA aujourd'hui", "Ｎｖｉｄｉａ ﬁne Straße"])
     assert got == [["l", "ia", "aujourd", "hui"], ["nvidia", "fine", "strasse"]]
+
+
+def test_every_ascii_code_point_in_context():
+    # each ASCII code point between words, next to non-ASCII and at the ends of a document
+    texts = ["".join(f"Ab{chr(c)}é{chr(c)}Z" for c in range(128)),
+             "".join(chr(c) for c in range(128)) + "Ça va? OK_1\x1c\x1fX",
+             "".join(chr(c) for c in range(127, -1, -1))]
+    got, _ = _tokens_of(texts)
+    assert got == [reference.tokens(t) for t in texts]
+    toks = tokenize(batch_from_texts(texts), CPU)
+    norm, off = toks.host("norm"), toks.host("norm_offsets")
+    for d, t in enumerate(texts):
+        assert bytes(norm[off[d]:off[d + 1]]).decode("utf-8") == reference.normalize(t, False)
 
 
 def test_decomposed_accents_take_the_exact_slow_path():
