@@ -135,82 +135,110 @@ class CoocConfig:
 
 # ---------------------------------------------------------------------------- vocabulary pass
 class _TypeTable:
-    """Token hash -> type number (order of first appearance), with the frequency and first
-    spelling of each type (host, numba open addressing)."""
+    """Token hash -> type number, with the frequency and first spelling of each type
+    (host, numba open addressing).
 
-    def __init__(self, cap: int | None = None):
+    The hashes are split by their top bits into ``parts`` (a power of two, one per
+    thread) sub-tables that are filled in parallel; each thread scans every hash and
+    keeps its own.  Type ``l`` of part ``p`` has the number ``l * parts + p``
+    (numbers of unused slots have count 0)."""
+
+    def __init__(self, cap: int | None = None, parts: int | None = None):
+        if parts is None:
+            import numba
+            parts = 1 << (max(1, numba.get_num_threads()).bit_length() - 1)
         cap = cap or INITIAL_TYPE_CAP
-        self.tab = np.full(2 * cap, EMPTY, np.uint64)   # (hash, type number) per slot
-        self.count = np.zeros(cap, np.int64)
-        self.pos = np.zeros(cap, np.int64)
-        self.len = np.zeros(cap, np.int32)
-        self.used = 0
-        self.pool = np.empty(1 << 20, np.uint8)
-        self.pool_used = 0
+        self.parts = parts
+        self.shift = 64 - (parts.bit_length() - 1)
+        self.tab = np.full((parts, 2 * cap), EMPTY, np.uint64)   # (hash, local number) per slot
+        self.count = np.zeros((parts, cap), np.int64)
+        self.pos = np.zeros((parts, cap), np.int64)
+        self.len = np.zeros((parts, cap), np.int32)
+        self.used = np.zeros(parts, np.int64)
+        self.pool = np.empty((parts, 1 << 20), np.uint8)
+        self.pool_used = np.zeros(parts, np.int64)
 
     @property
     def cap(self) -> int:
-        return self.tab.size // 2
+        return self.tab.shape[1] // 2
+
+    @property
+    def numbers(self) -> int:
+        """Upper bound (exclusive) of the type numbers."""
+        return int(self.used.max()) * self.parts
 
     def _grow(self):
         from kernels.cpu.cooc import type_rehash
         cap = self.cap * 2
         old = self.tab
-        self.tab = np.full(2 * cap, EMPTY, np.uint64)
-        type_rehash(old, self.tab, cap - 1)
+        self.tab = np.full((self.parts, 2 * cap), EMPTY, np.uint64)
+        for p in range(self.parts):
+            type_rehash(old[p], self.tab[p], cap - 1)
         for name in ("count", "pos", "len"):
             o = getattr(self, name)
-            new = np.zeros(cap, o.dtype)
-            new[:o.size] = o
+            new = np.zeros((self.parts, cap), o.dtype)
+            new[:, :o.shape[1]] = o
             setattr(self, name, new)
+
+    def _grow_pool(self):
+        pool = np.empty((self.parts, 2 * self.pool.shape[1]), np.uint8)
+        pool[:, :self.pool.shape[1]] = self.pool
+        self.pool = pool
 
     def add(self, hashes, counts, starts, lens, norm, out=None):
         """Count ``hashes`` (``counts`` each, or 1 when empty); ``out``: the type number of each."""
         from kernels.cpu.cooc import type_count
-        need = self.pool_used + int(norm.size) + 1
-        if self.pool.size < need:
-            pool = np.empty(max(need, 2 * self.pool.size), np.uint8)
-            pool[:self.pool_used] = self.pool[:self.pool_used]
-            self.pool = pool
         out = np.empty(0, np.int32) if out is None else out
-        i, n = 0, hashes.size
-        while i < n:
-            limit = self.cap * 7 // 10
-            if self.used >= limit:
+        resume = np.zeros(self.parts, np.int64)
+        full = np.zeros(self.parts, np.int8)
+        while True:
+            type_count(self.tab, self.cap - 1, self.shift, self.used, self.cap * 7 // 10, self.count,
+                       self.pos, self.len, self.pool, self.pool_used, hashes, counts, starts, lens, norm,
+                       out, resume, full)
+            if (resume >= hashes.size).all():
+                return
+            if (full == 1).any():
                 self._grow()
-                continue
-            i, self.used, self.pool_used = type_count(
-                self.tab, self.cap - 1, self.used, limit, self.count, self.pos, self.len,
-                self.pool, self.pool_used, hashes, counts, starts, lens, norm, out, i)
+            if (full == 2).any():
+                self._grow_pool()
 
-    def term(self, t: int) -> str:
-        p, n = int(self.pos[t]), int(self.len[t])
-        return bytes(self.pool[p:p + n]).decode("utf-8")
+    def _flat(self, a: np.ndarray) -> np.ndarray:
+        """Per-part array (parts, cap) as one array indexed by type number."""
+        return np.ascontiguousarray(a[:, :int(self.used.max())].T).reshape(-1)
+
+    def counts(self) -> np.ndarray:
+        return self._flat(self.count)
+
+    def terms(self, numbers) -> list[str]:
+        nums = np.asarray(numbers, np.int64)
+        part, local = nums % self.parts, nums // self.parts
+        pools = [self.pool[p, :self.pool_used[p]].tobytes() for p in range(self.parts)]
+        pos, ln = self.pos[part, local].tolist(), self.len[part, local].tolist()
+        return [pools[p][s:s + n].decode("utf-8") for p, s, n in zip(part.tolist(), pos, ln)]
 
     def hashes(self) -> np.ndarray:
-        """Hash of each type number."""
-        h = np.empty(self.used, np.uint64)
-        m = self.tab[0::2] != EMPTY
-        h[self.tab[1::2][m].astype(np.int64)] = self.tab[0::2][m]
+        """Hash of each type number (EMPTY for unused numbers)."""
+        h = np.full(self.numbers, EMPTY, np.uint64)
+        for p in range(self.parts):
+            m = self.tab[p, 0::2] != EMPTY
+            h[self.tab[p, 1::2][m].astype(np.int64) * self.parts + p] = self.tab[p, 0::2][m]
         return h
 
 
 def _select_vocab(types: _TypeTable, min_count: int, max_vocab: int):
     """(terms, type numbers, counts, rank of each term in code point order), in id order:
     frequency descending, ties by term (code point order = UTF-8 byte order)."""
-    cnt_all = types.count[:types.used]
-    kept = np.flatnonzero(cnt_all >= min_count)
+    cnt_all = types.counts()
+    kept = np.flatnonzero(cnt_all >= max(min_count, 1))
     counts = cnt_all[kept]
     if kept.size > max_vocab:
         cut = np.partition(counts, kept.size - max_vocab)[kept.size - max_vocab]
         above = kept[counts > cut]
         tied = kept[counts == cut]
         k = max_vocab - above.size
-        tied_terms = sorted((types.term(int(s)), int(s)) for s in tied)[:k]
+        tied_terms = sorted(zip(types.terms(tied), tied.tolist()))[:k]
         kept = np.concatenate([above, np.array([s for _, s in tied_terms], np.int64)])
-    pool = types.pool[:types.pool_used].tobytes()
-    pos, ln = types.pos[kept].tolist(), types.len[kept].tolist()
-    terms = [pool[p:p + n].decode("utf-8") for p, n in zip(pos, ln)]
+    terms = types.terms(kept)
     by_term = sorted(range(len(terms)), key=terms.__getitem__)
     rank = np.empty(len(terms), np.int64)
     rank[np.array(by_term, np.int64)] = np.arange(len(terms))
@@ -539,7 +567,7 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
         if cpu:
             import numba
             from kernels.cpu.cooc import gather_ids
-            type_to_id = np.full(types.used, -1, np.int32)
+            type_to_id = np.full(types.numbers, -1, np.int32)
             type_to_id[tnums] = np.arange(len(terms), dtype=np.int32)
             pairs = _CPUPairs(numba.get_num_threads(), len(terms), divisor == 1)
         else:

@@ -90,11 +90,15 @@ class ReadStats:
                 "skipped": dict(self.skipped), "skipped_locations": self.locations}
 
 
-def _blank_docs(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """Documents that are empty or only whitespace (``not text.strip()``), by the Unicode tables."""
+FLAW_BLANK, FLAW_NUL, FLAW_UTF8, FLAW_MISSING = 1, 2, 3, 4
+
+
+def _doc_flaws(data: np.ndarray, offsets: np.ndarray, check_utf8: bool) -> np.ndarray:
+    """Per document (int8): 0, or FLAW_BLANK (empty or only whitespace: ``not text.strip()``,
+    by the Unicode tables), FLAW_NUL (a NUL byte) or FLAW_UTF8 (not valid UTF-8)."""
     from engine.normalize import get_tables
-    from kernels.cpu.text import blank_docs
-    return blank_docs(data, offsets, get_tables().flags)
+    from kernels.cpu.text import doc_flaws
+    return doc_flaws(data, offsets, get_tables().flags, check_utf8)
 
 
 def _kind(path: Path) -> str:
@@ -286,40 +290,66 @@ class CorpusReader:
             # malformed or irregular lines somewhere in the chunk: the exact, slower parser
             yield from self._jsonl_lines(path, chunk.split(b"\n"), line0)
             return
-        texts = tb.column(self.text_field).combine_chunks()
-        n = len(texts)
-        if n == 0:
-            return
-        bufs = texts.buffers()
-        off = np.frombuffer(bufs[1], np.int64)[texts.offset:texts.offset + n + 1]
-        data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
-        valid = texts.is_valid().to_numpy(zero_copy_only=False)
-        blank = _blank_docs(data, off)
-        nul = np.zeros(n, bool)
-        zeros = np.flatnonzero(data[off[0]:off[-1]] == 0) + off[0]
-        if zeros.size:
-            nul[np.searchsorted(off, zeros, side="right") - 1] = True
-        bad = ~valid | blank | nul
-        ids = tb.column(self.id_field).to_pylist() if self.id_field in tb.column_names else [None] * n
         lines = None
-        if bad.any() or any(v is None for v in ids):
-            # rows are the chunk's non-blank lines, in order (Arrow skips blank ones)
-            lines = [line0 + i + 1 for i, ln in enumerate(chunk.split(b"\n")) if ln.strip()]
-        for r in np.flatnonzero(bad):
-            reason = (f"missing or non-string field {self.text_field!r}" if not valid[r]
-                      else "empty document" if blank[r] else "binary content (NUL bytes)")
-            self._bad(reason, f"{path}:{lines[r]}")
-        keep = np.flatnonzero(~bad)
-        if keep.size == 0:
-            return
-        doc_ids = [str(ids[r]) if ids[r] is not None else f"{path.name}:{lines[r]}" for r in keep]
-        if keep.size < n:
-            kept = texts.take(pa.array(keep))
-            kb = kept.buffers()
-            off = np.frombuffer(kb[1], np.int64)[kept.offset:kept.offset + keep.size + 1]
-            data = np.frombuffer(kb[2], np.uint8) if kb[2] is not None else np.empty(0, np.uint8)
-        yield _Block(doc_ids, data, off)
+
+        def line_of(r):   # rows are the chunk's non-blank lines, in order (Arrow skips blank ones)
+            nonlocal lines
+            if lines is None:
+                lines = [line0 + i + 1 for i, ln in enumerate(chunk.split(b"\n")) if ln.strip()]
+            return lines[r]
+
+        ids = tb.column(self.id_field).to_pylist() if self.id_field in tb.column_names else None
+        yield from self._arrow_blocks(tb.column(self.text_field), ids, lambda r: f"{path}:{line_of(r)}",
+                                      lambda r: f"{path.name}:{line_of(r)}")
         pa.default_memory_pool().release_unused()  # Arrow keeps freed parse buffers otherwise
+
+    def _arrow_blocks(self, texts, ids, where, default_id, check_utf8=False,
+                      missing="missing or non-string field") -> Iterator["_Block"]:
+        """Blocks of the usable rows of an Arrow string column, one per chunk, without copying
+        the text; null, blank and NUL-holding rows are counted.  ``ids``: a list or None;
+        ``where(r)`` / ``default_id(r)``: location and fallback id of row ``r``; ``check_utf8``:
+        validate the bytes (Arrow's JSON parser does; a Parquet file may hold anything);
+        ``missing``: the reason given for a null row."""
+        import pyarrow as pa
+        row0 = 0
+        for arr in (texts.chunks if isinstance(texts, pa.ChunkedArray) else [texts]):
+            n = len(arr)
+            if n == 0:
+                continue
+            bufs = arr.buffers()
+            odt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+            off = np.frombuffer(bufs[1], odt)[arr.offset:arr.offset + n + 1].astype(np.int64, copy=False)
+            data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
+            flaw = _doc_flaws(data, off, check_utf8)
+            if arr.null_count:
+                flaw[~arr.is_valid().to_numpy(zero_copy_only=False)] = FLAW_MISSING
+            for r in np.flatnonzero(flaw).tolist():
+                reason = (f"{missing} {self.text_field!r}" if flaw[r] == FLAW_MISSING
+                          else self._flaw_reason(flaw[r], bytes(data[off[r]:off[r + 1]])))
+                self._bad(reason, where(row0 + r))
+            keep = np.flatnonzero(flaw == 0)
+            if keep.size:
+                doc_ids = [str(ids[r]) if ids is not None and ids[r] is not None else default_id(r)
+                           for r in (keep + row0).tolist()]
+                if keep.size < n:
+                    kept = arr.take(pa.array(keep))
+                    kb = kept.buffers()
+                    off = np.frombuffer(kb[1], odt)[kept.offset:kept.offset + keep.size + 1].astype(np.int64)
+                    data = np.frombuffer(kb[2], np.uint8) if kb[2] is not None else np.empty(0, np.uint8)
+                yield _Block(doc_ids, data, off)
+            row0 += n
+
+    @staticmethod
+    def _flaw_reason(code: int, raw: bytes) -> str:
+        if code == FLAW_BLANK:
+            return "empty document"
+        if code == FLAW_NUL:
+            return "binary content (NUL bytes)"
+        try:
+            raw.decode("utf-8")
+            return "invalid utf-8"
+        except UnicodeDecodeError as e:
+            return f"invalid utf-8 at byte {e.start}"
 
     def _jsonl_lines(self, path: Path, lines, line0: int) -> Iterator[tuple[str, bytes]]:
         for lineno, line in enumerate(lines, line0 + 1):
@@ -352,7 +382,7 @@ class CorpusReader:
             doc_id = obj.get(self.id_field)
             yield (str(doc_id) if doc_id is not None else f"{path.name}:{lineno}"), data
 
-    def _batches_parquet(self, path: Path, size: int) -> Iterator[tuple[list[str], bytes, np.ndarray]]:
+    def _blocks_parquet(self, path: Path, size: int) -> Iterator["_Block"]:
         import pyarrow as pa
         import pyarrow.parquet as pq
         try:
@@ -373,23 +403,10 @@ class CorpusReader:
             if not (pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type)):
                 raise CorpusError(f"{path}: column {self.text_field!r} is {texts.type}, not text")
             ids = rb.column(1).to_pylist() if len(cols) > 1 else None
-            # Arrow guarantees valid UTF-8; null, empty and NUL-holding rows are counted.
-            pyl = texts.to_pylist()
-            keep_ids, parts = [], []
-            for k, t in enumerate(pyl):
-                where = f"{path}:row {row + k}"
-                if t is None:
-                    self._bad(f"missing field {self.text_field!r}", where)
-                elif not t.strip():
-                    self._bad("empty document", where)
-                elif "\x00" in t:
-                    self._bad("binary content (NUL bytes)", where)
-                else:
-                    keep_ids.append(str(ids[k]) if ids is not None and ids[k] is not None
-                                    else f"{path.name}:{row + k}")
-                    parts.append(t.encode("utf-8"))
-            row += len(pyl)
-            yield keep_ids, parts
+            yield from self._arrow_blocks(texts, ids, lambda r, r0=row: f"{path}:row {r0 + r}",
+                                          lambda r, r0=row: f"{path.name}:{r0 + r}", check_utf8=True,
+                                          missing="missing field")
+            row += len(texts)
         self.progress(size)
 
     def _documents(self) -> Iterator[tuple[str, bytes]]:
@@ -401,8 +418,7 @@ class CorpusReader:
             elif kind == "jsonl":
                 yield from self._docs_jsonl(path, size)
             else:
-                for ids, parts in self._batches_parquet(path, size):
-                    yield from zip(ids, parts)
+                yield from self._blocks_parquet(path, size)
 
     def __iter__(self) -> Iterator[Batch]:
         pieces: list = []      # single documents (id, bytes) and _Blocks, in corpus order

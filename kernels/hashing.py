@@ -148,6 +148,50 @@ def utf8_decode(buf, i):
 
 
 @njit(cache=True)
+def utf8_error(buf, s, e):
+    """Offset (from ``s``) of the first byte of ``buf[s:e]`` that starts an invalid UTF-8
+    sequence, or -1: the rules of Python's strict decoder (no overlong forms, no
+    surrogates, nothing above U+10FFFF, no truncated sequence)."""
+    i = s
+    while i < e:
+        b = buf[i]
+        if b < 0x80:
+            i += 1
+            continue
+        lo = 0x80
+        hi = 0xBF
+        if b < 0xC2:
+            return i - s
+        elif b < 0xE0:
+            n = 2
+        elif b < 0xF0:
+            n = 3
+            if b == 0xE0:
+                lo = 0xA0
+            elif b == 0xED:
+                hi = 0x9F
+        elif b < 0xF5:
+            n = 4
+            if b == 0xF0:
+                lo = 0x90
+            elif b == 0xF4:
+                hi = 0x8F
+        else:
+            return i - s
+        if i + n > e:
+            return i - s
+        c = buf[i + 1]
+        if c < lo or c > hi:
+            return i - s
+        for k in range(2, n):
+            c = buf[i + k]
+            if c < 0x80 or c > 0xBF:
+                return i - s
+        i += n
+    return -1
+
+
+@njit(cache=True)
 def utf8_len(cp):
     if cp < 0x80:
         return 1

@@ -177,3 +177,36 @@ def test_jsonl_irregular_chunk_falls_back_exactly(tmp_path):
     docs, stats = read_all([p])
     assert docs == [("1", "un"), ("x", "deux")]
     assert stats.skipped == {"missing or non-string field 'text'": 1, "invalid unicode (lone surrogate)": 1}
+
+
+def test_jsonl_many_arrow_chunks_equal_line_by_line(tmp_path):
+    # documents big enough that Arrow's JSON reader returns several chunks per read
+    import io
+    import pyarrow.json as pj
+    rows = []
+    for i in range(400):
+        t = None if i % 97 == 5 else "\t " if i % 89 == 3 else f"doc {i} " + "é mot " * (1000 + i)
+        rows.append(json.dumps({"id": i, "text": t} if i % 7 else {"text": t}))
+    p = tmp_path / "big.jsonl"
+    p.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert pj.read_json(io.BytesIO(p.read_bytes())).column("text").num_chunks > 1
+    docs, stats = read_all([p], batch_bytes=1 << 20)
+    assert docs == _python_reference(p)
+    assert stats.n_skipped == sum(1 for i in range(400) if i % 97 == 5 or i % 89 == 3)
+
+
+def test_parquet_bad_rows_are_counted_with_their_row(tmp_path):
+    # a string column written without validation: invalid UTF-8 must be caught, not tokenised
+    texts = [b"bon", b"", b"a\x00b", b"caf\xc3", b"\xed\xa0\x80x", b"  \xe3\x80\x80", "déjà".encode(), b"ok"]
+    offs = [0]
+    for t in texts:
+        offs.append(offs[-1] + len(t))
+    arr = pa.Array.from_buffers(pa.string(), len(texts), [None, pa.py_buffer(bytes(memoryview(
+        pa.array(offs, pa.int32()).buffers()[1]))), pa.py_buffer(b"".join(texts))])
+    p = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({"text": arr}), p, row_group_size=3)
+    docs, stats = read_all([p])
+    assert docs == [("bad.parquet:0", "bon"), ("bad.parquet:6", "déjà"), ("bad.parquet:7", "ok")]
+    assert stats.skipped == {"empty document": 2, "binary content (NUL bytes)": 1,
+                             "invalid utf-8 at byte 3": 1, "invalid utf-8 at byte 0": 1}
+    assert sorted(sum(stats.locations.values(), [])) == [f"{p}:row {r}" for r in (1, 2, 3, 4, 5)]

@@ -35,52 +35,75 @@ BUCKET_KEYS = 1 << 15   # buffered keys per reduction range (its radix sort stay
 
 
 # --- vocabulary pass -----------------------------------------------------------------------
-@njit(cache=True)
-def type_count(tab, mask, ntypes, limit, tcount, tpos, tlen, pool, pool_used,
-               hashes, counts, starts, lens, norm, out, i0):
-    """Count token hashes by type (one thread: memory-bound and cheap).
+@njit(parallel=True, cache=True)
+def type_count(tab, mask, shift, used, limit, tcount, tpos, tlen, pool, pool_used,
+               hashes, counts, starts, lens, norm, out, resume, full):
+    """Count token hashes by type, one part of the hashes per thread (see ``engine.cooc._TypeTable``).
 
-    ``tab``: the table, hash at ``2 s`` and type number at ``2 s + 1`` (one cache
+    Part ``p`` takes the hashes whose top bits (``h >> shift``) are ``p`` into its
+    table ``tab[p]``: hash at ``2 s`` and local type number at ``2 s + 1`` (one cache
     line per probe; slot = low bits of the hash, xxHash64 being well mixed);
-    ``tcount``, ``tpos``, ``tlen`` are indexed by type number (room for ``limit``
-    types).  A new type records its normalised bytes in ``pool``.  ``counts`` empty
-    means 1 per hash; ``out`` (when not empty) receives the type number of every
-    token.  Stops before ``limit`` types; returns (next index, ntypes, pool_used).
+    ``tcount``, ``tpos``, ``tlen`` are indexed by (part, local number).  A new type
+    records its normalised bytes in ``pool[p]``.  ``counts`` empty means 1 per hash;
+    ``out`` (when not empty) receives the type number ``local * parts + p`` of every
+    token.  Part ``p`` starts at token ``resume[p]`` and stops before its table holds
+    more than ``limit`` types (``full[p] = 1``) or its pool overflows (``full[p] = 2``);
+    ``resume[p]`` is where it stopped.
     """
+    parts = used.size
     n = hashes.size
     unit = counts.size == 0
     write = out.size > 0
-    i = i0
-    while i < n:
-        h = hashes[i]
-        s = np.int64(h & np.uint64(mask))
-        while True:
-            k = tab[2 * s]
-            if k == h or k == EMPTY:
-                break
-            s = (s + 1) & mask
-        if k == h:
-            t = np.int64(tab[2 * s + 1])
-        else:
-            if ntypes >= limit:
-                break
-            t = ntypes
-            ntypes += 1
-            tab[2 * s] = h
-            tab[2 * s + 1] = np.uint64(t)
-            st = starts[i]
-            ln = lens[i]
-            tpos[t] = pool_used
-            tlen[t] = ln
-            tcount[t] = 0
-            for q in range(ln):
-                pool[pool_used + q] = norm[st + q]
-            pool_used += ln
-        tcount[t] += 1 if unit else counts[i]
-        if write:
-            out[i] = t
-        i += 1
-    return i, ntypes, pool_used
+    sh = np.uint64(shift & 63)
+    for p in prange(parts):
+        tb = tab[p]
+        tc = tcount[p]
+        tp = tpos[p]
+        tl = tlen[p]
+        pl = pool[p]
+        ntypes = used[p]
+        pu = pool_used[p]
+        full[p] = 0
+        i = resume[p]
+        while i < n:
+            h = hashes[i]
+            if parts > 1 and np.int64(h >> sh) != p:
+                i += 1
+                continue
+            s = np.int64(h & np.uint64(mask))
+            while True:
+                k = tb[2 * s]
+                if k == h or k == EMPTY:
+                    break
+                s = (s + 1) & mask
+            if k == h:
+                t = np.int64(tb[2 * s + 1])
+            else:
+                ln = lens[i]
+                if ntypes >= limit:
+                    full[p] = 1
+                    break
+                if pu + ln > pl.size:
+                    full[p] = 2
+                    break
+                t = ntypes
+                ntypes += 1
+                tb[2 * s] = h
+                tb[2 * s + 1] = np.uint64(t)
+                st = starts[i]
+                tp[t] = pu
+                tl[t] = ln
+                tc[t] = 0
+                for q in range(ln):
+                    pl[pu + q] = norm[st + q]
+                pu += ln
+            tc[t] += 1 if unit else counts[i]
+            if write:
+                out[i] = t * parts + p
+            i += 1
+        used[p] = ntypes
+        pool_used[p] = pu
+        resume[p] = i
 
 
 @njit(cache=True)

@@ -6,6 +6,7 @@ from numba import njit, prange
 
 from kernels.text_core import (char_ngrams_doc, count_codepoints, is_blank, normalize_tokenize_doc,
                                tokenize_doc, word_ngrams_doc)
+from kernels.hashing import utf8_error
 
 
 @njit(parallel=True, cache=True)
@@ -77,10 +78,21 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
 
 
 @njit(parallel=True, cache=True)
-def blank_docs(data, offsets, flags):
-    """True for documents that are empty or hold only whitespace code points."""
+def doc_flaws(data, offsets, flags, check_utf8):
+    """Per document: 3 when it is not valid UTF-8 (checked with ``check_utf8``: the kernels
+    assume valid UTF-8), 1 when empty or only whitespace, 2 when it holds a NUL byte, else 0."""
     nd = offsets.size - 1
-    out = np.empty(nd, np.bool_)
+    out = np.zeros(nd, np.int8)
     for d in prange(nd):
-        out[d] = is_blank(data, offsets[d], offsets[d + 1], flags)
+        s = offsets[d]
+        e = offsets[d + 1]
+        if check_utf8 and utf8_error(data, s, e) >= 0:
+            out[d] = 3
+        elif is_blank(data, s, e, flags):   # NUL is not whitespace: a blank document has none
+            out[d] = 1
+        else:
+            for i in range(s, e):
+                if data[i] == 0:
+                    out[d] = 2
+                    break
     return out
