@@ -581,7 +581,7 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
             if h.size == 0 or not terms:
                 continue
             if cpu:
-                ids = np.empty(h.size, np.int32)
+                ids = h   # type numbers -> term ids, in place
                 gather_ids(type_to_id, h, ids)
             else:
                 ids = _lookup_ids(be, sorted_h, sorted_ids, be.asarray(h))
@@ -660,11 +660,12 @@ class CoocResult:
     seconds: dict
 
     # -- counts and marginals (integer weight units) ---------------------------------------
-    def _m_units(self) -> np.ndarray:
-        """M[a, b] of each row in weight units (int64)."""
+    def _m_units(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """M[a, b] of each row (or of ``rows``) in weight units (int64)."""
+        a, b, raw = (self.a, self.b, self.raw) if rows is None else (self.a[rows], self.b[rows], self.raw[rows])
         if self.config.doc_mode:
-            return self.raw
-        return np.where(self.a == self.b, 2 * self.raw, self.raw)
+            return raw
+        return np.where(a == b, 2 * raw, raw)
 
     def _margins(self) -> tuple[np.ndarray, int]:
         """(m or df per term, T or N) in weight units."""
@@ -678,9 +679,9 @@ class CoocResult:
     def nnz(self) -> int:
         return int(self.raw.size)
 
-    def counts(self) -> np.ndarray:
-        """M[a, b] per row: int64 unweighted, float64 with harmonic weights."""
-        m = self._m_units()
+    def counts(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """M[a, b] per row (or of ``rows``): int64 unweighted, float64 with harmonic weights."""
+        m = self._m_units(rows)
         return m if self.divisor == 1 else m / self.divisor
 
     def total(self) -> float:
@@ -696,8 +697,7 @@ class CoocResult:
     def measure(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
         """One measure (count, pmi, ppmi, npmi or llr) of the rows ``rows`` (default: all rows)."""
         if name == "count":
-            c = self.counts()
-            return c if rows is None else c[rows]
+            return self.counts(rows)
         from kernels.cpu.cooc import MEASURE_CODES, measure_rows
         if not hasattr(self, "_margin_cache"):
             self._margin_cache = self._margins()

@@ -95,7 +95,7 @@ class Tokens:
     norm_offsets: object     # int64[n_docs + 1]
     tok_start: object        # int64: byte start of each token in ``norm``
     tok_len: object          # int32: byte length
-    tok_nch: object          # int32: length in code points
+    tok_nch: object          # int32: length in code points (empty unless min_token_len > 1)
     tok_hash: object         # uint64
     doc_tok_offsets: object  # int64[n_docs + 1]
     slow_docs: int = 0       # documents that took the exact slow path
@@ -150,7 +150,7 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
     norm = xp.empty(int(norm_off[-1]), dtype=np.uint8)
     tok_start = xp.empty(nt, np.int64)
     tok_len = xp.empty(nt, np.int32)
-    tok_nch = xp.empty(nt, np.int32)
+    tok_nch = xp.empty(nt if opts.min_token_len > 1 else 0, np.int32)   # only the filter reads it
     tok_hash = xp.empty(nt, np.uint64)
     norm_off_dev, tok_off_dev = backend.asarray(norm_off), backend.asarray(tok_off)
     backend.norm_tok_write(data, offsets, tables, lens_dev, norm_off_dev, norm, tok_off_dev,
@@ -167,7 +167,8 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
                 sa, sb = s_tok_off[i], s_tok_off[i + 1]
                 tok_start[ta:tb] = backend.asarray(s_start[sa:sb] - s_off[i] + a)
                 tok_len[ta:tb] = backend.asarray(s_len[sa:sb])
-                tok_nch[ta:tb] = backend.asarray(s_nch[sa:sb])
+                if tok_nch.size:
+                    tok_nch[ta:tb] = backend.asarray(s_nch[sa:sb])
                 tok_hash[ta:tb] = backend.asarray(s_hash[sa:sb])
     keep = None
     if opts.stopwords:
@@ -181,6 +182,8 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
         cum = xp.zeros(nt + 1, dtype=np.int64)
         xp.cumsum(keep, out=cum[1:])
         tok_off_dev = cum[tok_off_dev]
-        tok_start, tok_len, tok_nch, tok_hash = (a[keep] for a in (tok_start, tok_len, tok_nch, tok_hash))
+        tok_start, tok_len, tok_hash = (a[keep] for a in (tok_start, tok_len, tok_hash))
+        if tok_nch.size:
+            tok_nch = tok_nch[keep]
     return Tokens(batch, backend, norm, norm_off_dev, tok_start, tok_len, tok_nch, tok_hash,
                   tok_off_dev, int(slow.size))

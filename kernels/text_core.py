@@ -25,7 +25,8 @@ def _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, writ
     if write:
         tok_start[k] = ts
         tok_len[k] = j - ts
-        tok_nch[k] = nch
+        if tok_nch.size:   # empty: not asked for
+            tok_nch[k] = nch
         tok_hash[k] = xxh64(out, ts, j - ts, 0)
     return k + 1
 

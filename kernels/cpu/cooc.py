@@ -467,9 +467,12 @@ MEASURE_CODES = {"pmi": 1, "ppmi": 2, "npmi": 3, "llr": 4}
 
 
 @njit(cache=True)
-def _xlog(c, row, col, d, tf):
+def _xlog(c, row, col, d, tf, unit):
     if c <= 0:
         return 0.0
+    if unit:   # x / 1.0 == x exactly: the same value without three divisions
+        cf = np.float64(c)
+        return cf * np.log((cf * tf) / (np.float64(row) * np.float64(col)))
     cf = c / d
     return cf * np.log((cf * tf) / ((row / d) * (col / d)))
 
@@ -483,6 +486,7 @@ def measure_rows(code, a, b, raw, sel, m, t, divisor, diag2, out):
     of the README formulas, row by row.
     """
     n = sel.size if sel.size else raw.size
+    unit = divisor == 1
     d = np.float64(divisor)
     tf = t / d
     for q in prange(n):
@@ -494,8 +498,8 @@ def measure_rows(code, a, b, raw, sel, m, t, divisor, diag2, out):
         rb = m[y]
         kf = k / d
         if code == 4:
-            g = (_xlog(k, ra, rb, d, tf) + _xlog(ra - k, ra, t - rb, d, tf)
-                 + _xlog(rb - k, t - ra, rb, d, tf) + _xlog(t - ra - rb + k, t - ra, t - rb, d, tf))
+            g = (_xlog(k, ra, rb, d, tf, unit) + _xlog(ra - k, ra, t - rb, d, tf, unit)
+                 + _xlog(rb - k, t - ra, rb, d, tf, unit) + _xlog(t - ra - rb + k, t - ra, t - rb, d, tf, unit))
             out[q] = max(2.0 * g, 0.0)
         else:
             pmi = np.log((kf * tf) / ((ra / d) * (rb / d)))
