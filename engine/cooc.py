@@ -138,19 +138,18 @@ class _TypeTable:
     """Token hash -> type number, with the frequency and first spelling of each type
     (host, numba open addressing).
 
-    The hashes are split by their top bits into ``parts`` (a power of two, one per
-    thread) sub-tables that are filled in parallel; each thread scans every hash and
-    keeps its own.  Type ``l`` of part ``p`` has the number ``l * parts + p``
-    (numbers of unused slots have count 0)."""
+    Part 0 holds the types of the corpus so far.  A batch's tokens are cut into one
+    range per thread; thread ``p`` counts its range into part ``p`` (part 0: the
+    corpus-wide table itself), then parts 1.. are folded into part 0 and their
+    tokens' local numbers mapped to type numbers.  Parts 1.. are empty between calls."""
 
     def __init__(self, cap: int | None = None, parts: int | None = None):
         if parts is None:
             import numba
-            parts = 1 << (max(1, numba.get_num_threads()).bit_length() - 1)
+            parts = max(1, numba.get_num_threads())
         cap = cap or INITIAL_TYPE_CAP
         self.parts = parts
-        self.shift = 64 - (parts.bit_length() - 1)
-        self.tab = np.full((parts, 2 * cap), EMPTY, np.uint64)   # (hash, local number) per slot
+        self.tab = np.full((parts, 2 * cap), EMPTY, np.uint64)   # (hash, number) per slot
         self.count = np.zeros((parts, cap), np.int64)
         self.pos = np.zeros((parts, cap), np.int64)
         self.len = np.zeros((parts, cap), np.int32)
@@ -163,9 +162,13 @@ class _TypeTable:
         return self.tab.shape[1] // 2
 
     @property
+    def limit(self) -> int:
+        return self.cap * 7 // 10
+
+    @property
     def numbers(self) -> int:
-        """Upper bound (exclusive) of the type numbers."""
-        return int(self.used.max()) * self.parts
+        """Number of types (type numbers are 0 .. numbers - 1)."""
+        return int(self.used[0])
 
     def _grow(self):
         from kernels.cpu.cooc import type_rehash
@@ -180,48 +183,56 @@ class _TypeTable:
             new[:, :o.shape[1]] = o
             setattr(self, name, new)
 
-    def _grow_pool(self):
-        pool = np.empty((self.parts, 2 * self.pool.shape[1]), np.uint8)
+    def _grow_pool(self, need: int = 0):
+        pool = np.empty((self.parts, max(2 * self.pool.shape[1], need)), np.uint8)
         pool[:, :self.pool.shape[1]] = self.pool
         self.pool = pool
 
     def add(self, hashes, counts, starts, lens, norm, out=None):
         """Count ``hashes`` (``counts`` each, or 1 when empty); ``out``: the type number of each."""
-        from kernels.cpu.cooc import type_count
+        from kernels.cpu.cooc import type_count, type_merge, type_remap
         out = np.empty(0, np.int32) if out is None else out
+        n = hashes.size
+        parts = self.parts if n >= 1 << 16 else 1   # small inputs: one range
+        cut = np.arange(parts + 1, dtype=np.int64) * n // parts
         resume = np.zeros(self.parts, np.int64)
+        end = np.zeros(self.parts, np.int64)
+        resume[:parts], end[:parts] = cut[:-1], cut[1:]
         full = np.zeros(self.parts, np.int8)
         while True:
-            type_count(self.tab, self.cap - 1, self.shift, self.used, self.cap * 7 // 10, self.count,
-                       self.pos, self.len, self.pool, self.pool_used, hashes, counts, starts, lens, norm,
-                       out, resume, full)
-            if (resume >= hashes.size).all():
-                return
+            type_count(self.tab, self.cap - 1, self.used, self.limit, self.count, self.pos, self.len,
+                       self.pool, self.pool_used, hashes, counts, starts, lens, norm, out, resume, end, full)
+            if (resume >= end).all():
+                break
             if (full == 1).any():
                 self._grow()
             if (full == 2).any():
                 self._grow_pool()
-
-    def _flat(self, a: np.ndarray) -> np.ndarray:
-        """Per-part array (parts, cap) as one array indexed by type number."""
-        return np.ascontiguousarray(a[:, :int(self.used.max())].T).reshape(-1)
+        for p in range(1, parts):
+            while self.used[0] + self.used[p] > self.limit:
+                self._grow()
+            need = int(self.pool_used[0] + self.pool_used[p])
+            if need > self.pool.shape[1]:
+                self._grow_pool(need)
+            remap = np.empty(int(self.used[p]), np.int32)
+            type_merge(self.tab, self.cap - 1, self.used, self.count, self.pos, self.len, self.pool,
+                       self.pool_used, p, remap)
+            if out.size:
+                type_remap(out, cut[p], cut[p + 1], remap)
 
     def counts(self) -> np.ndarray:
-        return self._flat(self.count)
+        return self.count[0, :self.numbers]
 
     def terms(self, numbers) -> list[str]:
-        nums = np.asarray(numbers, np.int64)
-        part, local = nums % self.parts, nums // self.parts
-        pools = [self.pool[p, :self.pool_used[p]].tobytes() for p in range(self.parts)]
-        pos, ln = self.pos[part, local].tolist(), self.len[part, local].tolist()
-        return [pools[p][s:s + n].decode("utf-8") for p, s, n in zip(part.tolist(), pos, ln)]
+        pool = self.pool[0, :self.pool_used[0]].tobytes()
+        pos, ln = self.pos[0][numbers].tolist(), self.len[0][numbers].tolist()
+        return [pool[s:s + n].decode("utf-8") for s, n in zip(pos, ln)]
 
     def hashes(self) -> np.ndarray:
-        """Hash of each type number (EMPTY for unused numbers)."""
-        h = np.full(self.numbers, EMPTY, np.uint64)
-        for p in range(self.parts):
-            m = self.tab[p, 0::2] != EMPTY
-            h[self.tab[p, 1::2][m].astype(np.int64) * self.parts + p] = self.tab[p, 0::2][m]
+        """Hash of each type number."""
+        h = np.empty(self.numbers, np.uint64)
+        m = self.tab[0, 0::2] != EMPTY
+        h[self.tab[0, 1::2][m].astype(np.int64)] = self.tab[0, 0::2][m]
         return h
 
 
@@ -229,7 +240,7 @@ def _select_vocab(types: _TypeTable, min_count: int, max_vocab: int):
     """(terms, type numbers, counts, rank of each term in code point order), in id order:
     frequency descending, ties by term (code point order = UTF-8 byte order)."""
     cnt_all = types.counts()
-    kept = np.flatnonzero(cnt_all >= max(min_count, 1))
+    kept = np.flatnonzero(cnt_all >= min_count)
     counts = cnt_all[kept]
     if kept.size > max_vocab:
         cut = np.partition(counts, kept.size - max_vocab)[kept.size - max_vocab]

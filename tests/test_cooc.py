@@ -237,3 +237,32 @@ def test_top_equals_head_of_full_table():
         full = res.table(measure)
         for k in (1, 17, 300):
             assert res.table(measure, top=k).equals(full.slice(0, k)), (measure, k)
+
+
+@pytest.mark.parametrize("parts", [1, 2, 3])
+def test_type_table_ranges_merge_exactly(parts):
+    # many tokens (several ranges), a tiny table and pool (growth while counting and merging),
+    # two batches (the second meets types of the first): counts, spellings and numbers agree
+    rng = np.random.default_rng(parts)
+    words = [f"w{i}é" for i in range(30000)]
+    table = cooc._TypeTable(cap=64, parts=parts)
+    table.pool = np.empty((parts, 16), np.uint8)
+    expect = {}
+    for batch in range(2):
+        pick = np.minimum(rng.zipf(1.3, 150_000) - 1 + batch * 5000, len(words) - 1)
+        toks = [words[i] for i in pick]
+        enc = [t.encode() for t in toks]
+        norm = np.frombuffer(b"".join(enc), np.uint8)
+        lens = np.array([len(e) for e in enc], np.int32)
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        hashes = np.array([cooc.hash_token(t) for t in toks], np.uint64)
+        out = np.empty(len(toks), np.int32)
+        table.add(hashes, np.empty(0, np.int64), starts, lens, norm, out)
+        for t in toks:
+            expect[t] = expect.get(t, 0) + 1
+        spelled = table.terms(out)
+        assert spelled == toks
+    assert not table.used[1:].any()
+    counts = table.counts()
+    assert dict(zip(table.terms(np.arange(table.numbers)), counts.tolist())) == expect
+    assert sorted(table.hashes().tolist()) == sorted(cooc.hash_token(t) for t in expect)

@@ -36,26 +36,22 @@ BUCKET_KEYS = 1 << 15   # buffered keys per reduction range (its radix sort stay
 
 # --- vocabulary pass -----------------------------------------------------------------------
 @njit(parallel=True, cache=True)
-def type_count(tab, mask, shift, used, limit, tcount, tpos, tlen, pool, pool_used,
-               hashes, counts, starts, lens, norm, out, resume, full):
-    """Count token hashes by type, one part of the hashes per thread (see ``engine.cooc._TypeTable``).
+def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
+               hashes, counts, starts, lens, norm, out, resume, end, full):
+    """Count token hashes by type, one range of tokens per thread (see ``engine.cooc._TypeTable``).
 
-    Part ``p`` takes the hashes whose top bits (``h >> shift``) are ``p`` into its
-    table ``tab[p]``: hash at ``2 s`` and local type number at ``2 s + 1`` (one cache
-    line per probe; slot = low bits of the hash, xxHash64 being well mixed);
-    ``tcount``, ``tpos``, ``tlen`` are indexed by (part, local number).  A new type
-    records its normalised bytes in ``pool[p]``.  ``counts`` empty means 1 per hash;
-    ``out`` (when not empty) receives the type number ``local * parts + p`` of every
-    token.  Part ``p`` starts at token ``resume[p]`` and stops before its table holds
-    more than ``limit`` types (``full[p] = 1``) or its pool overflows (``full[p] = 2``);
-    ``resume[p]`` is where it stopped.
+    Part ``p`` counts tokens ``resume[p] .. end[p]`` into its own table ``tab[p]``:
+    hash at ``2 s`` and local type number at ``2 s + 1`` (one cache line per probe;
+    slot = low bits of the hash, xxHash64 being well mixed); ``tcount``, ``tpos``,
+    ``tlen`` are indexed by (part, local number).  A new type records its normalised
+    bytes in ``pool[p]``.  ``counts`` empty means 1 per hash; ``out`` (when not empty)
+    receives the local type number of every token.  A part stops before its table
+    holds more than ``limit`` types (``full[p] = 1``) or its pool overflows
+    (``full[p] = 2``); ``resume[p]`` is where it stopped.
     """
-    parts = used.size
-    n = hashes.size
     unit = counts.size == 0
     write = out.size > 0
-    sh = np.uint64(shift & 63)
-    for p in prange(parts):
+    for p in prange(used.size):
         tb = tab[p]
         tc = tcount[p]
         tp = tpos[p]
@@ -65,11 +61,9 @@ def type_count(tab, mask, shift, used, limit, tcount, tpos, tlen, pool, pool_use
         pu = pool_used[p]
         full[p] = 0
         i = resume[p]
+        n = end[p]
         while i < n:
             h = hashes[i]
-            if parts > 1 and np.int64(h >> sh) != p:
-                i += 1
-                continue
             s = np.int64(h & np.uint64(mask))
             while True:
                 k = tb[2 * s]
@@ -99,11 +93,62 @@ def type_count(tab, mask, shift, used, limit, tcount, tpos, tlen, pool, pool_use
                 pu += ln
             tc[t] += 1 if unit else counts[i]
             if write:
-                out[i] = t * parts + p
+                out[i] = t
             i += 1
         used[p] = ntypes
         pool_used[p] = pu
         resume[p] = i
+
+
+@njit(cache=True)
+def type_merge(tab, mask, used, tcount, tpos, tlen, pool, pool_used, p, remap):
+    """Fold part ``p`` into part 0 (the corpus-wide types): counts added, new types
+    appended with their spelling; ``remap[local] = type number``.  Part ``p`` is left
+    empty.  The caller makes room first (part 0's table and pool)."""
+    t0 = tab[0]
+    tb = tab[p]
+    n0 = used[0]
+    pu = pool_used[0]
+    for q in range(tb.size // 2):
+        h = tb[2 * q]
+        if h == EMPTY:
+            continue
+        loc = np.int64(tb[2 * q + 1])
+        s = np.int64(h & np.uint64(mask))
+        while True:
+            k = t0[2 * s]
+            if k == h or k == EMPTY:
+                break
+            s = (s + 1) & mask
+        if k == h:
+            g = np.int64(t0[2 * s + 1])
+        else:
+            g = n0
+            n0 += 1
+            t0[2 * s] = h
+            t0[2 * s + 1] = np.uint64(g)
+            ln = tlen[p, loc]
+            st = tpos[p, loc]
+            tpos[0, g] = pu
+            tlen[0, g] = ln
+            tcount[0, g] = 0
+            for c in range(ln):
+                pool[0, pu + c] = pool[p, st + c]
+            pu += ln
+        tcount[0, g] += tcount[p, loc]
+        remap[loc] = g
+        tb[2 * q] = EMPTY
+    used[0] = n0
+    pool_used[0] = pu
+    used[p] = 0
+    pool_used[p] = 0
+
+
+@njit(parallel=True, cache=True)
+def type_remap(out, beg, end, remap):
+    """``out[i] = remap[out[i]]`` for ``beg <= i < end``."""
+    for i in prange(beg, end):
+        out[i] = remap[out[i]]
 
 
 @njit(cache=True)
