@@ -188,6 +188,9 @@ def _rss_mb() -> float:
 def _child(job: str, tool_name: str, path: Path, warm: Path | None, repeat: int, quick: bool) -> dict:
     mod = load_job(job)
     tool = job_tools(mod, quick)[tool_name]
+    if tool.kind == "engine":   # the memory policy of the `corpus` command (engine.memory)
+        from engine.memory import retain_freed_memory
+        retain_freed_memory()
     base_rss = _rss_mb()
     out: dict = {}
     if warm is not None:

@@ -21,6 +21,13 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _start() -> None:
+    # a batch job: keep freed memory for the next batch instead of faulting in fresh pages
+    from engine.memory import retain_freed_memory
+    retain_freed_memory()
+
+
 @app.command()
 def info() -> None:
     """Versions, available backends, GPU name and memory, numba threading."""

@@ -52,8 +52,8 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
-from engine.backend import get_backend
-from engine.corpus import Batch, CorpusReader
+from engine.backend import get_backend, small_pages
+from engine.corpus import Batch, CorpusReader, batch_from_texts
 from engine.text import ParameterError, TextOptions, hash_token, tokenize
 
 __all__ = ["CoocConfig", "CoocResult", "run", "cooccurrence", "parse_window", "MEASURES",
@@ -188,9 +188,83 @@ class _TypeTable:
         pool[:, :self.pool.shape[1]] = self.pool
         self.pool = pool
 
+    def add_text(self, batch: Batch, opts: TextOptions) -> tuple[list, int]:
+        """CPU: count the tokens of ``batch`` straight from its bytes (``text_types``: no
+        corpus-wide normalised text or token arrays).  Returns the segments (type number of
+        every token, token offsets of the segment's documents) and the token count;
+        documents that need the exact slow normalisation are tokenised apart."""
+        from engine.normalize import get_tables, max_expansion
+        from engine.text import stopword_hashes
+        from kernels.cpu.cooc import text_types
+        t = get_tables(opts.strip_accents)
+        stop = stopword_hashes(opts) if opts.stopwords else np.empty(0, np.uint64)
+        nd, off = batch.n_docs, batch.offsets
+        parts = self.parts if batch.n_bytes >= 1 << 20 else 1
+        cut = np.searchsorted(off, np.arange(parts + 1, dtype=np.int64) * int(off[-1]) // parts)
+        cut[0], cut[-1] = 0, nd
+        cut = np.maximum.accumulate(np.minimum(cut, nd))
+        resume = np.zeros(self.parts, np.int64)
+        d_end = np.zeros(self.parts, np.int64)
+        resume[:parts], d_end[:parts] = cut[:-1], cut[1:]
+        cap = int((off[cut[1:]] - off[cut[:-1]]).max(initial=0)) // 4 + 4096
+        with small_pages():   # written and read in order
+            out = np.empty((self.parts, cap), np.int32)
+        out_n = np.zeros(self.parts, np.int64)
+        doc_ntok = np.zeros(nd, np.int64)
+        full = np.zeros(self.parts, np.int8)
+        while True:
+            text_types(batch.data, off, t.flags, t.map_off, t.map_len, t.map_cps, np.int64(max_expansion(t)),
+                       stop, np.int64(opts.min_token_len), resume, d_end, self.tab, self.cap - 1, self.used,
+                       self.limit, self.count, self.pos, self.len, self.pool, self.pool_used, out, out_n,
+                       doc_ntok, full)
+            if (resume >= d_end).all():
+                break
+            if (full == 1).any():
+                self._grow()
+            if (full == 2).any():
+                self._grow_pool()
+            if (full == 3).any():
+                with small_pages():
+                    bigger = np.empty((self.parts, 2 * out.shape[1]), np.int32)
+                bigger[:, :out.shape[1]] = out
+                out = bigger
+        self._fold(parts, [(out[p], 0, int(out_n[p])) for p in range(parts)])
+        segments = []
+        for p in range(parts):
+            ntok = np.maximum(doc_ntok[cut[p]:cut[p + 1]], 0)
+            seg_off = np.zeros(ntok.size + 1, np.int64)
+            np.cumsum(ntok, out=seg_off[1:])
+            segments.append((out[p, :out_n[p]], seg_off))
+        n_tokens = int(out_n.sum())
+        slow = np.flatnonzero(doc_ntok < 0)
+        if slow.size:
+            toks = tokenize(batch_from_texts([batch.text(int(d)) for d in slow]), get_backend("cpu"), opts)
+            tt = np.empty(toks.n_tokens, np.int32)
+            self.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
+            segments.append((tt, np.asarray(toks.doc_tok_offsets)))
+            n_tokens += toks.n_tokens
+        return segments, n_tokens
+
+    def _fold(self, parts: int, outs: list):
+        """Fold parts 1 .. parts - 1 into part 0; ``outs[p] = (array, begin, end)``: the local
+        numbers written by part ``p``, mapped to type numbers in place."""
+        from kernels.cpu.cooc import type_merge, type_remap
+        for p in range(1, parts):
+            while self.used[0] + self.used[p] > self.limit:
+                self._grow()
+            need = int(self.pool_used[0] + self.pool_used[p])
+            if need > self.pool.shape[1]:
+                self._grow_pool(need)
+            remap = np.empty(int(self.used[p]), np.int32)
+            type_merge(self.tab, self.cap - 1, self.used, self.count, self.pos, self.len, self.pool,
+                       self.pool_used, p, remap)
+            arr, beg, end = outs[p]
+            if arr.size:
+                type_remap(arr, beg, end, remap)
+
     def add(self, hashes, counts, starts, lens, norm, out=None):
         """Count ``hashes`` (``counts`` each, or 1 when empty); ``out``: the type number of each."""
-        from kernels.cpu.cooc import type_count, type_merge, type_remap
+        from kernels.cpu.cooc import type_count
         out = np.empty(0, np.int32) if out is None else out
         n = hashes.size
         parts = self.parts if n >= 1 << 16 else 1   # small inputs: one range
@@ -208,17 +282,7 @@ class _TypeTable:
                 self._grow()
             if (full == 2).any():
                 self._grow_pool()
-        for p in range(1, parts):
-            while self.used[0] + self.used[p] > self.limit:
-                self._grow()
-            need = int(self.pool_used[0] + self.pool_used[p])
-            if need > self.pool.shape[1]:
-                self._grow_pool(need)
-            remap = np.empty(int(self.used[p]), np.int32)
-            type_merge(self.tab, self.cap - 1, self.used, self.count, self.pos, self.len, self.pool,
-                       self.pool_used, p, remap)
-            if out.size:
-                type_remap(out, cut[p], cut[p + 1], remap)
+        self._fold(parts, [(out, cut[p], cut[p + 1]) for p in range(parts)])
 
     def counts(self) -> np.ndarray:
         return self.count[0, :self.numbers]
@@ -559,19 +623,22 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
     n_docs = n_tokens = n_bytes = 0
     try:
         for batch in _batches(source):
-            toks = tokenize(batch, be, cfg.text)
             n_docs += batch.n_docs
             n_bytes += batch.n_bytes
-            n_tokens += toks.n_tokens
-            # CPU: the type number of every token (a gather gives its id later); GPU: the hashes
-            tt = np.empty(toks.n_tokens if cpu else 0, np.int32)
-            if toks.n_tokens:
-                if cpu:
-                    types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
-                else:
+            if cpu:   # the type number of every token, from the bytes (a gather gives its id later)
+                segments, nt = types.add_text(batch, cfg.text)
+                n_tokens += nt
+                for tt, off in segments:
+                    cache.add(tt, off)
+                del segments
+            else:     # the hashes
+                toks = tokenize(batch, be, cfg.text)
+                n_tokens += toks.n_tokens
+                if toks.n_tokens:
                     _gpu_type_counts(be, toks, types)
-            cache.add(tt if cpu else be.to_host(toks.tok_hash), be.to_host(toks.doc_tok_offsets))
-            del toks, tt, batch   # the text is not needed any more: memory for the pair pass
+                cache.add(be.to_host(toks.tok_hash), be.to_host(toks.doc_tok_offsets))
+                del toks
+            del batch   # the text is not needed any more: memory for the pair pass
         t1 = time.perf_counter()
         terms, tnums, counts, term_rank = _select_vocab(types, cfg.min_count, cfg.max_vocab)
         wtab, divisor = cfg.weights() if not cfg.doc_mode else (None, 1)

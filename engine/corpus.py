@@ -261,15 +261,33 @@ class CorpusReader:
             return
         seen = 0
         line0 = 0
+        # one read buffer for the whole file (fresh pages are not free): whole lines are
+        # parsed, the partial last line is moved to the front for the next read
+        from kernels.cpu.text import count_byte
+        buf = bytearray(self.json_chunk_bytes)
+        have = 0
+        eof = False
         try:
-            while True:
-                chunk = f.read(self.json_chunk_bytes)
-                if not chunk:
-                    break
-                if not chunk.endswith(b"\n"):
-                    chunk += f.readline()
-                yield from self._jsonl_chunk(path, chunk, line0)
-                line0 += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+            while not eof:
+                view = memoryview(buf)
+                while have < len(buf):
+                    n = f.readinto(view[have:])
+                    if not n:
+                        eof = True
+                        break
+                    have += n
+                del view
+                end = have if eof else buf.rfind(b"\n", 0, have) + 1
+                if end == 0 and not eof:   # a line longer than the buffer
+                    bigger = bytearray(2 * len(buf))
+                    bigger[:have] = buf[:have]
+                    buf = bigger
+                    continue
+                if end:
+                    yield from self._jsonl_chunk(path, memoryview(buf)[:end], line0)
+                    line0 += int(count_byte(np.frombuffer(buf, np.uint8, end), 10)) + (buf[end - 1] != 10)
+                buf[:have - end] = buf[end:have]
+                have -= end
                 pos = raw_f.tell()
                 self.progress(pos - seen)
                 seen = pos
@@ -279,23 +297,25 @@ class CorpusReader:
             self.progress(max(size - seen, 0))
             raw_f.close()
 
-    def _jsonl_chunk(self, path: Path, chunk: bytes, line0: int) -> Iterator:
+    def _jsonl_chunk(self, path: Path, chunk: memoryview, line0: int) -> Iterator:
+        """Documents of whole JSONL lines ``chunk`` (a view of the read buffer: Arrow copies
+        what it parses, and nothing here keeps the view)."""
         import pyarrow as pa
         import pyarrow.json as pj
         try:
-            tb = pj.read_json(io.BytesIO(chunk), parse_options=pj.ParseOptions(
+            tb = pj.read_json(pa.BufferReader(pa.py_buffer(chunk)), parse_options=pj.ParseOptions(
                 explicit_schema=pa.schema([(self.text_field, pa.large_string())]),
                 unexpected_field_behavior="infer"))
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
             # malformed or irregular lines somewhere in the chunk: the exact, slower parser
-            yield from self._jsonl_lines(path, chunk.split(b"\n"), line0)
+            yield from self._jsonl_lines(path, bytes(chunk).split(b"\n"), line0)
             return
         lines = None
 
         def line_of(r):   # rows are the chunk's non-blank lines, in order (Arrow skips blank ones)
             nonlocal lines
             if lines is None:
-                lines = [line0 + i + 1 for i, ln in enumerate(chunk.split(b"\n")) if ln.strip()]
+                lines = [line0 + i + 1 for i, ln in enumerate(bytes(chunk).split(b"\n")) if ln.strip()]
             return lines[r]
 
         ids = tb.column(self.id_field).to_pylist() if self.id_field in tb.column_names else None

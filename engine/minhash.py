@@ -438,33 +438,14 @@ def _batches(corpus) -> Iterable[Batch]:
     return corpus
 
 
-_EXPAND: dict = {}
-
-
-def _max_expand(tables) -> int:
-    """Upper bound of normalised bytes per input byte under ``tables`` (11 for Unicode 15)."""
-    key = id(tables)
-    if key not in _EXPAND:
-        def u8(cp):
-            return np.where(cp < 0x80, 1, np.where(cp < 0x800, 2, np.where(cp < 0x10000, 3, 4)))
-        mapped = np.flatnonzero(tables.map_len)
-        cum = np.zeros(tables.map_cps.size + 1, np.int64)
-        np.cumsum(u8(tables.map_cps.astype(np.int64)), out=cum[1:])
-        start = tables.map_off[mapped].astype(np.int64)
-        out = cum[start + tables.map_len[mapped]] - cum[start]
-        ratio = np.ceil(out / u8(mapped)).max() if mapped.size else 1
-        _EXPAND[key] = (tables, max(int(ratio), 1))
-    return _EXPAND[key][1]
-
-
 def _fused_args(cfg: MinHashConfig) -> tuple:
     """The text and shingle arguments of the fused CPU kernels (``doc_shingles``)."""
-    from engine.normalize import get_tables
+    from engine.normalize import get_tables, max_expansion
     from engine.text import stopword_hashes
     kind, n = parse_shingle(cfg.shingle)
     t = get_tables(cfg.text.strip_accents)
     stop = stopword_hashes(cfg.text) if cfg.text.stopwords else np.empty(0, np.uint64)
-    return (t.flags, t.map_off, t.map_len, t.map_cps, np.int64(_max_expand(t)), stop,
+    return (t.flags, t.map_off, t.map_len, t.map_cps, np.int64(max_expansion(t)), stop,
             np.int64(cfg.text.min_token_len), kind == "char", np.int64(n))
 
 

@@ -166,3 +166,23 @@ def get_tables(strip_accents: bool = False) -> Tables:
             pass  # a read-only home still works, just slower to start
     _MEMO[strip_accents] = tables
     return tables
+
+
+_EXPAND: dict = {}
+
+
+def max_expansion(tables: Tables) -> int:
+    """Upper bound of normalised bytes per input byte under ``tables`` (11 for Unicode 15):
+    the fused CPU kernels size their per-document scratch with it."""
+    key = id(tables)
+    if key not in _EXPAND:
+        def u8(cp):
+            return np.where(cp < 0x80, 1, np.where(cp < 0x800, 2, np.where(cp < 0x10000, 3, 4)))
+        mapped = np.flatnonzero(tables.map_len)
+        cum = np.zeros(tables.map_cps.size + 1, np.int64)
+        np.cumsum(u8(tables.map_cps.astype(np.int64)), out=cum[1:])
+        start = tables.map_off[mapped].astype(np.int64)
+        out = cum[start + tables.map_len[mapped]] - cum[start]
+        ratio = np.ceil(out / u8(mapped)).max() if mapped.size else 1
+        _EXPAND[key] = (tables, max(int(ratio), 1))
+    return _EXPAND[key][1]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.backend import small_pages
 from engine.corpus import Batch
 from engine.normalize import get_tables, normalize_text, reference_tokens
 
@@ -147,11 +148,12 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
     tok_off = np.zeros(lens.size + 1, np.int64)
     np.cumsum(ntok, out=tok_off[1:])
     nt = int(tok_off[-1])
-    norm = xp.empty(int(norm_off[-1]), dtype=np.uint8)
-    tok_start = xp.empty(nt, np.int64)
-    tok_len = xp.empty(nt, np.int32)
-    tok_nch = xp.empty(nt if opts.min_token_len > 1 else 0, np.int32)   # only the filter reads it
-    tok_hash = xp.empty(nt, np.uint64)
+    with small_pages():   # written and read in order
+        norm = xp.empty(int(norm_off[-1]), dtype=np.uint8)
+        tok_start = xp.empty(nt, np.int64)
+        tok_len = xp.empty(nt, np.int32)
+        tok_nch = xp.empty(nt if opts.min_token_len > 1 else 0, np.int32)   # only the filter reads it
+        tok_hash = xp.empty(nt, np.uint64)
     norm_off_dev, tok_off_dev = backend.asarray(norm_off), backend.asarray(tok_off)
     backend.norm_tok_write(data, offsets, tables, lens_dev, norm_off_dev, norm, tok_off_dev,
                            tok_start, tok_len, tok_nch, tok_hash)

@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from kernels.cooc_core import EMPTY, LOW32, doc_pairs_row, term_id, window_pairs
+from kernels.cpu.text import doc_tokens, token_scratch
 
 BUCKET_KEYS = 1 << 15   # buffered keys per reduction range (its radix sort stays in L2)
 
@@ -98,6 +99,85 @@ def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
         used[p] = ntypes
         pool_used[p] = pu
         resume[p] = i
+
+
+@njit(parallel=True, cache=True)
+def text_types(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop, min_len,
+               resume, d_end, tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
+               out, out_n, doc_ntok, full):
+    """Raw UTF-8 documents -> the type number of every token, one pass (the CPU vocabulary pass).
+
+    Part ``p`` (one per thread) takes documents ``resume[p] .. d_end[p]``: each is
+    normalised and tokenised in scratch (``doc_tokens``, the cores of ``tokenize``),
+    its tokens counted into the part's own table as :func:`type_count` does, and
+    their local type numbers appended to ``out[p]`` (``out_n[p]`` so far);
+    ``doc_ntok[d]`` = the document's token count, -1 when it needs the exact slow
+    path (left to the caller).  A part stops before a document that would overflow
+    its table's ``limit`` (``full[p] = 1``), its pool (2) or ``out[p]`` (3);
+    ``resume[p]`` is that document.  No corpus-wide text or token array is written.
+    """
+    for p in prange(used.size):
+        sc = token_scratch()
+        tb = tab[p]
+        tc = tcount[p]
+        tp = tpos[p]
+        tl = tlen[p]
+        pl = pool[p]
+        op = out[p]
+        ntypes = used[p]
+        pu = pool_used[p]
+        m = out_n[p]
+        full[p] = 0
+        d = resume[p]
+        while d < d_end[p]:
+            nt, ln, sc = doc_tokens(data, offsets[d], offsets[d + 1], flags, map_off, map_len, map_cps,
+                                    max_expand, stop, min_len, sc)
+            if nt < 0:
+                doc_ntok[d] = -1
+                d += 1
+                continue
+            if ntypes + nt > limit:
+                full[p] = 1
+                break
+            if pu + ln > pl.size:
+                full[p] = 2
+                break
+            if m + nt > op.size:
+                full[p] = 3
+                break
+            norm, t_start, t_len, t_nch, t_hash = sc
+            for q in range(nt):
+                h = t_hash[q]
+                s = np.int64(h & np.uint64(mask))
+                while True:
+                    k = tb[2 * s]
+                    if k == h or k == EMPTY:
+                        break
+                    s = (s + 1) & mask
+                if k == h:
+                    t = np.int64(tb[2 * s + 1])
+                else:
+                    t = ntypes
+                    ntypes += 1
+                    tb[2 * s] = h
+                    tb[2 * s + 1] = np.uint64(t)
+                    st = t_start[q]
+                    n_b = t_len[q]
+                    tp[t] = pu
+                    tl[t] = n_b
+                    tc[t] = 0
+                    for c in range(n_b):
+                        pl[pu + c] = norm[st + c]
+                    pu += n_b
+                tc[t] += 1
+                op[m] = t
+                m += 1
+            doc_ntok[d] = nt
+            d += 1
+        used[p] = ntypes
+        pool_used[p] = pu
+        out_n[p] = m
+        resume[p] = d
 
 
 @njit(cache=True)

@@ -11,8 +11,8 @@ from numba import njit, prange
 
 from kernels.minhash_core import (band_key, bucket_pairs, char_shingles_doc,
                                   equal_slots, intersect_sorted, minhash_doc, word_shingles_doc)
-from kernels.hashing import find_sorted
-from kernels.text_core import count_codepoints, normalize_tokenize_doc
+from kernels.cpu.text import doc_tokens, token_scratch
+from kernels.text_core import count_codepoints
 
 
 @njit(parallel=True, cache=True)
@@ -100,46 +100,34 @@ def equal_matrix(sig, k, out):
 
 
 # ---------------------------------------------------------------------------- fused text -> signature
-_BIG = 1 << 20  # bytes of normalised text above which a document is sized exactly first
-
-
 @njit(cache=True)
 def _scratch():
-    """Per-chunk scratch buffers of :func:`doc_shingles` (grown on demand)."""
-    return (np.empty(256, np.uint8), np.empty(64, np.int64), np.empty(64, np.int32),
-            np.empty(64, np.int32), np.empty(64, np.uint64), np.empty(64, np.uint64),
-            np.empty(64, np.int64), np.empty(64, np.int32))
+    """Per-chunk scratch of :func:`doc_shingles`: the tokens' (``token_scratch``), then the
+    shingles' (hash, first, length), grown on demand."""
+    return (token_scratch(), np.empty(64, np.uint64), np.empty(64, np.int64), np.empty(64, np.int32))
 
 
 @njit(cache=True)
 def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop, min_len, char, n, sc):
     """Raw shingle hashes of the raw UTF-8 document ``data[s:e]``, in scratch.
 
-    Returns ``(m, sc)``: the shingles are ``sc[5][:m]``; ``m = -1`` for a document
-    that needs the exact slow normalisation path.  Normalise + tokenise
-    (``normalize_tokenize_doc``), drop stop words / short tokens as
-    ``engine.text.tokenize`` does, shingle (``word_shingles_doc`` /
-    ``char_shingles_doc``): the cores of the unfused path, hence the same bits.
+    Returns ``(m, sc)``: the shingles are ``sc[1][:m]``; ``m = -1`` for a document
+    that needs the exact slow normalisation path.  Tokens as ``engine.text.tokenize``
+    gives them (``doc_tokens``: stop words and short tokens dropped in word mode),
+    then shingles (``word_shingles_doc`` / ``char_shingles_doc``): the cores of the
+    unfused path, hence the same bits.
     """
-    norm, t_start, t_len, t_nch, t_hash, sh, s_first, s_len = sc
-    nb = (e - s) * max_expand
-    nt = nb // 2 + 2
-    if nb > _BIG:
-        nb, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
-                                        t_start, t_len, t_nch, t_hash, 0, False)
-        if nb < 0:
-            return -1, sc
-    if nb > norm.size:
-        norm = np.empty(nb, np.uint8)
-    if nt > t_hash.size:
-        t_start = np.empty(nt, np.int64)
-        t_len = np.empty(nt, np.int32)
-        t_nch = np.empty(nt, np.int32)
-        t_hash = np.empty(nt, np.uint64)
-    ln, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
-                                    t_start, t_len, t_nch, t_hash, 0, True)
-    if ln < 0:
-        return -1, (norm, t_start, t_len, t_nch, t_hash, sh, s_first, s_len)
+    tsc, sh, s_first, s_len = sc
+    if char:
+        nt, ln, tsc = doc_tokens(data, s, e, flags, map_off, map_len, map_cps, max_expand,
+                                 stop[:0], 1, tsc)
+    else:
+        nt, ln, tsc = doc_tokens(data, s, e, flags, map_off, map_len, map_cps, max_expand,
+                                 stop, min_len, tsc)
+    if nt < 0:
+        return -1, (tsc, sh, s_first, s_len)
+    norm = tsc[0]
+    t_hash = tsc[4]
     if char:
         ncp = count_codepoints(norm, 0, ln)
         m = ncp - n + 1 if ncp >= n else (1 if ncp > 0 else 0)
@@ -149,20 +137,12 @@ def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop,
             s_len = np.empty(m, np.int32)
         char_shingles_doc(norm, 0, ln, n, ncp, sh, s_first, s_len, 0)
     else:
-        k = 0
-        for t in range(nt):
-            if min_len > 1 and t_nch[t] < min_len:
-                continue
-            if stop.size > 0 and find_sorted(stop, t_hash[t]) >= 0:
-                continue
-            t_hash[k] = t_hash[t]
-            k += 1
-        m = k - n + 1 if k >= n else (1 if k > 0 else 0)
+        m = nt - n + 1 if nt >= n else (1 if nt > 0 else 0)
         if m > sh.size:
             sh = np.empty(m, np.uint64)
             s_first = np.empty(m, np.int64)
-        word_shingles_doc(t_hash, 0, k, n, sh, s_first, 0)
-    return m, (norm, t_start, t_len, t_nch, t_hash, sh, s_first, s_len)
+        word_shingles_doc(t_hash, 0, nt, n, sh, s_first, 0)
+    return m, (tsc, sh, s_first, s_len)
 
 
 _CHUNK = 32  # documents per scratch owner (one prange item)
@@ -186,7 +166,7 @@ def text_signatures(data, offsets, flags, map_off, map_len, map_cps, max_expand,
                                  max_expand, stop, min_len, char, n, sc)
             nsh[d] = m
             if m >= 0:
-                minhash_doc(sc[5], 0, m, pa, pb, 0, pa.size, sig, d)
+                minhash_doc(sc[1], 0, m, pa, pb, 0, pa.size, sig, d)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -209,7 +189,7 @@ def text_shingle_sets(data, offsets, flags, map_off, map_len, map_cps, max_expan
                 continue
             o = out_offsets[d]
             seg = out[o:o + m]
-            seg[:] = sc[5][:m]
+            seg[:] = sc[1][:m]
             if m < 2:
                 counts[d] = m
                 continue

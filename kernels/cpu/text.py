@@ -6,7 +6,7 @@ from numba import njit, prange
 
 from kernels.text_core import (char_ngrams_doc, count_codepoints, is_blank, normalize_tokenize_doc,
                                tokenize_doc, word_ngrams_doc)
-from kernels.hashing import utf8_error
+from kernels.hashing import find_sorted, utf8_error
 
 
 @njit(parallel=True, cache=True)
@@ -96,3 +96,74 @@ def doc_flaws(data, offsets, flags, check_utf8):
                     out[d] = 2
                     break
     return out
+
+
+@njit(parallel=True, cache=True)
+def count_byte(data, value):
+    """Occurrences of the byte ``value`` in ``data`` (line counting of the JSONL reader)."""
+    step = 1 << 20
+    nb = (data.size + step - 1) // step
+    parts = np.zeros(nb, np.int64)
+    for b in prange(nb):
+        c = 0
+        for i in range(b * step, min(data.size, (b + 1) * step)):
+            c += data[i] == value
+        parts[b] = c
+    return parts.sum()
+
+
+# ---------------------------------------------------------------------------- one document in scratch
+SCRATCH_BIG = 1 << 20   # normalised bytes above which a document is sized exactly first
+
+
+@njit(cache=True)
+def token_scratch():
+    """Scratch buffers of :func:`doc_tokens` (norm, start, len, nch, hash), grown on demand."""
+    return (np.empty(256, np.uint8), np.empty(64, np.int64), np.empty(64, np.int32),
+            np.empty(64, np.int32), np.empty(64, np.uint64))
+
+
+@njit(cache=True)
+def doc_tokens(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop, min_len, sc):
+    """Tokens of the raw UTF-8 document ``data[s:e]`` in scratch, for the fused CPU kernels.
+
+    Normalise + tokenise (``normalize_tokenize_doc``, the core of ``tokenize``), then
+    drop stop words (``stop``: sorted hashes) and tokens shorter than ``min_len`` code
+    points, as ``engine.text.tokenize`` does.  Returns ``(tokens, normalised bytes, sc)``
+    with ``sc = (norm, start, len, nch, hash)`` holding them; ``tokens = -1``: the
+    document needs the exact slow normalisation path.
+    """
+    norm, t_start, t_len, t_nch, t_hash = sc
+    nb = (e - s) * max_expand
+    nt = nb // 2 + 2
+    if nb > SCRATCH_BIG:
+        nb, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
+                                        t_start, t_len, t_nch, t_hash, 0, False)
+        if nb < 0:
+            return -1, 0, sc
+    if nb > norm.size:
+        norm = np.empty(nb, np.uint8)
+    if nt > t_hash.size:
+        t_start = np.empty(nt, np.int64)
+        t_len = np.empty(nt, np.int32)
+        t_nch = np.empty(nt, np.int32)
+        t_hash = np.empty(nt, np.uint64)
+    ln, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
+                                    t_start, t_len, t_nch, t_hash, 0, True)
+    sc = (norm, t_start, t_len, t_nch, t_hash)
+    if ln < 0:
+        return -1, 0, sc
+    if min_len > 1 or stop.size > 0:
+        k = 0
+        for t in range(nt):
+            if min_len > 1 and t_nch[t] < min_len:
+                continue
+            if stop.size > 0 and find_sorted(stop, t_hash[t]) >= 0:
+                continue
+            t_hash[k] = t_hash[t]
+            t_start[k] = t_start[t]
+            t_len[k] = t_len[t]
+            t_nch[k] = t_nch[t]
+            k += 1
+        nt = k
+    return nt, ln, sc

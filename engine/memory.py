@@ -1,0 +1,50 @@
+"""Process memory policy for batch jobs: keep freed memory for reuse.
+
+glibc gives every allocation above 32 MB its own ``mmap`` and returns it to the
+system on ``free``; the next array of that size is fresh memory again, and each
+of its pages is faulted in and zeroed by the kernel on first touch.  An
+analytics job allocates and frees arrays of hundreds of MB per batch (reader
+buffers, token arrays, pair buffers, sort scratch), so it pays those faults on
+every batch and every call.  Measured on the 2-core test machine, co-occurrence
+on 50 MB (window 5, second and third run in one process): 1.0-1.7 s with the
+default policy, 0.9-1.0 s when freed memory is kept (system time 15-50 ->
+4-6 jiffies per run).
+
+:func:`retain_freed_memory` asks glibc to serve large allocations from the heap
+and not to give freed memory back (``mallopt(M_MMAP_MAX, 0)``,
+``mallopt(M_TRIM_THRESHOLD, 2 GB)``).  Peak memory is unchanged; the process keeps
+its peak until it exits, as is usual for batch jobs.  The ``corpus`` command calls
+it at start; a library user opts in by calling it.  ``CORPUS_ENGINE_RETAIN_MEMORY=0``
+turns it off.  No-op off glibc.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+__all__ = ["retain_freed_memory"]
+
+_M_TRIM_THRESHOLD = -1   # glibc malloc.h
+_M_MMAP_MAX = -4
+_applied: bool | None = None
+
+
+def retain_freed_memory() -> bool:
+    """Keep freed memory in the process for reuse (see the module doc); True when applied."""
+    global _applied
+    if _applied is not None:
+        return _applied
+    _applied = False
+    if os.environ.get("CORPUS_ENGINE_RETAIN_MEMORY", "1").strip() in ("0", "false", "no", "off"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.gnu_get_libc_version   # glibc only (musl, macOS: not this allocator)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
+    mallopt.restype = ctypes.c_int
+    _applied = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    return _applied

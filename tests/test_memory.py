@@ -1,0 +1,38 @@
+"""engine.memory: the batch-job memory policy (glibc mallopt), its opt-out and its no-op cases."""
+import ctypes
+
+import engine.memory as mem
+
+
+def test_policy_applies_once_and_can_be_turned_off(monkeypatch):
+    monkeypatch.setattr(mem, "_applied", None)
+    monkeypatch.setenv("CORPUS_ENGINE_RETAIN_MEMORY", "0")
+    assert mem.retain_freed_memory() is False
+    calls = []
+
+    class FakeLibc:
+        gnu_get_libc_version = object()
+
+        class mallopt:   # records (param, value); glibc returns 1 on success
+            argtypes = restype = None
+
+            def __new__(cls, param, value):
+                calls.append((param, value))
+                return 1
+
+    monkeypatch.setattr(mem, "_applied", None)
+    monkeypatch.setenv("CORPUS_ENGINE_RETAIN_MEMORY", "1")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: FakeLibc)
+    assert mem.retain_freed_memory() is True
+    assert calls == [(mem._M_MMAP_MAX, 0), (mem._M_TRIM_THRESHOLD, 2**31 - 1)]
+    assert mem.retain_freed_memory() is True and len(calls) == 2   # once per process
+
+
+def test_no_glibc_is_a_no_op(monkeypatch):
+    class NotGlibc:   # e.g. musl: no gnu_get_libc_version
+        pass
+
+    monkeypatch.setattr(mem, "_applied", None)
+    monkeypatch.setenv("CORPUS_ENGINE_RETAIN_MEMORY", "1")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: NotGlibc)
+    assert mem.retain_freed_memory() is False
