@@ -67,6 +67,10 @@ LOW32 = np.uint64(0xFFFFFFFF)
 INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
 DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block per thread (4 MB used)
 REST_CAP = 1 << 22           # buffered pair keys per thread before a reduction (32 MB each)
+INITIAL_POOL = 1 << 20       # bytes of term spellings per table part; doubles as it fills
+FUSED_MIN_BYTES = 1 << 20    # batches smaller than this take one part (thread) in text_types
+BYTES_PER_TOKEN = 4          # text_types output: room for 1 token per 4 bytes (+ OUT_SLACK), then doubles
+OUT_SLACK = 4096
 
 
 def parse_window(value) -> int | str:
@@ -154,7 +158,7 @@ class _TypeTable:
         self.pos = np.zeros((parts, cap), np.int64)
         self.len = np.zeros((parts, cap), np.int32)
         self.used = np.zeros(parts, np.int64)
-        self.pool = np.empty((parts, 1 << 20), np.uint8)
+        self.pool = np.empty((parts, INITIAL_POOL), np.uint8)
         self.pool_used = np.zeros(parts, np.int64)
 
     @property
@@ -199,14 +203,14 @@ class _TypeTable:
         t = get_tables(opts.strip_accents)
         stop = stopword_hashes(opts) if opts.stopwords else np.empty(0, np.uint64)
         nd, off = batch.n_docs, batch.offsets
-        parts = self.parts if batch.n_bytes >= 1 << 20 else 1
+        parts = self.parts if batch.n_bytes >= FUSED_MIN_BYTES else 1
         cut = np.searchsorted(off, np.arange(parts + 1, dtype=np.int64) * int(off[-1]) // parts)
         cut[0], cut[-1] = 0, nd
         cut = np.maximum.accumulate(np.minimum(cut, nd))
         resume = np.zeros(self.parts, np.int64)
         d_end = np.zeros(self.parts, np.int64)
         resume[:parts], d_end[:parts] = cut[:-1], cut[1:]
-        cap = int((off[cut[1:]] - off[cut[:-1]]).max(initial=0)) // 4 + 4096
+        cap = int((off[cut[1:]] - off[cut[:-1]]).max(initial=0)) // BYTES_PER_TOKEN + OUT_SLACK
         with small_pages():   # written and read in order
             out = np.empty((self.parts, cap), np.int32)
         out_n = np.zeros(self.parts, np.int64)

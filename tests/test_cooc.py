@@ -266,3 +266,30 @@ def test_type_table_ranges_merge_exactly(parts):
     counts = table.counts()
     assert dict(zip(table.terms(np.arange(table.numbers)), counts.tolist())) == expect
     assert sorted(table.hashes().tolist()) == sorted(cooc.hash_token(t) for t in expect)
+
+
+@pytest.mark.parametrize("stop,min_len,strip", [((), 1, False), (("fr", "en"), 3, True)])
+def test_fused_vocabulary_pass_equals_reference(stop, min_len, strip, monkeypatch):
+    # the fused CPU pass (kernels.cpu.cooc.text_types) with one part per thread even for a small
+    # batch, tables / pools / outputs that must grow mid-batch, and documents that take the exact
+    # slow path (decomposed accents) tokenised apart
+    monkeypatch.setattr(cooc, "FUSED_MIN_BYTES", 0)
+    monkeypatch.setattr(cooc, "OUT_SLACK", 1)
+    monkeypatch.setattr(cooc, "BYTES_PER_TOKEN", 1000)
+    monkeypatch.setattr(cooc, "INITIAL_TYPE_CAP", 16)
+    monkeypatch.setattr(cooc, "INITIAL_POOL", 8)
+    texts = list(LARGER[:60])
+    texts[3] = "Le cafe\u0301 de\u0301ja\u0300 servi, l'été à Noe\u0308l. " + texts[3]
+    texts[10] = "ﬁn ½ Straße ＮＶＩＤＩＡ " + texts[10]
+    texts[11] = "e\u0301"
+    texts.insert(20, "")
+    opts = TextOptions(stopwords=stop, min_token_len=min_len, strip_accents=strip)
+    for window in (5, "doc"):
+        res = run(batch_from_texts(texts), "cpu", CoocConfig(window=window, min_count=1, text=opts))
+        docs = ref.doc_tokens(texts, ref.stop_set(stop, strip) if stop else frozenset(), min_len, strip)
+        assert res.n_tokens == sum(len(d) for d in docs)
+        vocab, rows = ref.table(docs, window, "none", 1, 50000, "llr")
+        assert res.vocab == sorted(vocab, key=lambda t: (-vocab[t], t))
+        got = res.table("llr").to_pylist()
+        assert [(r["term_a"], r["term_b"], r["count"]) for r in got] == \
+               [(r["term_a"], r["term_b"], r["count"]) for r in rows]
