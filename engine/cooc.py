@@ -26,7 +26,11 @@ Counting is exact integer arithmetic on every backend (harmonic weights are
 Two passes, by choice: the first tokenizes, counts term frequencies and keeps
 one int32 type number per token (4 bytes a token, spilled to disk beyond
 ``cache_bytes``); the second maps type numbers to term ids with one gather and
-counts pairs of kept terms only.  A single pass would have to count the pairs of
+counts pairs of kept terms only.  On the CPU the first pass is one fused kernel
+(``kernels.cpu.cooc.text_types``): each thread normalises and tokenises its
+documents in scratch memory and counts their tokens into its own type table (the
+tables are folded after), so no corpus-wide normalised text or token array is
+ever written; a GPU tokenizes the batch and counts by sort.  A single pass would have to count the pairs of
 every type, rare ones included (mostly distinct pairs), so its memory would grow
 with the corpus instead of being bounded by ``--max-vocab``; the second pass costs
 a gather.  CPU pair counting (``_CPUPairs``, ``kernels.cpu.cooc``): a dense block
@@ -66,7 +70,7 @@ EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 LOW32 = np.uint64(0xFFFFFFFF)
 INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
 DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block per thread (4 MB used)
-REST_CAP = 1 << 22           # buffered pair keys per thread before a reduction (32 MB each)
+REST_CAP = 1 << 23           # buffered pair keys per thread before a reduction (64 MB each)
 INITIAL_POOL = 1 << 20       # bytes of term spellings per table part; doubles as it fills
 FUSED_MIN_BYTES = 1 << 20    # batches smaller than this take one part (thread) in text_types
 BYTES_PER_TOKEN = 4          # text_types output: room for 1 token per 4 bytes (+ OUT_SLACK), then doubles
@@ -689,10 +693,31 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
     return res
 
 
-def _sort_key(v: np.ndarray) -> np.ndarray:
+def _sort_key(v: np.ndarray, inplace: bool = False) -> np.ndarray:
     """Measure rounded to 1e-9 for sorting: values equal in exact arithmetic but a few ulps
-    apart (different operands, e.g. 2*6/(3*4) and 1*6/(2*3)) then tie and go by terms."""
+    apart (different operands, e.g. 2*6/(3*4) and 1*6/(2*3)) then tie and go by terms.
+    ``inplace``: ``v`` is a scratch array, rounded in place when it is float64."""
+    if inplace and v.dtype == np.float64:
+        return np.round(v, 9, out=v)
     return np.round(v.astype(np.float64), 9)
+
+
+def _kth_largest(key: np.ndarray, k: int) -> float:
+    """The k-th largest value of ``key`` (1 <= k <= key.size), exactly.
+
+    A strided sample guesses a value below it; when at least k values reach the guess, the
+    k-th largest is among them and only they are partitioned (a few thousand instead of
+    millions); otherwise the whole array is."""
+    n = key.size
+    if n > 64 * k:
+        step = n // (32 * k)
+        sample = key[::step]
+        rank = min(sample.size - 1, 2 * (k * sample.size // n) + 16)   # twice the expected rank
+        guess = np.partition(sample, sample.size - 1 - rank)[sample.size - 1 - rank]
+        cand = key[key >= guess]
+        if cand.size >= k:
+            return np.partition(cand, cand.size - k)[cand.size - k]
+    return np.partition(key, n - k)[n - k]
 
 
 def _gpu_type_counts(be, toks, types: _TypeTable):
@@ -825,10 +850,10 @@ class CoocResult:
         With ``top``, only the sort measure is computed for every row; the rows at or
         above the top-th value (ties included) are sorted and get the other measures."""
         measure = self._check_measure(measure)
-        key = _sort_key(self.measure(measure))
+        key = _sort_key(self.measure(measure), inplace=True)   # a fresh array
         sel = None
         if top is not None and top < key.size:
-            kth = np.partition(key, key.size - top)[key.size - top]
+            kth = _kth_largest(key, top)
             sel = np.flatnonzero(key >= kth)
             key = key[sel]
         rank = self._rank()

@@ -62,10 +62,18 @@ def normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o,
                 if ts < 0:
                     ts = j
                     nch = 0
-                nch += 1
-                if write:
-                    out[j] = x
-                j += 1
+                while True:   # the rest of the run of ASCII word bytes, in one tight loop
+                    if write:
+                        out[j] = x
+                    j += 1
+                    nch += 1
+                    if i >= e:
+                        break
+                    b0 = data[i]
+                    if b0 >= 0x80 or not (flags[b0] & WORD):
+                        break
+                    x = b0 + np.uint8(32) if np.uint8(b0 - np.uint8(65)) < np.uint8(26) else b0
+                    i += 1
                 prev_space = False
                 continue
             if ts >= 0:

@@ -293,3 +293,14 @@ def test_fused_vocabulary_pass_equals_reference(stop, min_len, strip, monkeypatc
         got = res.table("llr").to_pylist()
         assert [(r["term_a"], r["term_b"], r["count"]) for r in got] == \
                [(r["term_a"], r["term_b"], r["count"]) for r in rows]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_kth_largest_equals_partition(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 200_000))
+    key = [rng.random(n), rng.integers(0, 5, n).astype(float), np.sort(rng.random(n)),
+           -np.sort(-rng.random(n)), np.zeros(n)][seed % 5]
+    for k in {1, 2, 17, 1000, n // 3 + 1, n}:
+        if 1 <= k <= n:
+            assert cooc._kth_largest(key, k) == np.partition(key, n - k)[n - k], (n, k)
