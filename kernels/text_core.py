@@ -52,44 +52,25 @@ def normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o,
     prev_space = False
     while i < e:
         b0 = data[i]
-        if b0 < 0x80:
-            # ASCII fast path: NFKC + casefold maps A-Z to a-z and every other ASCII code point
-            # to itself, in the same class (engine.normalize checks this when it builds the tables)
-            i += 1
-            fx = flags[b0]
-            x = b0 + np.uint8(32) if np.uint8(b0 - np.uint8(65)) < np.uint8(26) else b0
-            if fx & WORD:
-                if ts < 0:
-                    ts = j
-                    nch = 0
-                while True:   # the rest of the run of ASCII word bytes, in one tight loop
-                    if write:
-                        out[j] = x
-                    j += 1
-                    nch += 1
-                    if i >= e:
-                        break
-                    b0 = data[i]
-                    if b0 >= 0x80 or not (flags[b0] & WORD):
-                        break
-                    x = b0 + np.uint8(32) if np.uint8(b0 - np.uint8(65)) < np.uint8(26) else b0
-                    i += 1
-                prev_space = False
-                continue
-            if ts >= 0:
-                k = _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, write)
-                ts = -1
-            if fx & SPACE:
-                if not prev_space:
-                    if write:
-                        out[j] = 32
-                    j += 1
-                prev_space = True
-            else:
+        if b0 < 0x80 and flags[b0] & WORD:
+            # ASCII fast path for runs of word bytes: NFKC + casefold maps A-Z to a-z and the
+            # other ASCII word code points to themselves (engine.normalize checks this when it
+            # builds the tables); other bytes take the general path below
+            if ts < 0:
+                ts = j
+                nch = 0
+            while True:
                 if write:
-                    out[j] = x
+                    out[j] = b0 + np.uint8(32) if np.uint8(b0 - np.uint8(65)) < np.uint8(26) else b0
                 j += 1
-                prev_space = False
+                nch += 1
+                i += 1
+                if i >= e:
+                    break
+                b0 = data[i]
+                if b0 >= 0x80 or not (flags[b0] & WORD):
+                    break
+            prev_space = False
             continue
         cp, n = utf8_decode(data, i)
         i += n

@@ -36,6 +36,32 @@ BUCKET_KEYS = 1 << 15   # buffered keys per reduction range (its radix sort stay
 
 
 # --- vocabulary pass -----------------------------------------------------------------------
+@njit(cache=True)
+def _slot(tb, mask, h):
+    """Slot of hash ``h`` in the table ``tb`` (linear probing): where it is, or the empty slot
+    where it goes."""
+    s = np.int64(h & np.uint64(mask))
+    while True:
+        k = tb[2 * s]
+        if k == h or k == EMPTY:
+            return s
+        s = (s + 1) & mask
+
+
+@njit(cache=True)
+def _new_type(tb, s, h, t, tcount, tpos, tlen, pool, pu, src, st, ln):
+    """Type number ``t`` for hash ``h`` at the empty slot ``s``, count 0, its spelling
+    ``src[st:st + ln]`` appended to ``pool`` at ``pu``; returns the new end of the pool."""
+    tb[2 * s] = h
+    tb[2 * s + 1] = np.uint64(t)
+    tpos[t] = pu
+    tlen[t] = ln
+    tcount[t] = 0
+    for c in range(ln):
+        pool[pu + c] = src[st + c]
+    return pu + ln
+
+
 @njit(parallel=True, cache=True)
 def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
                hashes, counts, starts, lens, norm, out, resume, end, full):
@@ -65,13 +91,8 @@ def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
         n = end[p]
         while i < n:
             h = hashes[i]
-            s = np.int64(h & np.uint64(mask))
-            while True:
-                k = tb[2 * s]
-                if k == h or k == EMPTY:
-                    break
-                s = (s + 1) & mask
-            if k == h:
+            s = _slot(tb, mask, h)
+            if tb[2 * s] == h:
                 t = np.int64(tb[2 * s + 1])
             else:
                 ln = lens[i]
@@ -83,15 +104,7 @@ def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
                     break
                 t = ntypes
                 ntypes += 1
-                tb[2 * s] = h
-                tb[2 * s + 1] = np.uint64(t)
-                st = starts[i]
-                tp[t] = pu
-                tl[t] = ln
-                tc[t] = 0
-                for q in range(ln):
-                    pl[pu + q] = norm[st + q]
-                pu += ln
+                pu = _new_type(tb, s, h, t, tc, tp, tl, pl, pu, norm, starts[i], ln)
             tc[t] += 1 if unit else counts[i]
             if write:
                 out[i] = t
@@ -148,27 +161,13 @@ def text_types(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop
             norm, t_start, t_len, t_nch, t_hash = sc
             for q in range(nt):
                 h = t_hash[q]
-                s = np.int64(h & np.uint64(mask))
-                while True:
-                    k = tb[2 * s]
-                    if k == h or k == EMPTY:
-                        break
-                    s = (s + 1) & mask
-                if k == h:
+                s = _slot(tb, mask, h)
+                if tb[2 * s] == h:
                     t = np.int64(tb[2 * s + 1])
                 else:
                     t = ntypes
                     ntypes += 1
-                    tb[2 * s] = h
-                    tb[2 * s + 1] = np.uint64(t)
-                    st = t_start[q]
-                    n_b = t_len[q]
-                    tp[t] = pu
-                    tl[t] = n_b
-                    tc[t] = 0
-                    for c in range(n_b):
-                        pl[pu + c] = norm[st + c]
-                    pu += n_b
+                    pu = _new_type(tb, s, h, t, tc, tp, tl, pl, pu, norm, t_start[q], t_len[q])
                 tc[t] += 1
                 op[m] = t
                 m += 1
@@ -194,27 +193,14 @@ def type_merge(tab, mask, used, tcount, tpos, tlen, pool, pool_used, p, remap):
         if h == EMPTY:
             continue
         loc = np.int64(tb[2 * q + 1])
-        s = np.int64(h & np.uint64(mask))
-        while True:
-            k = t0[2 * s]
-            if k == h or k == EMPTY:
-                break
-            s = (s + 1) & mask
-        if k == h:
+        s = _slot(t0, mask, h)
+        if t0[2 * s] == h:
             g = np.int64(t0[2 * s + 1])
         else:
             g = n0
             n0 += 1
-            t0[2 * s] = h
-            t0[2 * s + 1] = np.uint64(g)
-            ln = tlen[p, loc]
-            st = tpos[p, loc]
-            tpos[0, g] = pu
-            tlen[0, g] = ln
-            tcount[0, g] = 0
-            for c in range(ln):
-                pool[0, pu + c] = pool[p, st + c]
-            pu += ln
+            pu = _new_type(t0, s, h, g, tcount[0], tpos[0], tlen[0], pool[0], pu, pool[p], tpos[p, loc],
+                           tlen[p, loc])
         tcount[0, g] += tcount[p, loc]
         remap[loc] = g
         tb[2 * q] = EMPTY
@@ -236,9 +222,7 @@ def type_rehash(old, new, mask):
     for q in range(old.size // 2):
         h = old[2 * q]
         if h != EMPTY:
-            s = np.int64(h & np.uint64(mask))
-            while new[2 * s] != EMPTY:
-                s = (s + 1) & mask
+            s = _slot(new, mask, h)
             new[2 * s] = h
             new[2 * s + 1] = old[2 * q + 1]
 
