@@ -34,7 +34,7 @@ ever written; a GPU tokenizes the batch and counts by sort.  A single pass would
 every type, rare ones included (mostly distinct pairs), so its memory would grow
 with the corpus instead of being bounded by ``--max-vocab``; the second pass costs
 a gather.  CPU pair counting (``_CPUPairs``, ``kernels.cpu.cooc``): a dense block
-per thread for pairs of the ``DENSE_TERMS`` most frequent terms (85-95 % of
+per thread for pairs of the ``DENSE_TERMS`` most frequent terms (74-85 % of
 pairs), the other pair keys buffered per thread and reduced by a radix sort per
 row range that fits the L2 cache; no random access to a large hash table.
 Library use::

@@ -1,12 +1,14 @@
 """CPU twins of the co-occurrence kernels (numba njit) around ``kernels.cooc_core``.
 
-Vocabulary pass: :func:`type_count` counts token hashes in an open-addressing
-table that maps a hash to a *type number* (order of first appearance) and
-writes that number for every token, so the pair pass needs no hash lookup:
-``ids = type_to_id[types]`` is one gather.
+Vocabulary pass: :func:`text_types` goes from the raw bytes to a *type number*
+per token in one pass (each thread tokenises its documents in scratch and counts
+them into its own open-addressing table; :func:`type_merge` folds the tables into
+the corpus-wide one and :func:`type_remap` renumbers); :func:`type_count` does the
+same from token hashes (GPU batches, slow-path documents).  The pair pass then
+needs no hash lookup: ``ids = type_to_id[types]`` is one gather.
 
-Pair pass, cache-friendly: term ids are frequency ranks, so most pairs (85-95 %
-on news text) join two of the ``K`` most frequent terms.  :func:`window_dense_rest`
+Pair pass, cache-friendly: term ids are frequency ranks, so most pairs (74-85 %
+on the bench corpora) join two of the ``K`` most frequent terms.  :func:`window_dense_rest`
 (and :func:`doc_dense_rest`) split the tokens (rows) into one contiguous range per
 thread; each thread adds such pairs to its own dense ``K x K`` block (row ``a``,
 column ``b``, ``a <= b``: one increment, no hashing, hot rows in cache) and
