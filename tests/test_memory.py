@@ -36,3 +36,18 @@ def test_no_glibc_is_a_no_op(monkeypatch):
     monkeypatch.setenv("CORPUS_ENGINE_RETAIN_MEMORY", "1")
     monkeypatch.setattr(ctypes, "CDLL", lambda name: NotGlibc)
     assert mem.retain_freed_memory() is False
+
+
+def test_small_pages_turns_numpy_huge_pages_off_and_restores():
+    from engine.backend import small_pages
+    try:
+        from numpy._core.multiarray import _set_madvise_hugepage as setter
+    except ImportError:
+        from numpy.core.multiarray import _set_madvise_hugepage as setter
+    before = setter(True)
+    try:
+        with small_pages():
+            assert setter(False) is False    # off inside
+        assert setter(True) is True          # restored after
+    finally:
+        setter(before)
