@@ -199,7 +199,7 @@ class _TypeTable:
     def add_text(self, batch: Batch, opts: TextOptions) -> tuple[list, int]:
         """CPU: count the tokens of ``batch`` straight from its bytes (``text_types``: no
         corpus-wide normalised text or token arrays).  Returns the segments (type number of
-        every token, token offsets of the segment's documents) and the token count;
+        every token, token offsets of the segment's documents, memory held) and the token count;
         documents that need the exact slow normalisation are tokenised apart."""
         from engine.normalize import get_tables, max_expansion
         from engine.text import stopword_hashes
@@ -242,14 +242,15 @@ class _TypeTable:
             ntok = np.maximum(doc_ntok[cut[p]:cut[p + 1]], 0)
             seg_off = np.zeros(ntok.size + 1, np.int64)
             np.cumsum(ntok, out=seg_off[1:])
-            segments.append((out[p, :out_n[p]], seg_off))
+            segments.append((out[p, :out_n[p]], seg_off, out.nbytes // parts + seg_off.nbytes))
         n_tokens = int(out_n.sum())
         slow = np.flatnonzero(doc_ntok < 0)
         if slow.size:
             toks = tokenize(batch_from_texts([batch.text(int(d)) for d in slow]), get_backend("cpu"), opts)
             tt = np.empty(toks.n_tokens, np.int32)
             self.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
-            segments.append((tt, np.asarray(toks.doc_tok_offsets)))
+            seg_off = np.asarray(toks.doc_tok_offsets)
+            segments.append((tt, seg_off, tt.nbytes + seg_off.nbytes))
             n_tokens += toks.n_tokens
         return segments, n_tokens
 
@@ -342,8 +343,9 @@ class _TokenCache:
         self.bytes = 0
         self.dir: str | None = None
 
-    def add(self, hashes: np.ndarray, doc_off: np.ndarray):
-        size = hashes.nbytes + doc_off.nbytes
+    def add(self, hashes: np.ndarray, doc_off: np.ndarray, footprint: int | None = None):
+        """``footprint``: the memory the arrays hold (a view holds its whole base)."""
+        size = hashes.nbytes + doc_off.nbytes if footprint is None else footprint
         if self.bytes + size > self.budget:
             if self.dir is None:
                 self.dir = tempfile.mkdtemp(prefix="corpus-cooc-")
@@ -636,8 +638,8 @@ def run(source, backend="auto", config: CoocConfig | None = None) -> "CoocResult
             if cpu:   # the type number of every token, from the bytes (a gather gives its id later)
                 segments, nt = types.add_text(batch, cfg.text)
                 n_tokens += nt
-                for tt, off in segments:
-                    cache.add(tt, off)
+                for tt, off, footprint in segments:
+                    cache.add(tt, off, footprint)
                 del segments
             else:     # the hashes
                 toks = tokenize(batch, be, cfg.text)
