@@ -212,7 +212,14 @@ class KeyCounter:
         want = int(self.sizes.max()) + min(n // 4, self.budget) // self.P + 1
         if want > self.max_size:
             self._grow(1 << int(2 * want - 1).bit_length())
-        starts = np.zeros(self.P, np.int64)
+        if self.P > 1:   # each partition's keys, in corpus order
+            order = np.empty(n, np.int32 if n < 2**31 else np.int64)
+            bounds = np.empty(self.P + 1, np.int64)
+            self.kc.split_by_part(keys, self.part_shift, self.P, order, bounds)
+            starts, ends = bounds[:-1].copy(), bounds[1:].copy()
+        else:
+            order = np.empty(0, np.int32)
+            starts, ends = np.zeros(1, np.int64), np.full(1, n, np.int64)
         while True:
             room = int(self.max_size - self.sizes.max())
             if room <= 0:
@@ -222,11 +229,11 @@ class KeyCounter:
             slots = np.empty((self.P, cap_new), np.int64)
             refs = np.empty((self.P, cap_new), np.int64)
             n_new = np.zeros(self.P, np.int64)
-            self.kc.insert(self.table, keys, item_off, doc_base, counts, dfs, aggregated, self.part_shift, starts,
+            self.kc.insert(self.table, keys, order, item_off, doc_base, counts, dfs, aggregated, starts, ends,
                            self.max_size, self.sizes, slots, refs, n_new)
             for p in range(self.P):
                 self._strings(p, slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
-            if (starts >= n).all():
+            if (starts >= ends).all():
                 return
             self._grow()
 

@@ -3,7 +3,8 @@
 The table is one ``int64[partitions, capacity, 4]`` array, a row per slot
 holding (key bits, count, doc_freq, last doc), so a probe touches one cache
 line; count 0 marks an empty slot.  Partitions (by the key's top bits) are
-filled by one thread each.  Insertion stops (and records where) when a
+filled by one thread each, from the key indices :func:`split_by_part` grouped
+by partition first.  Insertion stops (and records where) when a
 partition would pass its fill bound, so the caller can grow and resume.
 """
 from __future__ import annotations
@@ -17,17 +18,50 @@ def _slot(k, mask):
     return np.int64((k ^ (k >> np.uint64(29))) & np.uint64(mask))
 
 
+_SPLIT_CHUNKS = 64
+
+
 @njit(parallel=True, cache=True)
-def insert(table, keys, item_off, doc_base, counts, dfs, aggregated, part_shift, starts, max_size,
+def split_by_part(keys, part_shift, parts, order, pbeg):
+    """Stable counting sort of key indices by partition (``key >> part_shift``): partition
+    ``p``'s indices, increasing, are ``order[pbeg[p]:pbeg[p + 1]]``.  Each thread of
+    :func:`insert` then reads its own keys only, instead of all keys with a branch it
+    cannot predict."""
+    n = keys.size
+    nch = _SPLIT_CHUNKS
+    counts = np.zeros((nch, parts), np.int64)
+    sh = np.uint64(part_shift)
+    for c in prange(nch):
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            counts[c, np.int64(keys[i] >> sh)] += 1
+    pos = np.empty((nch, parts), np.int64)
+    o = 0
+    for p in range(parts):
+        pbeg[p] = o
+        for c in range(nch):
+            pos[c, p] = o
+            o += counts[c, p]
+    pbeg[parts] = o
+    for c in prange(nch):
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            p = np.int64(keys[i] >> sh)
+            order[pos[c, p]] = i
+            pos[c, p] += 1
+
+
+@njit(parallel=True, cache=True)
+def insert(table, keys, order, item_off, doc_base, counts, dfs, aggregated, starts, ends, max_size,
            sizes, new_slots, new_refs, n_new):
     """Count ``keys`` into a partitioned table, one thread per partition.
 
-    ``table`` is ``int64[P, capacity, 4]``; a key belongs to partition
-    ``key >> part_shift`` (its top bits), so partitions never share a key and
-    fill evenly.  Occurrence mode (``aggregated`` False): one key per
-    occurrence, document d's items being ``[item_off[d], item_off[d+1])`` and its
-    global index ``doc_base + d`` (doc_freq counts changes of
-    document per key; corpus order makes that exact).  Aggregated mode: add
+    ``table`` is ``int64[P, capacity, 4]``; partition ``p`` takes the keys
+    ``order[starts[p]:ends[p]]`` (indices from :func:`split_by_part`: a key belongs
+    to the partition of its top bits, so partitions never share a key and fill
+    evenly), or ``keys[starts[0]:ends[0]]`` when ``order`` is empty (one partition).
+    Occurrence mode (``aggregated`` False): one key per occurrence, document d's
+    items being ``[item_off[d], item_off[d+1])`` and its global index
+    ``doc_base + d`` (doc_freq counts changes of document per key; corpus order,
+    kept within a partition, makes that exact).  Aggregated mode: add
     ``counts``/``dfs`` of pre-reduced rows.  Each partition resumes at
     ``starts[p]`` and stops when it would pass ``max_size`` or fill its
     ``new_slots`` row; ``starts``/``sizes``/``n_new`` are updated in place and new
@@ -35,24 +69,23 @@ def insert(table, keys, item_off, doc_base, counts, dfs, aggregated, part_shift,
     """
     P = table.shape[0]
     mask = table.shape[1] - 1
-    n = keys.size
+    split = order.size > 0
     cap_new = new_slots.shape[1]
     for p in prange(P):
-        i = starts[p]
+        q = starts[p]
+        q_end = ends[p]
         size = sizes[p]
         nn = 0
-        d = 0
-        if not aggregated:
-            d = np.searchsorted(item_off, i, side="right") - 1
-        while i < n:
+        d = -1
+        while q < q_end:
+            i = np.int64(order[q]) if split else q
             k = keys[i]
-            if P > 1 and np.int64(k >> np.uint64(part_shift)) != p:
-                i += 1
-                continue
             if not aggregated:
+                if d < 0:
+                    d = np.searchsorted(item_off, i, side="right") - 1
                 while item_off[d + 1] <= i:
                     d += 1
-            doc = doc_base + d
+            doc = doc_base + max(d, 0)   # d < 0: aggregated rows (no document)
             kk = np.int64(k)
             h = _slot(k, mask)
             done = False
@@ -90,8 +123,8 @@ def insert(table, keys, item_off, doc_base, counts, dfs, aggregated, part_shift,
                 h = (h + 1) & mask
             if not done:
                 break
-            i += 1
-        starts[p] = i
+            q += 1
+        starts[p] = q
         sizes[p] = size
         n_new[p] = nn
 
