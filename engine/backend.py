@@ -9,40 +9,14 @@ picks the simulator.
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from functools import cached_property
 
 import numpy as np
 
 __all__ = ["Backend", "CPUBackend", "GPUBackend", "BackendUnavailable", "get_backend",
-           "gpu_status", "simulator_enabled", "small_pages"]
+           "gpu_status", "simulator_enabled"]
 
 DEVICES = ("auto", "cpu", "gpu")
-
-
-@contextmanager
-def small_pages():
-    """Host arrays allocated inside get ordinary 4 kB pages, not transparent huge pages.
-
-    numpy asks the kernel for huge pages on arrays of 4 MB and more (madvise).  Where
-    THP defrag is ``madvise`` (the default of many distributions) the first touch of
-    such memory may stall on memory compaction.  Measured on the 2-core test machine,
-    per 50 MB of text: the tokenizer's outputs (written and read in order, so huge
-    pages buy nothing) took 0.45-0.59 s with huge pages, 0.29-0.38 s without.
-    """
-    try:
-        from numpy._core import multiarray
-    except ImportError:   # numpy 1.x
-        from numpy.core import multiarray
-    setter = getattr(multiarray, "_set_madvise_hugepage", None)
-    if setter is None:
-        yield
-        return
-    previous = setter(False)
-    try:
-        yield
-    finally:
-        setter(previous)
 
 
 class BackendUnavailable(RuntimeError):

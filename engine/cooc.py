@@ -56,8 +56,9 @@ from typing import Iterable
 import numpy as np
 import pyarrow as pa
 
-from engine.backend import get_backend, small_pages
+from engine.backend import get_backend
 from engine.corpus import Batch, CorpusReader, batch_from_texts
+from engine.memory import small_pages
 from engine.text import ParameterError, TextOptions, hash_token, tokenize
 
 __all__ = ["CoocConfig", "CoocResult", "run", "cooccurrence", "parse_window", "MEASURES",
@@ -704,24 +705,6 @@ def _sort_key(v: np.ndarray, inplace: bool = False) -> np.ndarray:
     return np.round(v.astype(np.float64), 9)
 
 
-def _kth_largest(key: np.ndarray, k: int) -> float:
-    """The k-th largest value of ``key`` (1 <= k <= key.size), exactly.
-
-    A strided sample guesses a value below it; when at least k values reach the guess, the
-    k-th largest is among them and only they are partitioned (a few thousand instead of
-    millions); otherwise the whole array is."""
-    n = key.size
-    if n > 64 * k:
-        step = n // (32 * k)
-        sample = key[::step]
-        rank = min(sample.size - 1, 2 * (k * sample.size // n) + 16)   # twice the expected rank
-        guess = np.partition(sample, sample.size - 1 - rank)[sample.size - 1 - rank]
-        cand = key[key >= guess]
-        if cand.size >= k:
-            return np.partition(cand, cand.size - k)[cand.size - k]
-    return np.partition(key, n - k)[n - k]
-
-
 def _gpu_type_counts(be, toks, types: _TypeTable):
     """Count by key on the device, then fold the distinct hashes into the host table."""
     xp = be.xp
@@ -855,7 +838,8 @@ class CoocResult:
         key = _sort_key(self.measure(measure), inplace=True)   # a fresh array
         sel = None
         if top is not None and top < key.size:
-            kth = _kth_largest(key, top)
+            from kernels.cpu.sort import kth_largest
+            kth = kth_largest(key, top)
             sel = np.flatnonzero(key >= kth)
             key = key[sel]
         rank = self._rank()

@@ -90,12 +90,12 @@ class ReadStats:
                 "skipped": dict(self.skipped), "skipped_locations": self.locations}
 
 
-FLAW_BLANK, FLAW_NUL, FLAW_UTF8, FLAW_MISSING = 1, 2, 3, 4
+FLAW_MISSING = 4   # beside kernels.cpu.text's FLAW_BLANK, FLAW_NUL, FLAW_UTF8: a null row
 
 
 def _doc_flaws(data: np.ndarray, offsets: np.ndarray, check_utf8: bool) -> np.ndarray:
-    """Per document (int8): 0, or FLAW_BLANK (empty or only whitespace: ``not text.strip()``,
-    by the Unicode tables), FLAW_NUL (a NUL byte) or FLAW_UTF8 (not valid UTF-8)."""
+    """Per document (int8): 0, or a ``kernels.cpu.text.doc_flaws`` code (blank by the Unicode
+    tables, NUL byte, invalid UTF-8)."""
     from engine.normalize import get_tables
     from kernels.cpu.text import doc_flaws
     return doc_flaws(data, offsets, get_tables().flags, check_utf8)
@@ -361,15 +361,13 @@ class CorpusReader:
 
     @staticmethod
     def _flaw_reason(code: int, raw: bytes) -> str:
+        from kernels.cpu.text import FLAW_BLANK, FLAW_NUL
+        from kernels.hashing import utf8_error
         if code == FLAW_BLANK:
             return "empty document"
         if code == FLAW_NUL:
             return "binary content (NUL bytes)"
-        try:
-            raw.decode("utf-8")
-            return "invalid utf-8"
-        except UnicodeDecodeError as e:
-            return f"invalid utf-8 at byte {e.start}"
+        return f"invalid utf-8 at byte {utf8_error(np.frombuffer(raw, np.uint8), 0, len(raw))}"
 
     def _jsonl_lines(self, path: Path, lines, line0: int) -> Iterator[tuple[str, bytes]]:
         for lineno, line in enumerate(lines, line0 + 1):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.backend import small_pages
+from engine.memory import small_pages
 from engine.corpus import Batch
 from engine.normalize import get_tables, normalize_text, reference_tokens
 

@@ -244,7 +244,7 @@ def test_type_table_ranges_merge_exactly(parts):
     # many tokens (several ranges), a tiny table and pool (growth while counting and merging),
     # two batches (the second meets types of the first): counts, spellings and numbers agree
     rng = np.random.default_rng(parts)
-    words = [f"w{i}é" for i in range(30000)]
+    words = [f"w{i}é" for i in range(90000)]
     table = cooc._TypeTable(cap=64, parts=parts)
     table.pool = np.empty((parts, 16), np.uint8)
     expect = {}
@@ -262,6 +262,16 @@ def test_type_table_ranges_merge_exactly(parts):
             expect[t] = expect.get(t, 0) + 1
         spelled = table.terms(out)
         assert spelled == toks
+    # aggregated rows (the GPU path: distinct hashes with counts), enough for several ranges
+    agg = words[20000:20000 + (1 << 16) + 500]
+    enc = [t.encode() for t in agg]
+    lens = np.array([len(e) for e in enc], np.int32)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+    reps = rng.integers(1, 50, len(agg))
+    table.add(np.array([cooc.hash_token(t) for t in agg], np.uint64), reps.astype(np.int64), starts, lens,
+              np.frombuffer(b"".join(enc), np.uint8))
+    for t, c in zip(agg, reps.tolist()):
+        expect[t] = expect.get(t, 0) + c
     assert not table.used[1:].any()
     counts = table.counts()
     assert dict(zip(table.terms(np.arange(table.numbers)), counts.tolist())) == expect
@@ -296,11 +306,12 @@ def test_fused_vocabulary_pass_equals_reference(stop, min_len, strip, monkeypatc
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_kth_largest_equals_partition(seed):
+def test_kth_largest_of_floats_equals_partition(seed):
+    from kernels.cpu.sort import kth_largest
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 200_000))
     key = [rng.random(n), rng.integers(0, 5, n).astype(float), np.sort(rng.random(n)),
            -np.sort(-rng.random(n)), np.zeros(n)][seed % 5]
     for k in {1, 2, 17, 1000, n // 3 + 1, n}:
         if 1 <= k <= n:
-            assert cooc._kth_largest(key, k) == np.partition(key, n - k)[n - k], (n, k)
+            assert kth_largest(key, k) == np.partition(key, n - k)[n - k], (n, k)

@@ -39,7 +39,7 @@ def test_no_glibc_is_a_no_op(monkeypatch):
 
 
 def test_small_pages_turns_numpy_huge_pages_off_and_restores():
-    from engine.backend import small_pages
+    from engine.memory import small_pages
     try:
         from numpy._core.multiarray import _set_madvise_hugepage as setter
     except ImportError:

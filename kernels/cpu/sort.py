@@ -125,14 +125,20 @@ def _count_histogram(counts, cap):
     return hist
 
 
-def kth_largest(counts: np.ndarray, k: int, cap: int = 1 << 16) -> int:
-    """The k-th largest value of ``counts`` (positive ints), in one pass.
+def kth_largest(counts: np.ndarray, k: int, cap: int = 1 << 16):
+    """The k-th largest value of ``counts``, exactly.
 
-    np.partition degenerates on Zipf counts (most values tie at 1-3): this uses a
-    histogram of ``min(count, cap)`` and sorts only the few counts at or above ``cap``.
+    Counts (non-negative ints): np.partition degenerates on Zipf counts (most values
+    tie at 1-3), so this uses a histogram of ``min(count, cap)`` and sorts only the few
+    counts at or above ``cap``.  Floats (association measures): a strided sample guesses
+    a value below the k-th largest; when at least k values reach the guess, the k-th
+    largest is among them and only they are partitioned (a few thousand instead of
+    millions); otherwise the whole array is.
     """
     if k <= 0 or counts.size < k:
         raise ValueError("k must be in [1, counts.size]")
+    if counts.dtype.kind == "f":
+        return _kth_largest_sampled(counts, k)
     hist = _count_histogram(counts, cap)
     if hist[cap] >= k:
         big = counts[counts >= cap]
@@ -143,3 +149,16 @@ def kth_largest(counts: np.ndarray, k: int, cap: int = 1 << 16) -> int:
         if seen >= k:
             return v
     return 0
+
+
+def _kth_largest_sampled(key: np.ndarray, k: int) -> float:
+    n = key.size
+    if n > 64 * k:
+        step = n // (32 * k)
+        sample = key[::step]
+        rank = min(sample.size - 1, 2 * (k * sample.size // n) + 16)   # twice the expected rank
+        guess = np.partition(sample, sample.size - 1 - rank)[sample.size - 1 - rank]
+        cand = key[key >= guess]
+        if cand.size >= k:
+            return np.partition(cand, cand.size - k)[cand.size - k]
+    return np.partition(key, n - k)[n - k]

@@ -77,23 +77,27 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
                         out_offsets[d])
 
 
+FLAW_BLANK, FLAW_NUL, FLAW_UTF8 = 1, 2, 3   # doc_flaws codes (0: usable)
+
+
 @njit(parallel=True, cache=True)
 def doc_flaws(data, offsets, flags, check_utf8):
-    """Per document: 3 when it is not valid UTF-8 (checked with ``check_utf8``: the kernels
-    assume valid UTF-8), 1 when empty or only whitespace, 2 when it holds a NUL byte, else 0."""
+    """Per document: FLAW_UTF8 when it is not valid UTF-8 (checked with ``check_utf8``: the
+    kernels assume valid UTF-8), FLAW_BLANK when empty or only whitespace, FLAW_NUL when it
+    holds a NUL byte, else 0."""
     nd = offsets.size - 1
     out = np.zeros(nd, np.int8)
     for d in prange(nd):
         s = offsets[d]
         e = offsets[d + 1]
         if check_utf8 and utf8_error(data, s, e) >= 0:
-            out[d] = 3
+            out[d] = FLAW_UTF8
         elif is_blank(data, s, e, flags):   # NUL is not whitespace: a blank document has none
-            out[d] = 1
+            out[d] = FLAW_BLANK
         else:
             for i in range(s, e):
                 if data[i] == 0:
-                    out[d] = 2
+                    out[d] = FLAW_NUL
                     break
     return out
 
