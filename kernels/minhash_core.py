@@ -51,7 +51,11 @@ def word_shingles_doc(tok_hash, a, b, n, out_hash, out_first, o):
 
 @njit(cache=True)
 def char_shingles_doc(norm, s, e, n, ncp, out_hash, out_start, out_len, o):
-    """Character n-gram shingles of ``norm[s:e]`` (``ncp`` code points); shorter -> one shingle."""
+    """Character n-gram shingles of ``norm[s:e]`` (``ncp`` code points); shorter -> one shingle.
+
+    ``ncp`` must be ``count_codepoints(norm, s, e)``: then exactly ``max(ncp - n + 1, 1)``
+    shingles are written (0 when empty), whatever the bytes.
+    """
     if ncp >= n:
         return char_ngrams_doc(norm, s, e, n, out_hash, out_start, out_len, o)
     if ncp <= 0:

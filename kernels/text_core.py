@@ -6,6 +6,13 @@ kernels (``kernels.cuda.text``) call it from one thread per document.  Every
 core has a counting mode (``write=False``: nothing is written, the size is
 returned) and a writing mode, so both targets size their outputs with a prefix
 sum instead of growing arrays.
+
+No core trusts its bytes: every code point is decoded with ``utf8_decode(buf, i, e)``
+(bounded by the end of the document; an invalid sequence reads as U+FFFD, as
+``bytes.decode("utf-8", "replace")`` reads it), so whatever a reader lets through,
+reads stay inside the document and every table index is a code point below 0x110000.
+Char n-gram windows and ``count_codepoints`` delimit code points by the same rule, so
+a size computed in a counting pass is exactly what the writing pass writes.
 """
 from __future__ import annotations
 
@@ -72,7 +79,7 @@ def normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o,
                     break
             prev_space = False
             continue
-        cp, n = utf8_decode(data, i)
+        cp, n = utf8_decode(data, i, e)
         i += n
         f = flags[cp]
         if f & UNSAFE:
@@ -118,7 +125,7 @@ def tokenize_doc(norm, s, e, flags, tok_start, tok_len, tok_nch, tok_hash, k0, w
     ts = -1
     nch = 0
     while i < e:
-        cp, n = utf8_decode(norm, i)
+        cp, n = utf8_decode(norm, i, e)
         if flags[cp] & WORD:
             if ts < 0:
                 ts = i
@@ -151,7 +158,7 @@ def is_blank(data, s, e, flags):
     """No code point of ``data[s:e]`` is outside re's \\s (i.e. ``not text.strip()``)."""
     i = s
     while i < e:
-        cp, n = utf8_decode(data, i)
+        cp, n = utf8_decode(data, i, e)
         if not (flags[cp] & SPACE):
             return False
         i += n
@@ -159,9 +166,26 @@ def is_blank(data, s, e, flags):
 
 
 @njit(cache=True)
+def _cp_end(norm, i, e):
+    """End of the code point that starts at ``norm[i]``: the next byte (or ``e``) that is not a
+    UTF-8 continuation byte (80-BF).  No decoding: the char n-gram kernels only need boundaries."""
+    i += 1
+    while i < e and (norm[i] & 0xC0) == 0x80:
+        i += 1
+    return i
+
+
+@njit(cache=True)
 def count_codepoints(norm, s, e):
+    """Code points of ``norm[s:e]``: its bytes that are not continuation bytes (80-BF).
+
+    Exact on valid UTF-8 (normalised text always is: the tokenizer writes U+FFFD for
+    invalid input); on any bytes it is the count :func:`char_ngrams_doc` walks
+    (``_cp_end``), so ``count - n + 1`` windows is exactly what that kernel writes
+    and output sized with it is never overrun.
+    """
     c = 0
-    for i in range(s, e):
+    for i in range(s, e):   # the test written out, not called: the loop then vectorises
         if (norm[i] & 0xC0) != 0x80:
             c += 1
     return c
@@ -169,14 +193,22 @@ def count_codepoints(norm, s, e):
 
 @njit(cache=True)
 def char_ngrams_doc(norm, s, e, n, out_hash, out_start, out_len, o):
-    """Hash every window of ``n`` code points of normalised ``norm[s:e]``."""
+    """Hash every window of ``n`` code points of normalised ``norm[s:e]``.
+
+    Code points are delimited as :func:`count_codepoints` counts them, so this writes
+    ``max(count_codepoints(norm, s, e) - n + 1, 0)`` windows (``n >= 1``) whatever the
+    bytes; continuation bytes before the first code point (invalid input only) are in
+    no window.
+    """
     k = o
     i = s
+    while i < e and (norm[i] & 0xC0) == 0x80:
+        i += 1
     while i < e:
         j = i
         c = 0
         while c < n and j < e:
-            j += utf8_len(utf8_decode(norm, j)[0])
+            j = _cp_end(norm, j, e)
             c += 1
         if c < n:
             break
@@ -184,5 +216,5 @@ def char_ngrams_doc(norm, s, e, n, out_hash, out_start, out_len, o):
         out_start[k] = i
         out_len[k] = j - i
         k += 1
-        i += utf8_len(utf8_decode(norm, i)[0])
+        i = _cp_end(norm, i, e)
     return k - o

@@ -101,3 +101,19 @@ def test_empty_and_whitespace_documents():
     got, toks = _tokens_of(["", "   ", "\n\t"])
     assert got == [[], [], []]
     assert toks.n_tokens == 0
+
+
+def test_invalid_utf8_reads_as_replacement_characters():
+    # a reader may let invalid bytes through: each maximal invalid subpart reads as U+FFFD
+    # (not a word character), exactly as bytes.decode("utf-8", "replace") reads it, and a
+    # sequence cut short at the end of a document never takes bytes of the next one
+    import numpy as np
+    from engine.corpus import Batch
+    docs = [b"caf\xc3", b"\xa9 ok", b"abc\xffdef \xed\xa0\x80x \xe2\x82", b"na\xc3\xafve\xf0\x9f\x98"]
+    off = np.zeros(len(docs) + 1, np.int64)
+    np.cumsum([len(d) for d in docs], out=off[1:])
+    toks = tokenize(Batch([str(i) for i in range(len(docs))], np.frombuffer(b"".join(docs), np.uint8), off), CPU)
+    assert [toks.doc_tokens(d) for d in range(len(docs))] == [["caf"], ["ok"], ["abc", "def", "x"], ["naïve"]]
+    norm, noff = toks.host("norm"), toks.host("norm_offsets")
+    for d, raw in enumerate(docs):
+        assert bytes(norm[noff[d]:noff[d + 1]]).decode("utf-8") == reference.normalize(raw.decode("utf-8", "replace"))

@@ -130,6 +130,7 @@ def text_types(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop
     path (left to the caller).  A part stops before a document that would overflow
     its table's ``limit`` (``full[p] = 1``), its pool (2) or ``out[p]`` (3);
     ``resume[p]`` is that document.  No corpus-wide text or token array is written.
+    Any bytes are safe (``doc_tokens`` reads invalid UTF-8 as U+FFFD, in bounds).
     """
     for p in prange(used.size):
         sc = token_scratch()

@@ -115,7 +115,8 @@ def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop,
     that needs the exact slow normalisation path.  Tokens as ``engine.text.tokenize``
     gives them (``doc_tokens``: stop words and short tokens dropped in word mode),
     then shingles (``word_shingles_doc`` / ``char_shingles_doc``): the cores of the
-    unfused path, hence the same bits.
+    unfused path, hence the same bits.  Any bytes are safe: invalid UTF-8 reads as U+FFFD,
+    and ``count_codepoints`` counts exactly the windows ``char_shingles_doc`` writes.
     """
     tsc, sh, s_first, s_len = sc
     if char:

@@ -82,9 +82,10 @@ FLAW_BLANK, FLAW_NUL, FLAW_UTF8 = 1, 2, 3   # doc_flaws codes (0: usable)
 
 @njit(parallel=True, cache=True)
 def doc_flaws(data, offsets, flags, check_utf8):
-    """Per document: FLAW_UTF8 when it is not valid UTF-8 (checked with ``check_utf8``: the
-    kernels assume valid UTF-8), FLAW_BLANK when empty or only whitespace, FLAW_NUL when it
-    holds a NUL byte, else 0."""
+    """Per document: FLAW_UTF8 when it is not valid UTF-8 (checked with ``check_utf8``: Python's
+    strict decoder's rules), FLAW_BLANK when empty or only whitespace, FLAW_NUL when it holds
+    a NUL byte, else 0.  Safe on any bytes (the other kernels are too: invalid sequences read
+    as U+FFFD), but only valid UTF-8 tokenises as the definition says."""
     nd = offsets.size - 1
     out = np.zeros(nd, np.int8)
     for d in prange(nd):
@@ -138,7 +139,9 @@ def doc_tokens(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop, m
     document needs the exact slow normalisation path.
     """
     norm, t_start, t_len, t_nch, t_hash = sc
-    nb = (e - s) * max_expand
+    # an invalid byte reads as U+FFFD (3 bytes normalised): the bound must cover it too,
+    # whatever tables ``max_expand`` was computed from
+    nb = (e - s) * max(max_expand, 3)
     nt = nb // 2 + 2
     if nb > SCRATCH_BIG:
         nb, nt = normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, norm, 0,
