@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-cpu test-sim test-ptx bench clean clean-cache
+.PHONY: demo test test-cpu test-sim test-ptx test-install bench clean clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test-sim: $(STAMP)
 
 test-ptx: $(STAMP)
 	$(BIN)/python -m pytest -q tests/ptx
+
+# A wheel in a fresh venv, run from a temporary folder (CI runs it after `make test`):
+# the suite above imports the checkout, so only this sees a packaging mistake.
+test-install:
+	bash .ci/test-install $(PYTHON)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --quick

@@ -329,7 +329,7 @@ def analyze_corpus(paths=None, *, top: int = 10, n="1-3", stopwords: str | None 
     for sec in (nd, co):
         params.update(sec.pop("params", {}) if isinstance(sec, dict) else {})
     return ReportData(
-        inputs=[str(p) for p in (paths or [cc.SEEDS])],
+        inputs=[str(p) for p in (paths or [cc.seeds_dir()])],
         summary=summary,
         skipped=[(r, c, list(rs.locations.get(r, []))) for r, c in sorted(rs.skipped.items())],
         languages=langs or None,
@@ -381,21 +381,28 @@ def register(app) -> None:
 
         The corpus is read once into memory and shared by the sections: meant for corpora
         that fit in RAM; the ngrams, minhash and cooc commands stream larger ones."""
-        from engine.output import OutputError
-        from engine.report import write_report
+        from engine.ngrams import parse_n
+        from engine.output import plan_outputs, run_inputs
+        from engine.report import report_targets, write_report
 
         with cc.job(quiet) as ctx:
-            if not no_report and not report.parent.exists():  # fail before the work
-                raise OutputError(f"--report: folder does not exist: {report.parent}")
-            data = analyze_corpus(paths, top=top, n=n, stopwords=stopwords, device=device,
-                                  text_field=text_field, id_field=id_field, encoding=encoding,
-                                  strict=strict, ctx=ctx, console=cc.out_console,
-                                  command=_command_line())
-            if no_report:
-                if plots is not None:
-                    cc.err_console.print("[yellow]--plots ignored with --no-report[/yellow]")
-                return
-            path, pngs = write_report(data, report, plots)
+            # analyze_corpus builds its own reader; a quiet one lists the same input files
+            # (expanding the paths reads nothing), so the outputs are checked before the work
+            listing = cc.JobContext(quiet=True).reader(paths, text_field, id_field, encoding, strict)
+            lo, hi = parse_n(n)
+            targets = [] if no_report else report_targets(report, plots, range(lo, hi + 1))
+            plan = plan_outputs({}, run_inputs(listing, stopwords=stopwords), extra=targets)
+            with plan:
+                data = analyze_corpus(paths, top=top, n=n, stopwords=stopwords, device=device,
+                                      text_field=text_field, id_field=id_field, encoding=encoding,
+                                      strict=strict, ctx=ctx, console=cc.out_console,
+                                      command=_command_line())
+                if no_report:
+                    if plots is not None:
+                        cc.err_console.print("[yellow]--plots ignored with --no-report[/yellow]")
+                    return
+                path, pngs = write_report(data, report, plots, plan=plan)
+                plan.commit()
             cc.out_console.print(f"report: {path.resolve()}", soft_wrap=True)
             if pngs:
                 cc.out_console.print(f"plots: {len(pngs)} PNG files in {Path(plots).resolve()}",

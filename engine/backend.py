@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from engine.errors import ParameterError
+
 __all__ = ["Backend", "CPUBackend", "GPUBackend", "BackendUnavailable", "get_backend",
            "gpu_status", "simulator_enabled"]
 
@@ -187,11 +189,19 @@ class GPUBackend(Backend):
 
 
 def get_backend(device: str = "auto") -> Backend:
-    """The backend for ``device``; ``gpu`` with no usable GPU raises :class:`BackendUnavailable`."""
+    """The backend for ``device`` (``auto``, ``cpu``, ``gpu``, or a Backend, returned as is).
+
+    Raises
+    ------
+    engine.errors.ParameterError
+        An unknown device name: a bad parameter (CLI exit 2).
+    BackendUnavailable
+        ``gpu`` with no usable GPU: the machine, not the parameter, is at fault (exit 1).
+    """
     if isinstance(device, Backend):
         return device
     if device not in DEVICES:
-        raise BackendUnavailable(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+        raise ParameterError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
     if device == "cpu":
         return CPUBackend()
     if device == "gpu" and simulator_enabled():

@@ -1,9 +1,13 @@
 """``corpus bench``: the benchmark suite (bench/run.py) from the ``corpus`` command.
 
-The harness lives in the repository's ``bench/`` folder, not in the installed
-package (it needs the corpus generator and writes its results there), so this
-command works from a source checkout (``pip install -e .`` or the Makefile's
-.venv) and says so in one line otherwise.
+The harness lives in the repository's ``bench/`` folder and is not packaged: it
+generates its corpora from the seeds and the Python documentation, runs each
+measurement as ``python -m bench.common`` with the checkout on ``PYTHONPATH``, and
+writes its results into ``bench/results``.  So the command works from a source
+checkout (``pip install -e .`` or the Makefile's .venv).  In a plain install it is
+still listed, so that ``corpus --help`` reads the same as the README everywhere,
+and it exits 1 with one line saying it needs a source checkout (rather than
+typer's "No such command", which would leave the user guessing).
 """
 from __future__ import annotations
 
@@ -22,18 +26,20 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def load_bench_run():
-    """The ``bench.run`` module, or None when there is no bench/ folder to import it from."""
-    try:
-        return importlib.import_module("bench.run")
-    except ModuleNotFoundError as e:
-        if e.name not in ("bench", "bench.run"):
-            raise
-    # engine/ installed editable (or run from a checkout): bench/ sits beside it
-    if (REPO / "bench" / "run.py").is_file():
+    """The harness ``bench.run`` of the checkout ``engine`` was imported from.
+
+    Returns
+    -------
+    module or None
+        None in a plain install: ``engine/`` then sits in site-packages with no
+        ``bench/`` beside it.  Only that folder is looked at, never whatever else
+        ``import bench`` might find on ``sys.path`` (another distribution's module).
+    """
+    if not (REPO / "bench" / "run.py").is_file():
+        return None
+    if str(REPO) not in sys.path:  # an editable install maps engine/ only, not the checkout
         sys.path.insert(0, str(REPO))
-        sys.modules.pop("bench", None)
-        return importlib.import_module("bench.run")
-    return None
+    return importlib.import_module("bench.run")
 
 
 def bench_argv(jobs=None, devices=None, peers=None, sizes=None, lang=None, repeat=None, seed=None,
@@ -76,12 +82,13 @@ def register(app) -> None:
         """Benchmark every job on every device and peer tool, on the same generated corpora.
 
         Each measurement runs in its own process (JIT warm-up timed apart); writes
-        results.json, results.md, throughput.png and scaling.png."""
+        results.json, results.md, throughput.png and scaling.png.  Needs a source
+        checkout (the harness in bench/ is not part of a plain install)."""
         run = load_bench_run()
         if run is None:
             cc.fail("corpus bench needs the bench/ folder of a source checkout of corpus-engine "
-                    f"(not found beside {REPO / 'engine'}); clone the repository and install it with "
-                    "`pip install -e .`", 1)
+                    f"(not found beside {REPO / 'engine'}): this install has no benchmark harness; "
+                    "clone the repository and install it with `pip install -e '.[bench]'`", 1)
         argv = bench_argv(jobs, devices, peers, sizes, lang, repeat, seed, quick, timeout, output_dir)
         try:
             rc = run.main(argv)

@@ -16,17 +16,18 @@ from typing import Annotated, Iterator, List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from engine.backend import BackendUnavailable, get_backend
 from engine.corpus import CorpusError, CorpusReader
 from engine.output import OutputError
+from engine.resources import seeds_dir
 from engine.text import ParameterError, TextOptions
 
 # soft_wrap: an error or skip line stays one line whatever the terminal width
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False)
 
-SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 # --- shared options -----------------------------------------------------------------------
 Paths = Annotated[Optional[List[Path]], typer.Argument(
@@ -60,7 +61,7 @@ class JobContext:
 
     def reader(self, paths, text_field="text", id_field="id", encoding="utf-8", strict=False,
                batch_bytes=None) -> CorpusReader:
-        paths = list(paths) if paths else [SEEDS]
+        paths = list(paths) if paths else [seeds_dir()]   # no path: the bundled sample corpus
         kwargs = {} if batch_bytes is None else {"batch_bytes": batch_bytes}
         reader = CorpusReader(paths, text_field=text_field, id_field=id_field, encoding=encoding,
                               strict=strict, progress=self._advance, **kwargs)
@@ -90,11 +91,12 @@ class JobContext:
         """Skip counts and first locations on stderr (always when something was skipped)."""
         self.stop_progress()
         for line in reader.stats.summary_lines():
-            err_console.print(f"[yellow]{line}[/yellow]")
+            err_console.print(f"[yellow]{escape(line)}[/yellow]")
 
 
 def fail(msg: str, code: int = 1):
-    err_console.print(f"[red]error:[/red] {msg}")
+    # messages carry file names: escape them so "[bold]x.jsonl" is printed as it is
+    err_console.print(f"[red]error:[/red] {escape(msg)}")
     raise typer.Exit(code)
 
 
@@ -116,5 +118,9 @@ def job(quiet: bool = False) -> Iterator[JobContext]:
     except MemoryError:
         ctx.stop_progress()
         fail("out of memory: lower --memory or the batch size", 1)
+    except OSError as e:   # disk full, I/O error while writing: the output plan removed its temps
+        ctx.stop_progress()
+        where = f"{e.filename}: " if e.filename else ""
+        fail(f"{where}{e.strerror or e} (no partial output was written)", 1)
     finally:
         ctx.stop_progress()

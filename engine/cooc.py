@@ -915,23 +915,46 @@ class CoocResult:
             cols["marginal"] = pa.array(self.marginals())
         return pa.table(cols)
 
-    def write_npz(self, path) -> tuple[Path, Path]:
-        """The count matrix (scipy .npz) and ``<stem>.vocab.tsv`` beside it, both atomic."""
+    @staticmethod
+    def npz_targets(path, option: str = "--output") -> list:
+        """The two files :meth:`write_npz` writes, as output-plan targets (keys ``option`` and
+        ``option + ".vocab.tsv"``), so that a command checks both before the work."""
+        from engine.output import Target, companion
+        return [Target(option, Path(path), (".npz",)),
+                companion(option, path, ".vocab.tsv", "the vocabulary")]
+
+    def write_npz(self, path, plan=None) -> tuple[Path, Path]:
+        """The count matrix (scipy .npz) and ``<stem>.vocab.tsv`` beside it, renamed together.
+
+        Parameters
+        ----------
+        path : the ``.npz`` file.
+        plan : the command's :class:`engine.output.OutputPlan` holding ``path`` as
+            ``--output`` and its companion (:meth:`npz_targets`); the command commits.
+            Without it, both are checked, written and renamed here.
+
+        Returns
+        -------
+        (matrix path, vocabulary path)
+        """
         import scipy.sparse as sp
-        from engine.output import atomic_path
+
+        from engine.output import plan_outputs
         path = Path(path)
-        vpath = path.with_name(path.stem + ".vocab.tsv")
-        m = self.matrix("count")
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as f:
-                sp.save_npz(f, m)
+        main, vocab = (t.key for t in self.npz_targets(path))
+        if plan is None:
+            with plan_outputs({}, extra=self.npz_targets(path)) as mine:
+                self.write_npz(path, plan=mine)
+                mine.commit()
+            return path, mine.path(vocab)
+        with open(plan.temp(main), "wb") as f:  # a file: save_npz on a path adds ".npz"
+            sp.save_npz(f, self.matrix("count"))
         vt = self.vocab_table()
-        with atomic_path(vpath) as tmp:
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write("\t".join(vt.column_names) + "\n")
-                for row in zip(*[vt.column(c).to_pylist() for c in vt.column_names]):
-                    f.write("\t".join(str(x) for x in row) + "\n")
-        return path, vpath
+        with open(plan.temp(vocab), "w", encoding="utf-8") as f:
+            f.write("\t".join(vt.column_names) + "\n")
+            for row in zip(*[vt.column(c).to_pylist() for c in vt.column_names]):
+                f.write("\t".join(str(x) for x in row) + "\n")
+        return path, plan.path(vocab)
 
     def summary(self) -> str:
         c = self.config
@@ -976,7 +999,7 @@ def register(app) -> None:
     import typer
 
     from engine import cli_common as cc
-    from engine.output import check_output_path, print_table, write_table
+    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
 
     @app.command()
     def cooc(
@@ -1007,29 +1030,33 @@ def register(app) -> None:
                 raise ParameterError(f"--top must be an integer >= 1, got {top}")
             cfg = CoocConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab,
                              measure=measure, text=cc.text_options(stopwords, strip_accents, min_token_len))
-            if output is not None and output.suffix.lower() != ".npz":
-                from engine.output import FORMATS
-                check_output_path(output, FORMATS + (".npz",))
-                check_output_path(output)
-            elif output is not None:
-                check_output_path(output, (".npz",))
-            backend = ctx.backend(device)
+            # the reader first (expanding the paths reads nothing): the output, and for .npz
+            # its vocabulary companion, are checked against its files before any work
             reader = ctx.reader(paths, text_field, id_field, encoding, strict)
-            res = run(reader, backend, cfg)
-            ctx.report(reader)
-            if term is not None:
-                table = res.associates(term, measure, top or 10)
-                title = f"terms most associated with {res.vocab[res.term_id(term)]!r} by {measure}"
+            inputs = run_inputs(reader, stopwords=stopwords)
+            npz = output is not None and output.suffix.lower() == ".npz"
+            if npz:
+                plan = plan_outputs({}, inputs, extra=CoocResult.npz_targets(output))
             else:
-                table = res.table(measure, top)
-                title = f"co-occurring pairs by {measure}"
-            if not quiet:
-                cc.err_console.print(f"[dim]{res.summary()}; {sum(res.seconds.values()):.2f} s[/dim]")
-            print_table(table, title=title, console=cc.out_console, max_rows=top or 20)
-            if output is not None:
-                if output.suffix.lower() == ".npz":
-                    p, v = res.write_npz(output)
-                    cc.err_console.print(f"wrote {p} and {v}")
+                plan = plan_outputs({"--output": output}, inputs, {"--output": FORMATS + (".npz",)})
+            backend = ctx.backend(device)
+            with plan:
+                res = run(reader, backend, cfg)
+                ctx.report(reader)
+                if term is not None:
+                    table = res.associates(term, measure, top or 10)
+                    title = f"terms most associated with {res.vocab[res.term_id(term)]!r} by {measure}"
                 else:
-                    write_table(table, output)
+                    table = res.table(measure, top)
+                    title = f"co-occurring pairs by {measure}"
+                if not quiet:
+                    cc.err_console.print(f"[dim]{res.summary()}; {sum(res.seconds.values()):.2f} s[/dim]")
+                print_table(table, title=title, console=cc.out_console, max_rows=top or 20)
+                if npz:
+                    p, v = res.write_npz(output, plan=plan)
+                    plan.commit()
+                    cc.err_console.print(f"wrote {p} and {v}")
+                elif output is not None:
+                    plan.write_table("--output", table)
+                    plan.commit()
                     cc.err_console.print(f"wrote {output} ({table.num_rows} rows)")

@@ -773,14 +773,21 @@ def _check_meta(meta: dict, cfg: MinHashConfig) -> None:
                                  f"this run uses {key}={v!r}; use the same settings to add documents")
 
 
-def save_signatures(sigs: SignatureSet, path) -> Path:
-    """Write doc_id, n_shingles, signature (fixed-size list of uint32) to Parquet, atomically."""
+def save_signatures(sigs: SignatureSet, path, plan=None) -> Path:
+    """Write doc_id, n_shingles, signature (fixed-size list of uint32) to Parquet, atomically.
+
+    Parameters
+    ----------
+    sigs : the signatures to save.
+    path : a ``.parquet`` file.
+    plan : the command's :class:`engine.output.OutputPlan` holding ``path`` as
+        ``--save-signatures``: written to its temp, renamed when the plan commits.
+        Without it, ``path`` is checked, written and renamed here.
+    """
     import pyarrow.parquet as pq
 
-    from engine.output import OutputError, atomic_path
+    from engine.output import own_plan
     path = Path(path)
-    if path.suffix.lower() != ".parquet":
-        raise OutputError(f"--save-signatures: use a .parquet file, got {path}")
     perms = sigs.sig.shape[1]
     flat = pa.array(np.ascontiguousarray(sigs.sig).reshape(-1), pa.uint32())
     table = pa.table({
@@ -790,43 +797,152 @@ def save_signatures(sigs: SignatureSet, path) -> Path:
     })
     meta = dict(sigs.meta, format=FORMAT_VERSION)
     table = table.replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+    with own_plan(plan, "--save-signatures", path, (".parquet",)) as p:
+        pq.write_table(table, p.temp("--save-signatures"), compression="zstd")
     return path
 
 
 def load_signatures(path) -> SignatureSet:
-    """Read signatures written by :func:`save_signatures`."""
+    """Read signatures written by :func:`save_signatures`, checking the file first.
+
+    Raises
+    ------
+    CorpusError
+        One line naming the file and what is wrong: missing, not Parquet, no or bad
+        corpus-engine metadata, a missing column or one of the wrong type, null rows,
+        signatures of another width than the metadata's ``perms``.  A file that is
+        used anyway with a wrong width would shift every document's slots and lose
+        its true pairs without a word, hence the checks before any use.
+    """
     import pyarrow.parquet as pq
     path = Path(path)
     if not path.is_file():
         raise CorpusError(f"--signatures: no such file: {path}")
     try:
-        table = pq.read_table(path)
-        meta = json.loads(table.schema.metadata[_META_KEY])
-    except Exception as e:
-        raise CorpusError(f"--signatures: {path} is not a signature file written by "
-                          f"--save-signatures ({type(e).__name__})")
-    perms = int(meta["perms"])
-    col = table.column("signature").combine_chunks()
-    sig = col.values.to_numpy(zero_copy_only=False).astype(np.uint32).reshape(-1, perms)
-    return SignatureSet(table.column("doc_id").to_pylist(), np.ascontiguousarray(sig),
-                        table.column("n_shingles").to_numpy().astype(np.int64), meta)
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as e:
+        raise CorpusError(f"--signatures: {path} is not a Parquet file ({_first_line(e)})")
+    meta = _signature_file_meta(schema, path)
+    perms = meta["perms"]
+    _check_signature_columns(schema, perms, path)
+    try:
+        table = pq.read_table(path, columns=list(_SIGNATURE_COLUMNS))
+    except (pa.ArrowException, OSError) as e:
+        raise CorpusError(f"--signatures: cannot read {path} ({_first_line(e)})")
+    for name in _SIGNATURE_COLUMNS:
+        _check_no_nulls(table.column(name), name, path)
+    sig = _signature_matrix(table.column("signature").combine_chunks(), perms, path)
+    n_sh = table.column("n_shingles").to_numpy().astype(np.int64)
+    if n_sh.size and n_sh.min() < 0:
+        raise CorpusError(f"--signatures: {path}: column 'n_shingles' has a negative count "
+                          f"(row {int(np.argmax(n_sh < 0))})")
+    return SignatureSet(table.column("doc_id").to_pylist(), sig, n_sh, meta)
+
+
+# column -> (what its type must be, the check): as save_signatures writes them
+_SIGNATURE_COLUMNS = {
+    "doc_id": ("string", lambda t: pa.types.is_string(t) or pa.types.is_large_string(t)),
+    "n_shingles": ("an integer", pa.types.is_integer),
+    "signature": ("a list of uint32", lambda t: (pa.types.is_fixed_size_list(t) or pa.types.is_list(t)
+                                                  or pa.types.is_large_list(t))
+                  and pa.types.is_uint32(t.value_type)),
+}
+
+
+def _first_line(e: Exception) -> str:
+    """The first line of an exception's message (pyarrow's may span several)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _signature_file_meta(schema: pa.Schema, path: Path) -> dict:
+    """The corpus-engine metadata of a signature file, checked for what loading relies on."""
+    raw = (schema.metadata or {}).get(_META_KEY)
+    if raw is None:
+        raise CorpusError(f"--signatures: {path} has no corpus-engine signature metadata "
+                          "(not a file written by --save-signatures)")
+    try:
+        meta = json.loads(raw)
+    except ValueError:
+        meta = None
+    if not isinstance(meta, dict):
+        raise CorpusError(f"--signatures: {path}: its signature metadata is not a JSON object")
+    if meta.get("format") != FORMAT_VERSION:
+        raise CorpusError(f"--signatures: {path}: signature format {meta.get('format')!r}, "
+                          f"this corpus-engine reads format {FORMAT_VERSION}")
+    missing = [k for k in MinHashConfig().signature_meta() if k not in meta]
+    if missing:
+        raise CorpusError(f"--signatures: {path}: its metadata lacks {', '.join(missing)}")
+    if meta["family"] != FAMILY:
+        raise CorpusError(f"--signatures: {path}: hash family {meta['family']!r}, "
+                          f"this corpus-engine computes {FAMILY!r}")
+    perms = meta["perms"]
+    if not isinstance(perms, int) or isinstance(perms, bool) or perms < 1:
+        raise CorpusError(f"--signatures: {path}: metadata perms must be an integer >= 1, got {perms!r}")
+    return meta
+
+
+def _check_signature_columns(schema: pa.Schema, perms: int, path: Path) -> None:
+    """Each column present with its type; a fixed-size signature of the metadata's width."""
+    for name, (want, ok) in _SIGNATURE_COLUMNS.items():
+        if name not in schema.names:
+            raise CorpusError(f"--signatures: {path} has no column {name!r} "
+                              f"(columns: {', '.join(schema.names) or 'none'})")
+        t = schema.field(name).type
+        if not ok(t):
+            raise CorpusError(f"--signatures: {path}: column {name!r} is {t}, expected {want}")
+    t = schema.field("signature").type
+    if pa.types.is_fixed_size_list(t) and t.list_size != perms:
+        raise CorpusError(f"--signatures: {path}: signatures of {t.list_size} values, "
+                          f"the file's metadata says perms={perms}")
+
+
+def _check_no_nulls(col: pa.ChunkedArray, name: str, path: Path) -> None:
+    if col.null_count:
+        first = int(np.argmax(col.is_null().to_numpy(zero_copy_only=False)))
+        raise CorpusError(f"--signatures: {path}: column {name!r} has {col.null_count} null "
+                          f"row(s) (first: row {first})")
+
+
+def _signature_matrix(col: pa.Array, perms: int, path: Path) -> np.ndarray:
+    """uint32 [docs, perms] from the signature column (no null rows), every row checked."""
+    import pyarrow.compute as pc
+    if not pa.types.is_fixed_size_list(col.type):  # a list column: the width is per row
+        lens = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+        bad = np.flatnonzero(lens != perms)
+        if bad.size:
+            raise CorpusError(f"--signatures: {path}: row {int(bad[0])} has a signature of "
+                              f"{int(lens[bad[0]])} values, the file's metadata says perms={perms}")
+    values = col.flatten()  # honours slicing, unlike .values
+    if values.null_count:
+        raise CorpusError(f"--signatures: {path}: column 'signature' holds {values.null_count} "
+                          "null value(s)")
+    sig = values.to_numpy(zero_copy_only=False).astype(np.uint32, copy=False)
+    return np.ascontiguousarray(sig.reshape(len(col), perms))
 
 
 # ---------------------------------------------------------------------------- dedup output
-def write_dedup(corpus_factory, keep: np.ndarray, path) -> int:
+def write_dedup(corpus_factory, keep: np.ndarray, path, plan=None) -> int:
     """Write the kept documents as JSONL {id, text}, in corpus order, atomically; returns the count.
 
-    ``corpus_factory()`` must yield the same batches as the run (a fresh reader).
+    Parameters
+    ----------
+    corpus_factory : ``corpus_factory()`` must yield the same batches as the run
+        (a fresh reader).
+    keep : per document of the run, whether to write it.
+    path : a ``.jsonl`` file.
+    plan : the command's :class:`engine.output.OutputPlan` holding ``path`` as
+        ``--dedup-output``: written to its temp, renamed when the plan commits (so
+        the run's other outputs are not in place before this one is complete).
+        Without it, ``path`` is checked here, against the corpus's files too.
     """
-    from engine.output import OutputError, atomic_path
+    from engine.output import own_plan, run_inputs
     path = Path(path)
-    if not path.name.lower().endswith(".jsonl"):
-        raise OutputError(f"--dedup-output: use a .jsonl file, got {path}")
+    corpus = corpus_factory()
     n = 0
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as f:
-        for batch in _batches(corpus_factory()):
+    with (own_plan(plan, "--dedup-output", path, (".jsonl",), run_inputs(corpus)) as p,
+          open(p.temp("--dedup-output"), "w", encoding="utf-8") as f):
+        for batch in _batches(corpus):
             base = batch.doc_base
             for i in np.flatnonzero(keep[base:base + batch.n_docs]):
                 f.write(json.dumps({"id": batch.doc_ids[i], "text": batch.text(int(i))},
@@ -836,24 +952,83 @@ def write_dedup(corpus_factory, keep: np.ndarray, path) -> int:
 
 
 # ---------------------------------------------------------------------------- similarity matrix
+# Peak bytes per matrix cell (n x n) of similarity_matrix, measured with tracemalloc at
+# n = 1000 and 2000: the estimate holds the int64 equal-slot counts and the float64
+# result (16.3); --exact holds the pair indices (triu), exact_jaccard's per-pair lengths
+# and batch lookups, the values and the result (57.4).
+SIMILARITY_CELL_BYTES = {False: 16.5, True: 58.0}
+# --exact also rebuilds the shingle sets of a chunk's documents: raw and distinct hashes
+SHINGLE_SET_BYTES = 16
+
+
+def _similarity_bytes(n: int, exact: bool, n_shingles: int = 0) -> int:
+    """Host memory ``similarity_matrix`` needs at its peak for ``n`` documents."""
+    return int(SIMILARITY_CELL_BYTES[exact] * n * n) + (SHINGLE_SET_BYTES * n_shingles if exact else 0)
+
+
+def _device_free_bytes(backend) -> int | None:
+    """Free memory of the backend's GPU (None on the CPU, the simulator, or if unknown)."""
+    if backend.name != "gpu" or getattr(backend, "simulated", False):
+        return None
+    try:  # blocks cupy's pool holds for reuse are free to this process too
+        xp = backend.xp
+        return int(xp.cuda.Device().mem_info[0]) + int(xp.get_default_memory_pool().free_bytes())
+    except Exception:  # the device query is an estimate's input, not worth failing the run for
+        return None
+
+
+def _check_similarity_memory(n: int, backend, exact: bool, n_shingles: int = 0,
+                             so_far: bool = False) -> None:
+    """Refuse (one line, :class:`CorpusError`) a matrix that cannot fit, before allocating it.
+
+    Without this an n x n matrix of a large corpus (``--max-docs`` raised) allocates
+    until the kernel's out-of-memory killer ends the process without a message.
+    """
+    import psutil
+    docs = f"at least {n} documents (read so far)" if so_far else f"{n} documents"
+    advice = "use `corpus minhash` for large corpora, or lower --max-docs"
+    matrix_gb = 8 * n * n / 1e9
+    need = _similarity_bytes(n, exact, n_shingles)
+    avail = psutil.virtual_memory().available
+    if need > avail:
+        raise CorpusError(f"similarity: {docs} need {need / 1e9:.1f} GB (a {matrix_gb:.1f} GB matrix "
+                          f"and its temporaries), {avail / 1e9:.1f} GB available; {advice}")
+    free = None if exact else _device_free_bytes(backend)  # --exact computes on the host
+    if free is not None and 8 * n * n > free:
+        raise CorpusError(f"similarity: {docs} need a {matrix_gb:.1f} GB matrix on the GPU, "
+                          f"{free / 1e9:.1f} GB free; {advice}, or --device cpu")
+
+
 def similarity_matrix(corpus, backend, cfg: MinHashConfig = MinHashConfig(),
                       max_docs: int = MAX_SIMILARITY_DOCS, exact: bool = False):
     """(doc_ids, matrix) of all-pairs estimated (or exact) Jaccard; NaN for empty documents.
 
-    Refuses (:class:`CorpusError`) a corpus of more than ``max_docs`` documents
-    before computing anything beyond the documents read so far.
+    Refuses (:class:`CorpusError`) a corpus of more than ``max_docs`` documents, or
+    one whose matrix would not fit in the available memory, as soon as the count
+    read so far shows it: before any signature when ``corpus`` is a list of
+    batches or texts (counted up front), otherwise after the batch that crosses
+    the limit; for ``--exact``, again with the shingle counts once they are known.
     """
+    def check(n: int, so_far: bool) -> None:
+        if n > max_docs:
+            raise CorpusError(f"similarity: more than {max_docs} documents (read {n} so far); "
+                              "an all-pairs matrix is for small corpora: use `corpus minhash` "
+                              "for near-duplicate pairs, or raise --max-docs")
+        _check_similarity_memory(n, backend, exact, so_far=so_far)
+
+    batches = _batches(corpus)
+    if isinstance(batches, list):  # counting costs nothing here: no signature is wasted
+        check(sum(b.n_docs for b in batches), so_far=False)
     seen = [0]
 
     def count(batch):
         seen[0] += batch.n_docs
-        if seen[0] > max_docs:
-            raise CorpusError(f"similarity: more than {max_docs} documents (read {seen[0]} so far); "
-                              "an all-pairs matrix is for small corpora: use `corpus minhash` "
-                              "for near-duplicate pairs, or raise --max-docs")
+        check(seen[0], so_far=True)
 
-    sigs = compute_signatures(corpus, backend, cfg, keep_shingles=exact, on_batch=count)
+    sigs = compute_signatures(batches, backend, cfg, keep_shingles=exact, on_batch=count)
     n = sigs.n_docs
+    if exact:
+        _check_similarity_memory(n, backend, exact, int(sigs.n_shingles.sum()))
     if exact:
         a, b = np.triu_indices(n, 1)
         vals = exact_jaccard(sigs, a, b, backend)
@@ -951,7 +1126,7 @@ def register(app) -> None:
     from engine.cli_common import (Device, Encoding, IdField, MinTokenLen, Paths, Quiet, Stopwords,
                                    Strict, StripAccents, TextField, job, out_console,
                                    text_options)
-    from engine.output import check_output_path, print_table, write_table
+    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
 
     Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
     Perms = Annotated[int, typer.Option("--perms", help="Number of hash permutations (signature length).")]
@@ -988,35 +1163,40 @@ def register(app) -> None:
             cfg = MinHashConfig(shingle=shingle, perms=perms, threshold=threshold, bands=bands,
                                 rows=rows, seed=seed, verify=verify, max_bucket=max_bucket,
                                 text=text_options(stopwords, strip_accents, min_token_len))
-            for p in (output, clusters):
-                if p is not None:
-                    check_output_path(p)
-            if dedup_output is not None:
-                check_output_path(dedup_output, (".jsonl",))
-            if save_signatures_ is not None:
-                check_output_path(save_signatures_, (".parquet",))
-            base = load_signatures(signatures) if signatures is not None else None
-            if base is not None:
-                _check_meta(base.meta, cfg)
-            backend = ctx.backend(device)
 
             def reader():
                 return ctx.reader(paths, text_field, id_field, encoding, strict)
 
+            # the reader first (expanding the paths reads nothing), then every output is
+            # checked against its files and the other outputs, before any work
             r = reader()
-            res = run(r, backend, cfg, base=base)
-            ctx.report(r)
-            if output is not None:
-                write_table(res.pairs_table(), output)
-            if clusters is not None:
-                write_table(res.clusters_table(), clusters)
-            if save_signatures_ is not None:
-                save_signatures(res.sigs, save_signatures_)
-            if dedup_output is not None:
-                q = ctx.quiet
-                ctx.quiet = True  # no second progress bar for the re-read
-                write_dedup(reader, res.keep_new, dedup_output)
-                ctx.quiet = q
+            plan = plan_outputs(
+                {"--output": output, "--clusters": clusters, "--dedup-output": dedup_output,
+                 "--save-signatures": save_signatures_},
+                run_inputs(r, signatures, stopwords=stopwords),
+                {"--output": FORMATS, "--clusters": FORMATS, "--dedup-output": (".jsonl",),
+                 "--save-signatures": (".parquet",)})
+            base = load_signatures(signatures) if signatures is not None else None
+            if base is not None:
+                _check_meta(base.meta, cfg)
+            backend = ctx.backend(device)
+            with plan:  # all outputs renamed into place together, after the last is complete
+                res = run(r, backend, cfg, base=base)
+                ctx.report(r)
+                if output is not None:
+                    plan.write_table("--output", res.pairs_table())
+                if clusters is not None:
+                    plan.write_table("--clusters", res.clusters_table())
+                if save_signatures_ is not None:
+                    save_signatures(res.sigs, save_signatures_, plan=plan)
+                if dedup_output is not None:
+                    q = ctx.quiet
+                    ctx.quiet = True  # no second progress bar for the re-read
+                    try:
+                        write_dedup(reader, res.keep_new, dedup_output, plan=plan)
+                    finally:
+                        ctx.quiet = q
+                plan.commit()
             summ = res.summary()
             if not base:
                 summ.pop("saved documents")
@@ -1051,20 +1231,21 @@ def register(app) -> None:
                                 text=text_options(stopwords, strip_accents, min_token_len))
             if max_docs < 1:
                 raise ParameterError(f"--max-docs must be an integer >= 1, got {max_docs}")
-            if output is not None:
-                check_output_path(output, (".npy", ".parquet", ".csv", ".jsonl"))
-            backend = ctx.backend(device)
             r = ctx.reader(paths, text_field, id_field, encoding, strict)
-            ids, m = similarity_matrix(r, backend, cfg, max_docs=max_docs, exact=exact)
-            ctx.report(r)
-            if output is not None:
-                if output.suffix.lower() == ".npy":
-                    from engine.output import atomic_path
-                    with atomic_path(output) as tmp:
-                        with open(tmp, "wb") as f:
+            plan = plan_outputs({"--output": output}, run_inputs(r, stopwords=stopwords),
+                                {"--output": (".npy",) + FORMATS})
+            backend = ctx.backend(device)
+            with plan:
+                ids, m = similarity_matrix(r, backend, cfg, max_docs=max_docs, exact=exact)
+                ctx.report(r)
+                if output is not None:
+                    if output.suffix.lower() == ".npy":
+                        # through an open file: np.save on a path would append ".npy" to the temp's name
+                        with open(plan.temp("--output"), "wb") as f:
                             np.save(f, m)
-                else:
-                    write_table(matrix_table(ids, m), output)
+                    else:
+                        plan.write_table("--output", matrix_table(ids, m))
+                    plan.commit()
             what = "exact" if exact else f"estimated ({perms} permutations)"
             if len(ids) <= 20:
                 _print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")

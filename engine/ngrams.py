@@ -531,7 +531,7 @@ from engine import cli_common as cc  # noqa: E402
 def register(app) -> None:
     import time
 
-    from engine.output import check_output_path, print_table, write_table
+    from engine.output import plan_outputs, print_table, run_inputs
 
     @app.command()
     def ngrams(
@@ -559,21 +559,24 @@ def register(app) -> None:
         With no PATH, runs on the bundled sample corpus (seeds/).
         """
         with cc.job(quiet) as ctx:
-            if output is not None:
-                check_output_path(output)
+            # the reader first (expanding the paths reads nothing): the outputs are checked
+            # against its files before any work
+            reader = ctx.reader(paths, text_field, id_field, encoding, strict)
+            plan = plan_outputs({"--output": output}, run_inputs(reader, stopwords=stopwords))
             cfg = NgramConfig(n=n, char=char, top=top, min_count=min_count, memory=memory,
                               text=cc.text_options(stopwords, strip_accents, min_token_len))
             backend = ctx.backend(device)
-            reader = ctx.reader(paths, text_field, id_field, encoding, strict)
             stats = NgramStats()
-            t0 = time.perf_counter()
-            table = count_batches(reader, backend, cfg, stats)
-            dt = time.perf_counter() - t0
-            ctx.report(reader)
-            if output is not None:
-                write_table(table, output)
-            else:
-                print_table(table, title=f"{'char' if char else 'word'} n-grams", console=cc.out_console)
+            with plan:
+                t0 = time.perf_counter()
+                table = count_batches(reader, backend, cfg, stats)
+                dt = time.perf_counter() - t0
+                ctx.report(reader)
+                if output is not None:
+                    plan.write_table("--output", table)
+                    plan.commit()
+                else:
+                    print_table(table, title=f"{'char' if char else 'word'} n-grams", console=cc.out_console)
             if not quiet:
                 mb = reader.stats.bytes / 1e6
                 cc.err_console.print(

@@ -563,26 +563,54 @@ def build_html(data: ReportData, figures: dict[str, bytes] | None = None) -> str
             "Self-contained: no scripts, fonts or images are fetched.</footer>\n</main>\n</body>\n</html>\n")
 
 
-def write_report(data: ReportData, path, plots_dir=None) -> tuple[Path, list[Path]]:
-    """Write the report to ``path`` (atomically) and, with ``plots_dir``, each PNG beside it.
+def plot_names(orders) -> list[str]:
+    """Every PNG :func:`render_figures` may name for n-gram orders ``orders`` (for planning)."""
+    return [f"ngrams_{n}.png" for n in orders] + ["zipf.png", "similarity.png", "cooc_network.png"]
 
-    Returns (report path, PNG paths written).
+
+def report_targets(path, plots_dir=None, orders=(1, 2, 3)) -> list:
+    """The files :func:`write_report` may write, as output-plan targets: ``--report``, and
+    with ``plots_dir`` each possible PNG as ``--plots/NAME`` (optional; the folder is
+    created when the first is written)."""
+    from engine.output import Target, folder_targets
+    targets = [Target("--report", Path(path), formats=None)]
+    if plots_dir is not None:
+        targets += folder_targets("--plots", plots_dir, plot_names(orders))
+    return targets
+
+
+def write_report(data: ReportData, path, plots_dir=None, plan=None) -> tuple[Path, list[Path]]:
+    """Write the report to ``path`` and, with ``plots_dir``, each PNG into that folder.
+
+    Parameters
+    ----------
+    data : what the report shows.
+    path : the HTML file.
+    plots_dir : a folder for the PNGs (created if missing), or None.
+    plan : the command's :class:`engine.output.OutputPlan` holding
+        :func:`report_targets`: everything goes to its temps, renamed when the plan
+        commits. Without it, the files are checked, written, then renamed together here.
+
+    Returns
+    -------
+    (report path, PNG paths written).
     """
-    from engine.output import OutputError, atomic_path
+    from engine.output import Target, plan_outputs
     path = Path(path)
+    if plan is None:
+        with plan_outputs({}, extra=report_targets(path, plots_dir, sorted(data.ngrams))) as mine:
+            result = write_report(data, path, plots_dir, plan=mine)
+            mine.commit()
+        return result
     figures = render_figures(data)
-    text = build_html(data, figures)
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
+    plan.write_text("--report", build_html(data, figures))
     written = []
     if plots_dir is not None:
-        plots_dir = Path(plots_dir)
-        try:
-            plots_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise OutputError(f"--plots: cannot create folder {plots_dir}: {e.strerror or e}") from None
         for name, png in figures.items():
-            with atomic_path(plots_dir / name) as tmp:
-                tmp.write_bytes(png)
-            written.append(plots_dir / name)
+            key = f"--plots/{name}"
+            if key not in plan:  # a figure the plan did not foresee: checked now, late but checked
+                plan.add(Target("--plots", Path(plots_dir) / name, formats=None, key=key,
+                                optional=True, make_folder=True))
+            plan.write_bytes(key, png)
+            written.append(plan.path(key))
     return path, written

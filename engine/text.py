@@ -25,8 +25,7 @@ __all__ = ["TextOptions", "Tokens", "tokenize", "stopword_hashes",
            "hash_token", "ParameterError"]
 
 
-class ParameterError(ValueError):
-    """A bad parameter: the message names it, what it must be, and what was given."""
+from engine.errors import ParameterError  # noqa: E402  (defined there, re-exported here)
 
 
 @dataclass(frozen=True)
@@ -56,13 +55,26 @@ def hash_token(token: str) -> int:
 
 @lru_cache(maxsize=32)
 def _stopword_list(spec: str) -> tuple[str, ...]:
+    """The words of one ``--stopwords`` item: a file (one word a line, ``#`` comments) or a
+    language code of the ``stop-words`` package.
+
+    Raises
+    ------
+    ParameterError
+        Unreadable file, a file that holds no words (empty, blank or comments only:
+        surely not what was meant, and silently keeping every word would hide it), or
+        neither a file nor a known language code.
+    """
     path = Path(spec)
     if path.is_file():
         try:
-            return tuple(w.strip() for w in path.read_text(encoding="utf-8").splitlines()
-                         if w.strip() and not w.startswith("#"))
+            lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as e:
             raise ParameterError(f"--stopwords: cannot read {path} as UTF-8 ({e})")
+        words = tuple(w for w in (line.strip() for line in lines) if w and not w.startswith("#"))
+        if not words:
+            raise ParameterError(f"--stopwords: {path} holds no words")
+        return words
     try:
         from stop_words import get_stop_words
         return tuple(get_stop_words(spec))
@@ -75,11 +87,20 @@ def _stopword_list(spec: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=32)
 def _stopword_hashes(specs: tuple[str, ...], strip_accents: bool) -> np.ndarray:
-    toks = set()
+    """Sorted distinct uint64 token hashes of the stop words of ``specs`` (uint64 even when empty).
+
+    A word is normalised and split like the text, so ``l'on`` drops ``l`` and ``on``.
+    An item whose words give no token at all (punctuation only) is refused like an
+    empty file: it would remove nothing.
+    """
+    toks: set[str] = set()
     for spec in specs:
-        for w in _stopword_list(spec):
-            toks.update(reference_tokens(w, strip_accents))
-    return np.unique(np.array([hash_token(t) for t in toks], dtype=np.uint64))
+        found = {t for w in _stopword_list(spec) for t in reference_tokens(w, strip_accents)}
+        if not found:
+            raise ParameterError(f"--stopwords: {spec} holds no words (only punctuation or symbols)")
+        toks |= found
+    hashes = np.fromiter((hash_token(t) for t in toks), dtype=np.uint64, count=len(toks))
+    return np.unique(hashes)
 
 
 def stopword_hashes(opts: TextOptions) -> np.ndarray:
@@ -173,8 +194,9 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
                     tok_nch[ta:tb] = backend.asarray(s_nch[sa:sb])
                 tok_hash[ta:tb] = backend.asarray(s_hash[sa:sb])
     keep = None
-    if opts.stopwords:
-        stop = backend.asarray(stopword_hashes(opts))
+    stop = stopword_hashes(opts) if opts.stopwords else None
+    if stop is not None and stop.size:  # an empty set removes nothing (and has no last index)
+        stop = backend.asarray(stop)
         pos = xp.minimum(xp.searchsorted(stop, tok_hash), stop.size - 1)
         keep = stop[pos] != tok_hash
     if opts.min_token_len > 1:
