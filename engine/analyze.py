@@ -331,7 +331,9 @@ def analyze_corpus(paths=None, *, top: int = 10, n="1-3", stopwords: str | None 
     return ReportData(
         inputs=[str(p) for p in (paths or [cc.seeds_dir()])],
         summary=summary,
-        skipped=[(r, c, list(rs.locations.get(r, []))) for r, c in sorted(rs.skipped.items())],
+        skipped=[(r, c, list(rs.locations.get(r, []))) for r, c in sorted(rs.skipped.items())]
+        + [(f"warning: {r} (kept)", c, list(rs.warning_locations.get(r, [])))
+           for r, c in sorted(rs.warnings.items())],
         languages=langs or None,
         languages_note=(f"Guessed from stop-word frequencies ({', '.join(LANGS)}) in "
                         f"{'all ' if sampled == stats.documents else 'the first '}{sampled} documents; "

@@ -402,7 +402,7 @@ def _section_summary(d: ReportData, figures) -> str:
         parts.append(_kv(rest))
     if d.inputs:
         parts.append("<p class=\"note\">inputs: " + ", ".join(f"<code>{_e(p)}</code>" for p in d.inputs) + "</p>")
-    parts.append("<h3>Skipped inputs</h3>")
+    parts.append("<h3>Skipped inputs and warnings</h3>")
     if d.skipped:
         parts.append(_table(["reason", "count", "first locations"],
                             [[r, n, ", ".join(locs) + (" …" if n > len(locs) else "")] for r, n, locs in d.skipped],

@@ -17,15 +17,8 @@ import zstandard
 import engine.corpus as corpus
 from engine.corpus import CorpusError, CorpusReader, ReadStats
 from engine.errors import ParameterError
+from tests.test_corpus import read_all
 
-
-def read_all(paths, **kw):
-    r = CorpusReader(paths, **kw)
-    docs = []
-    for b in r:
-        assert b.offsets[0] == 0 and b.offsets[-1] == b.data.size
-        docs += [(b.doc_ids[i], b.text(i)) for i in range(b.n_docs)]
-    return docs, r.stats
 
 
 def jsonl(rows) -> bytes:
