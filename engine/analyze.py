@@ -15,19 +15,15 @@ from __future__ import annotations
 import importlib
 import platform
 import re
-import sys
 import time
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
-from typing import Annotated, Optional
 
 import numpy as np
-import typer
 
-from engine import cli_common as cc
+from engine.cli import common as cc
 
-__all__ = ["register", "analyze_corpus", "main_terms"]
+__all__ = ["analyze_corpus", "main_terms"]
 
 MATRIX_DOCS = 12        # up to this many documents: the all-pairs matrix (as engine.minhash does)
 HEATMAP_DOCS = 30       # more: a heatmap of the documents of the largest clusters, at most this many
@@ -347,65 +343,3 @@ def analyze_corpus(paths=None, *, top: int = 10, n="1-3", stopwords: str | None 
         created=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
         command=command,
     )
-
-
-# ---------------------------------------------------------------------------- CLI
-def _command_line() -> str:
-    """The command as typed, when run as the ``corpus`` script (not under a test runner)."""
-    import shlex
-    if Path(sys.argv[0]).name != "corpus":
-        return ""
-    return "corpus " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-
-
-def register(app) -> None:
-    @app.command()
-    def analyze(
-        paths: cc.Paths = None,
-        top: Annotated[int, typer.Option("--top", help="Rows per n-gram order.")] = 10,
-        n: Annotated[str, typer.Option("--n", help="n-gram orders, e.g. 1-3.")] = "1-3",
-        stopwords: cc.Stopwords = "fr,en",
-        device: cc.Device = "auto",
-        text_field: cc.TextField = "text",
-        id_field: cc.IdField = "id",
-        encoding: cc.Encoding = "utf-8",
-        strict: cc.Strict = False,
-        quiet: cc.Quiet = False,
-        report: Annotated[Path, typer.Option(
-            "--report", help="Write the HTML report here (one self-contained file).")] = Path("report.html"),
-        no_report: Annotated[bool, typer.Option("--no-report", help="Console output only.")] = False,
-        plots: Annotated[Optional[Path], typer.Option(
-            "--plots", help="Also write the report's plots as PNG files into this folder.")] = None,
-    ) -> None:
-        """The main job on a corpus (default: the bundled seeds/): top n-grams per n with
-        French and English stop words removed, near-duplicates and co-occurrence sections,
-        and an HTML report with plots (report.html in the current folder unless --report).
-
-        The corpus is read once into memory and shared by the sections: meant for corpora
-        that fit in RAM; the ngrams, minhash and cooc commands stream larger ones."""
-        from engine.ngrams import parse_n
-        from engine.output import plan_outputs, run_inputs
-        from engine.report import report_targets, write_report
-
-        with cc.job(quiet) as ctx:
-            # analyze_corpus builds its own reader; a quiet one lists the same input files
-            # (expanding the paths reads nothing), so the outputs are checked before the work
-            listing = cc.JobContext(quiet=True).reader(paths, text_field, id_field, encoding, strict)
-            lo, hi = parse_n(n)
-            targets = [] if no_report else report_targets(report, plots, range(lo, hi + 1))
-            plan = plan_outputs({}, run_inputs(listing, stopwords=stopwords), extra=targets)
-            with plan:
-                data = analyze_corpus(paths, top=top, n=n, stopwords=stopwords, device=device,
-                                      text_field=text_field, id_field=id_field, encoding=encoding,
-                                      strict=strict, ctx=ctx, console=cc.out_console,
-                                      command=_command_line())
-                if no_report:
-                    if plots is not None:
-                        cc.err_console.print("[yellow]--plots ignored with --no-report[/yellow]")
-                    return
-                path, pngs = write_report(data, report, plots, plan=plan)
-                plan.commit()
-            cc.out_console.print(f"report: {path.resolve()}", soft_wrap=True)
-            if pngs:
-                cc.out_console.print(f"plots: {len(pngs)} PNG files in {Path(plots).resolve()}",
-                                     soft_wrap=True)

@@ -183,7 +183,7 @@ def test_bench_bad_value_is_usage_error(tmp_path):
 
 
 def test_bench_without_bench_folder(monkeypatch):
-    import engine.bench_cli as bc
+    import engine.cli.bench as bc
     monkeypatch.setattr(bc, "load_bench_run", lambda: None)
     res = _invoke(["bench", "--quick"])
     assert res.exit_code == 1

@@ -288,7 +288,7 @@ def _minhash_outputs(tmp_path):
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
 def test_minhash_writes_all_outputs_or_none(tmp_path, corpus, monkeypatch, error):
     """The dedup output (written last) fails half way: no output appears, an older one is kept."""
-    import engine.minhash as mh
+    import engine.cli.minhash as mh   # the command calls write_dedup from there
     paths, args = _minhash_outputs(tmp_path)
     paths["--clusters"].write_text("old clusters\n", encoding="utf-8")
     real = mh.write_dedup

@@ -18,11 +18,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from engine import cli_common as cc
+from engine.cli import common as cc
 
 __all__ = ["register", "load_bench_run", "bench_argv"]
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]   # engine/cli/bench.py -> the checkout
 
 
 def load_bench_run():

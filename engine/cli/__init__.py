@@ -1,7 +1,8 @@
 """The ``corpus`` command line (typer).
 
 Exit codes: 0 ok, 1 failure (bad input, missing GPU, unwritable output), 2 bad usage.
-Each analytic registers its own commands from its module (``register(app)``).
+Each command lives in its own module of this package (``engine.cli.ngrams``...), which
+adds it to the app (``register(app)``); only this package imports typer and console code.
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import importlib
 
 import typer
 
-from engine.cli_common import out_console
+from engine.cli.common import out_console
 
 app = typer.Typer(
     name="corpus",
@@ -84,15 +85,9 @@ def _threading_layer() -> str:
         return f"unavailable ({e})"
 
 
-for _mod in ("engine.ngrams", "engine.minhash", "engine.cooc", "engine.analyze", "engine.bench_cli"):
-    try:
-        _m = importlib.import_module(_mod)
-    except ModuleNotFoundError as _e:
-        if _e.name != _mod:
-            raise
-        continue
-    if hasattr(_m, "register"):
-        _m.register(app)
+# one module a command (or a pair of related commands), each adding itself to the app
+for _mod in ("ngrams", "minhash", "cooc", "analyze", "bench"):
+    importlib.import_module(f"engine.cli.{_mod}").register(app)
 
 
 def main() -> None:

@@ -1,0 +1,4 @@
+"""``python -m engine.cli``: the ``corpus`` command."""
+from engine.cli import main
+
+main()

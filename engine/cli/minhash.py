@@ -1,0 +1,154 @@
+"""``corpus minhash`` and ``corpus similarity``: near-duplicates and the similarity matrix.
+
+The command line only: options, messages, outputs; the work is in ``engine.minhash``.
+"""
+
+# typer evaluates the annotations (strings under ``from __future__ import annotations``)
+# in this module's globals, so the names they use are imported at module level.
+from pathlib import Path
+from typing import Annotated, Optional
+
+import numpy as np
+import typer
+
+from engine.errors import ParameterError
+from engine.minhash import (MAX_SIMILARITY_DOCS, MinHashConfig, _check_meta, _print_matrix,
+                            _print_summary, load_signatures, matrix_table, run, save_signatures,
+                            similarity_matrix, write_dedup)
+
+
+def register(app) -> None:
+    """Add the ``minhash`` and ``similarity`` commands to the typer ``app``."""
+    from typing import Annotated
+
+    import typer
+
+    from engine.cli.common import (Device, Encoding, IdField, MinTokenLen, Paths, Quiet, Stopwords,
+                                   Strict, StripAccents, TextField, job, out_console,
+                                   text_options)
+    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
+
+    Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
+    Perms = Annotated[int, typer.Option("--perms", help="Number of hash permutations (signature length).")]
+    Seed = Annotated[int, typer.Option("--seed", help="Seed of the permutation parameters.")]
+
+    @app.command()
+    def minhash(
+        paths: Paths = None,
+        shingle: Shingle = "word:5",
+        perms: Perms = 128,
+        threshold: Annotated[float, typer.Option("--threshold", help="Jaccard similarity at or above which two documents are near-duplicates.")] = 0.8,
+        bands: Annotated[Optional[int], typer.Option("--bands", help="LSH bands (with --rows; default: chosen from --threshold).")] = None,
+        rows: Annotated[Optional[int], typer.Option("--rows", help="LSH rows per band (with --bands).")] = None,
+        seed: Seed = 1,
+        verify: Annotated[bool, typer.Option("--verify/--no-verify", help="Check candidates with the exact Jaccard of their shingle sets (default) or keep the estimate.")] = True,
+        max_bucket: Annotated[int, typer.Option("--max-bucket", help="LSH buckets above this size are linked as a chain, not all pairs.")] = 64,
+        device: Device = "auto",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Pairs (doc_a, doc_b, estimate, jaccard): .parquet, .csv or .jsonl.")] = None,
+        clusters: Annotated[Optional[Path], typer.Option("--clusters", help="Clusters (doc_id, cluster, size): .parquet, .csv or .jsonl.")] = None,
+        dedup_output: Annotated[Optional[Path], typer.Option("--dedup-output", help="The corpus minus the non-representative near-duplicates, JSONL {id, text}.")] = None,
+        save_signatures_: Annotated[Optional[Path], typer.Option("--save-signatures", help="Save the signatures (Parquet) for a later incremental run.")] = None,
+        signatures: Annotated[Optional[Path], typer.Option("--signatures", help="Saved signatures to add this corpus to (incremental dedup).")] = None,
+        text_field: TextField = "text",
+        id_field: IdField = "id",
+        encoding: Encoding = "utf-8",
+        strict: Strict = False,
+        stopwords: Stopwords = None,
+        strip_accents: StripAccents = False,
+        min_token_len: MinTokenLen = 1,
+        quiet: Quiet = False,
+    ) -> None:
+        """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
+        with job(quiet) as ctx:
+            cfg = MinHashConfig(shingle=shingle, perms=perms, threshold=threshold, bands=bands,
+                                rows=rows, seed=seed, verify=verify, max_bucket=max_bucket,
+                                text=text_options(stopwords, strip_accents, min_token_len))
+
+            def reader():
+                return ctx.reader(paths, text_field, id_field, encoding, strict)
+
+            # the reader first (expanding the paths reads nothing), then every output is
+            # checked against its files and the other outputs, before any work
+            r = reader()
+            plan = plan_outputs(
+                {"--output": output, "--clusters": clusters, "--dedup-output": dedup_output,
+                 "--save-signatures": save_signatures_},
+                run_inputs(r, signatures, stopwords=stopwords),
+                {"--output": FORMATS, "--clusters": FORMATS, "--dedup-output": (".jsonl",),
+                 "--save-signatures": (".parquet",)})
+            base = load_signatures(signatures) if signatures is not None else None
+            if base is not None:
+                _check_meta(base.meta, cfg)
+            backend = ctx.backend(device)
+            with plan:  # all outputs renamed into place together, after the last is complete
+                res = run(r, backend, cfg, base=base)
+                ctx.report(r)
+                if output is not None:
+                    plan.write_table("--output", res.pairs_table())
+                if clusters is not None:
+                    plan.write_table("--clusters", res.clusters_table())
+                if save_signatures_ is not None:
+                    save_signatures(res.sigs, save_signatures_, plan=plan)
+                if dedup_output is not None:
+                    q = ctx.quiet
+                    ctx.quiet = True  # no second progress bar for the re-read
+                    try:
+                        write_dedup(reader, res.keep_new, dedup_output, plan=plan)
+                    finally:
+                        ctx.quiet = q
+                plan.commit()
+            summ = res.summary()
+            if not base:
+                summ.pop("saved documents")
+            mb = res.sigs.n_bytes / 1e6
+            summ["time"] = f"{res.seconds:.2f} s ({mb / max(res.seconds, 1e-9):.1f} MB/s, {res.backend_name})"
+            _print_summary(summ, out_console)
+            if output is None and res.pair_a.size:
+                print_table(res.pairs_table(), "Near-duplicate pairs", out_console, max_rows=20)
+
+    @app.command()
+    def similarity(
+        paths: Paths = None,
+        shingle: Shingle = "word:5",
+        perms: Perms = 128,
+        seed: Seed = 1,
+        exact: Annotated[bool, typer.Option("--exact", help="Exact Jaccard of the shingle sets instead of the MinHash estimate.")] = False,
+        max_docs: Annotated[int, typer.Option("--max-docs", help="Refuse corpora with more documents than this.")] = MAX_SIMILARITY_DOCS,
+        device: Device = "auto",
+        output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The matrix: .npy, or .parquet/.csv/.jsonl (doc_id + one column per document).")] = None,
+        text_field: TextField = "text",
+        id_field: IdField = "id",
+        encoding: Encoding = "utf-8",
+        strict: Strict = False,
+        stopwords: Stopwords = None,
+        strip_accents: StripAccents = False,
+        min_token_len: MinTokenLen = 1,
+        quiet: Quiet = False,
+    ) -> None:
+        """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
+        with job(quiet) as ctx:
+            cfg = MinHashConfig(shingle=shingle, perms=perms, seed=seed,
+                                text=text_options(stopwords, strip_accents, min_token_len))
+            if max_docs < 1:
+                raise ParameterError(f"--max-docs must be an integer >= 1, got {max_docs}")
+            r = ctx.reader(paths, text_field, id_field, encoding, strict)
+            plan = plan_outputs({"--output": output}, run_inputs(r, stopwords=stopwords),
+                                {"--output": (".npy",) + FORMATS})
+            backend = ctx.backend(device)
+            with plan:
+                ids, m = similarity_matrix(r, backend, cfg, max_docs=max_docs, exact=exact)
+                ctx.report(r)
+                if output is not None:
+                    if output.suffix.lower() == ".npy":
+                        # through an open file: np.save on a path would append ".npy" to the temp's name
+                        with open(plan.temp("--output"), "wb") as f:
+                            np.save(f, m)
+                    else:
+                        plan.write_table("--output", matrix_table(ids, m))
+                    plan.commit()
+            what = "exact" if exact else f"estimated ({perms} permutations)"
+            if len(ids) <= 20:
+                _print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")
+            else:
+                out_console.print(f"{len(ids)} documents: {what} Jaccard matrix "
+                                  + (f"written to {output}" if output else "computed (use --output to write it)"))

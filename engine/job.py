@@ -1,0 +1,58 @@
+"""The job contract: every job (ngrams, minhash, cooc, similarity) is three named steps.
+
+``map_partition(batches, backend, config) -> Partial``
+    The work on one partition of the corpus (an iterable of :class:`engine.corpus.Batch`):
+    plain numpy arrays (keys, counts, flat UTF-8 bytes + int64 offsets), no Python objects,
+    so that Dask can ship them between workers.
+``combine(partials) -> Partial``
+    Exact: the result depends only on the partials' order (corpus order), never on the
+    order in which they were computed.
+``finish(partial, config) -> Result``
+    Ordering, top-k, strings: the result, with ``.table()``, ``.stats``
+    (:class:`engine.stats.JobStats`) and its writers.
+
+``engine.<job>.run(corpus, backend="auto", config=None)`` runs the three in one process;
+the scale-out runs the same functions on workers.  ``corpus`` is paths, a
+:class:`engine.corpus.CorpusReader`, one :class:`Batch` or an iterable of them
+(:func:`as_batches`).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from engine.corpus import Batch, CorpusReader
+
+__all__ = ["as_batches", "run_steps"]
+
+
+def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader | None]:
+    """The batches of ``corpus`` and the reader that makes them (None for given batches).
+
+    Paths (one or a list of ``str`` / ``os.PathLike``) are read with a
+    :class:`CorpusReader` built with ``reader_options``.
+    """
+    if isinstance(corpus, CorpusReader):
+        return corpus, corpus
+    if isinstance(corpus, Batch):
+        return [corpus], None
+    if isinstance(corpus, (str, os.PathLike)):
+        corpus = [corpus]
+    corpus = list(corpus) if not isinstance(corpus, list) else corpus
+    if corpus and all(isinstance(p, (str, os.PathLike)) for p in corpus):
+        reader = CorpusReader([Path(p) for p in corpus], **reader_options)
+        return reader, reader
+    if not all(isinstance(b, Batch) for b in corpus):
+        raise TypeError("corpus must be paths, a CorpusReader, or Batch objects")
+    return corpus, None
+
+
+def run_steps(job, batches: Iterable[Batch], backend, config, reader: CorpusReader | None = None):
+    """``finish(combine([map_partition(batches)]))`` of module ``job`` in this process,
+    the reader's skips and warnings added to the result's stats."""
+    partial = job.map_partition(batches, backend, config)
+    result = job.finish(job.combine([partial]), config)
+    if reader is not None:
+        result.stats.add_read(reader.stats)
+    return result
