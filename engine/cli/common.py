@@ -46,6 +46,13 @@ MinTokenLen = Annotated[int, typer.Option("--min-token-len", help="Drop tokens s
 Device = Annotated[str, typer.Option("--device", help="auto (GPU if usable), cpu, or gpu.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line (skipped inputs are still reported).")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result here; format from the extension.")]
+StatsPath = Annotated[Optional[Path], typer.Option(
+    "--stats", help="Also write the run's statistics here (JSON: documents, tokens, bytes, skips with "
+                    "their first locations, seconds per stage, backend, host/device copies).")]
+STATS_FORMATS = (".json",)
+
+# library parameter names whose flag is not "--" + the name with dashes
+FLAGS = {"n": "--n"}
 
 
 def text_options(stopwords: str | None, strip_accents: bool, min_token_len: int) -> TextOptions:
@@ -109,9 +116,9 @@ def job(quiet: bool = False) -> Iterator[JobContext]:
     except (CorpusError, BackendUnavailable, OutputError) as e:
         ctx.stop_progress()
         fail(str(e), 1)
-    except ParameterError as e:
+    except ParameterError as e:   # the library names its parameter; the user typed a flag
         ctx.stop_progress()
-        fail(str(e), 2)
+        fail(e.for_flag(FLAGS.get(e.param)), 2)
     except KeyboardInterrupt:
         ctx.stop_progress()
         fail("interrupted (no partial output was written)", 130)
