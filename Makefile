@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-cpu test-sim test-ptx test-install bench clean clean-cache
+.PHONY: demo test lint test-cpu test-sim test-ptx test-install bench clean clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ demo: $(STAMP)
 
 # Three pytest processes: the CUDA simulator must be switched on before numba is
 # imported, and PTX compilation does not work under the simulator.
-test: test-cpu test-sim test-ptx
+test: lint test-cpu test-sim test-ptx
+
+# ruff, configured in pyproject.toml
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test-cpu: $(STAMP)
 	$(BIN)/python -m pytest -q tests

@@ -375,7 +375,7 @@ def write_charts(doc: dict, outdir: Path) -> list[str]:
                 vals.append(hit[0]["mb_per_s"] if hit else 0.0)
             xs = [i + li * width for i in range(len(tools))]
             bars = ax.bar(xs, vals, width, label=f"{lang} ({big:g} MB)" if big else lang)
-            for b, v, t in zip(bars, vals, tools):
+            for b, v, _tool in zip(bars, vals, tools):
                 if v == 0.0:
                     ax.text(b.get_x() + b.get_width() / 2, 0, "absent", rotation=90, ha="center",
                             va="bottom", fontsize=7, color="grey")
@@ -444,7 +444,7 @@ def now_iso() -> str:
 if __name__ == "__main__":
     if len(sys.argv) == 8 and sys.argv[1] == "--child":
         _, _, job, name, path, warm, repeat, quick = sys.argv
-        from bench import common as _self   # the real module, not __main__ (same Tool class)
+        from bench import common as _self  # the real module, not __main__ (same Tool class)
         try:
             res = _self._child(job, name, Path(path), Path(warm) if warm != "-" else None,
                          int(repeat), quick == "1")

@@ -77,7 +77,8 @@ def _components(n: int, pairs) -> int:
 def _engine(device: str):
     def run(path: Path) -> dict:
         from engine.backend import get_backend
-        from engine.minhash import MinHashConfig, run as mh_run
+        from engine.minhash import MinHashConfig
+        from engine.minhash import run as mh_run
         res = mh_run(Path(path), get_backend(device), MinHashConfig(perms=PERMS, threshold=THRESHOLD))
         res.clusters_table()
         s = res.summary()
@@ -209,9 +210,11 @@ def recall_precision(lang: str, n_docs: int = 10000, seed: int = 0, threshold: f
     issue's criterion) and per planted level.
     """
     import pyarrow.parquet as pq
+
     from bench.corpus_gen import ensure_dup_corpus
     from engine.backend import get_backend
-    from engine.minhash import MinHashConfig, run as mh_run
+    from engine.minhash import MinHashConfig
+    from engine.minhash import run as mh_run
     path, truth_path = ensure_dup_corpus(lang, n_docs, seed)
     t = pq.read_table(truth_path).to_pydict()
     t0 = time.perf_counter()
@@ -240,6 +243,7 @@ def recall_precision(lang: str, n_docs: int = 10000, seed: int = 0, threshold: f
 def short_docs_corpus(n_docs: int = 1_000_000, seed: int = 0, lang: str = "en") -> Path:
     """``n_docs`` documents of 100-300 bytes (sentences of bench.corpus_gen), cached JSONL."""
     import random
+
     from bench.corpus_gen import _LEX_RATE_DUP, DATA_DIR, _Writer
     out = DATA_DIR / f"{lang}-short{n_docs}-seed{seed}.jsonl"
     if out.exists():

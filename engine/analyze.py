@@ -9,19 +9,26 @@ Library use::
     from engine.analyze import analyze_corpus
     data = analyze_corpus(["seeds/"])          # -> engine.report.ReportData
     engine.report.write_report(data, "report.html", plots_dir="plots")
+    data.stats.to_json()                       # engine.stats.JobStats: seconds per section
+
+No command-line dependency: the CLI (engine.cli.analyze) passes its reader, its skip report
+(``on_read``) and its warning printer (``warn``).
 """
 from __future__ import annotations
 
-import importlib
 import platform
 import re
+import sys
 import time
 from dataclasses import replace
 from datetime import datetime
+from typing import Callable
 
 import numpy as np
 
-from engine.cli import common as cc
+from engine.corpus import CorpusReader
+from engine.resources import seeds_dir
+from engine.stats import JobStats
 
 __all__ = ["analyze_corpus", "main_terms"]
 
@@ -129,9 +136,11 @@ def _clusters(res, limit: int = REPORT_CLUSTERS) -> list[dict]:
 
 def _near_duplicates(batches, backend, text, console) -> dict:
     """Console section (as engine.minhash.analyze_section prints it) and the report's data."""
-    from engine import minhash as mh
-    from engine.output import print_table
     import pyarrow as pa
+
+    from engine import minhash as mh
+    from engine.console import print_matrix, print_summary
+    from engine.output import print_table
 
     cfg = mh.MinHashConfig(text=text)
     n = sum(b.n_docs for b in batches)
@@ -143,10 +152,7 @@ def _near_duplicates(batches, backend, text, console) -> dict:
         mcfg = replace(cfg, shingle="char:5")
         ids, m = mh.similarity_matrix(batches, backend, mcfg)
         title = f"Near-duplicates: estimated Jaccard ({mcfg.shingle} shingles, {mcfg.perms} permutations)"
-        if hasattr(mh, "_print_matrix"):
-            mh._print_matrix(ids, m, console, title)
-        else:  # pragma: no cover - engine.minhash without its console helper
-            print_table(mh.matrix_table(ids, m), title, console)
+        print_matrix(ids, m, console, title)
         out.update(doc_ids=list(ids), matrix=m.tolist(), matrix_title=title,
                    matrix_caption="All pairs of documents: estimated Jaccard similarity of their "
                                   "character 5-gram sets (1.00 on the diagonal).")
@@ -156,10 +162,7 @@ def _near_duplicates(batches, backend, text, console) -> dict:
         res = mh.run(batches, backend, cfg)
         summ = res.summary()
         title = f"Near-duplicates (MinHash {cfg.shingle}, threshold {cfg.threshold})"
-        if hasattr(mh, "_print_summary"):
-            mh._print_summary(summ, console, title)
-        else:  # pragma: no cover
-            print_table(pa.table({"": list(summ), "value": [str(v) for v in summ.values()]}), title, console)
+        print_summary(summ, console, title)
         out["summary"] = summ
     clusters = _clusters(res)
     if n > MATRIX_DOCS and clusters:
@@ -207,17 +210,11 @@ COOC_WINDOW = 5
 COOC_MEASURE = "llr"
 
 
-def _cooccurrence(batches, backend, text, console) -> dict:
+def _cooccurrence(batches, backend, text, console, warn) -> dict:
     """Console table and report data: the top associates of the main content terms (engine.cooc's
-    data API: ``run(...)``, the vocabulary in frequency order, ``CoocResult.associates``).  A missing or broken engine.cooc, or a failure
-    in it, becomes a note in the report instead of stopping the analysis."""
-    try:
-        cooc = importlib.import_module("engine.cooc")
-    except Exception as e:
-        cc.err_console.print(f"[yellow]co-occurrence section skipped: engine.cooc could not be imported "
-                             f"({type(e).__name__}: {e})[/yellow]")
-        return {"error": f"Co-occurrence unavailable: engine.cooc could not be imported "
-                         f"({type(e).__name__}: {e})."}
+    data API: ``run(...)``, the vocabulary in frequency order, ``CoocResult.associates``).  A failure
+    in it becomes a note in the report instead of stopping the analysis."""
+    from engine import cooc
     try:
         from rich.table import Table
         cfg = cooc.CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
@@ -242,7 +239,7 @@ def _cooccurrence(batches, backend, text, console) -> dict:
             console.print(f"[dim]Co-occurrence: no content word (alphabetic, 2+ letters) seen at least "
                           f"{cfg.min_count} times[/dim]")
     except Exception as e:
-        cc.err_console.print(f"[yellow]co-occurrence section failed: {type(e).__name__}: {e}[/yellow]")
+        warn(f"co-occurrence section failed: {type(e).__name__}: {e}")
         return {"error": f"Co-occurrence failed: {type(e).__name__}: {e}"}
     if not heads:
         note = (f"No content word (alphabetic, two letters or more) is seen at least {cfg.min_count} "
@@ -261,85 +258,126 @@ def _cooccurrence(batches, backend, text, console) -> dict:
 
 
 # ---------------------------------------------------------------------------- the job
-def analyze_corpus(paths=None, *, top: int = 10, n="1-3", stopwords: str | None = "fr,en",
+def _warn_stderr(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _paths(corpus) -> list:
+    """The paths of ``corpus`` (one path or several; none: the bundled seeds)."""
+    paths = [corpus] if isinstance(corpus, str) or hasattr(corpus, "__fspath__") else corpus
+    return list(paths) if paths else [seeds_dir()]
+
+
+def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None = "fr,en",
                    device="auto", text_field: str = "text", id_field: str = "id",
-                   encoding: str = "utf-8", strict: bool = False, ctx: "cc.JobContext | None" = None,
-                   console=None, command: str = ""):
-    """Run the analysis on ``paths`` (default: the bundled seeds), print the console sections
-    to ``console`` and return the :class:`engine.report.ReportData` for the HTML report."""
+                   encoding: str = "utf-8", strict: bool = False,
+                   on_read: Callable[[CorpusReader], None] | None = None,
+                   warn: Callable[[str], None] | None = None, console=None, command: str = "",
+                   inputs: list[str] | None = None):
+    """Run the analysis, print the console sections to ``console`` and return the
+    :class:`engine.report.ReportData` for the HTML report (its ``stats``: a JobStats).
+
+    Parameters
+    ----------
+    corpus : paths (default: the bundled seeds) or a ready :class:`CorpusReader` (the reader
+        options below then do not apply).
+    on_read : called with the reader once the corpus is read (the CLI reports skips there).
+    warn : called with a one-line message when a section fails (default: stderr).
+    inputs : the input paths the report lists (default: the paths given).
+    """
     import pyarrow.compute as pc
     from rich.console import Console
 
-    from engine.ngrams import NgramConfig, NgramStats, count_batches
+    from engine import ngrams
+    from engine.backend import get_backend
     from engine.output import print_table
     from engine.report import ReportData
-    from engine.text import TextOptions
+    from engine.text import TextOptions, text_options
 
     console = console or Console(highlight=False)
-    ctx = ctx or cc.JobContext(quiet=True)
-    text = cc.text_options(stopwords, False, 1)
-    cfg = NgramConfig(n=n, top=top, text=text)
-    backend = ctx.backend(device)
-    reader = ctx.reader(paths, text_field, id_field, encoding, strict)
-    stats = NgramStats()
+    warn = warn or _warn_stderr
+    text = text_options(stopwords, False, 1)
+    cfg = ngrams.NgramConfig(n=n, top=top, text=text)
+    backend = get_backend(device)
+    if isinstance(corpus, CorpusReader):
+        reader = corpus
+        inputs = inputs if inputs is not None else [str(f[0]) for f in reader.files]
+    else:
+        paths = _paths(corpus)
+        reader = CorpusReader(paths, text_field=text_field, id_field=id_field, encoding=encoding,
+                              strict=strict)
+        inputs = inputs if inputs is not None else [str(p) for p in paths]
+    stats = JobStats(job="analyze", backend=backend.describe())
     t0 = time.perf_counter()
     # read once: every section works on the same batches (and the reader options apply to all)
-    batches = list(reader)
-    table = count_batches(batches, backend, cfg, stats)
+    with stats.stage("read"):
+        batches = list(reader)
+    with stats.stage("ngrams"):
+        main = ngrams.run(batches, backend, cfg)
+    table = main.table()
     elapsed = time.perf_counter() - t0
-    ctx.report(reader)
+    stats.documents, stats.tokens, stats.bytes = main.stats.documents, main.stats.tokens, main.stats.bytes
+    stats.add_read(reader.stats)
+    if on_read is not None:
+        on_read(reader)
     console.rule("[bold]corpus")
     console.print(
-        f"{stats.documents} documents, {reader.stats.bytes / 1e6:.2f} MB, {stats.tokens} tokens "
+        f"{main.stats.documents} documents, {reader.stats.bytes / 1e6:.2f} MB, {main.stats.tokens} tokens "
         f"(stop words {stopwords or 'kept'}), {reader.stats.n_skipped} skipped; "
         f"{backend.describe()}, {elapsed:.2f} s")
     lo, hi = cfg.n
-    ngrams = {}
+    top_ngrams = {}
     for k in range(lo, hi + 1):
         t = table.filter(pc.equal(table["n"], k)).drop(["n"])
         print_table(t, title=f"top {top} {k}-grams", console=console)
-        ngrams[k] = [(r["ngram"], r["count"], r["doc_freq"]) for r in t.to_pylist()]
+        top_ngrams[k] = [(r["ngram"], r["count"], r["doc_freq"]) for r in t.to_pylist()]
 
     # rank-frequency of every word, stop words kept (a second, unigram-only pass)
-    zstats = NgramStats()
-    uni = count_batches(batches, backend, NgramConfig(n=1, text=TextOptions()), zstats)
-    zipf_counts = uni["count"].to_numpy()
-    zipf_words = uni["ngram"].slice(0, 6).to_pylist()
+    with stats.stage("unigrams"):
+        uni = ngrams.run(batches, backend, ngrams.NgramConfig(n=1, text=TextOptions()))
+    zipf_counts = uni.table()["count"].to_numpy()
+    zipf_words = uni.table()["ngram"].slice(0, 6).to_pylist()
 
-    try:
-        nd = _near_duplicates(batches, backend, text, console)
-    except Exception as e:
-        cc.err_console.print(f"[yellow]near-duplicate section failed: {type(e).__name__}: {e}[/yellow]")
-        nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
-    co = _cooccurrence(batches, backend, text, console)
+    with stats.stage("near_duplicates"):
+        try:
+            nd = _near_duplicates(batches, backend, text, console)
+        except Exception as e:
+            warn(f"near-duplicate section failed: {type(e).__name__}: {e}")
+            nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
+    with stats.stage("cooccurrence"):
+        co = _cooccurrence(batches, backend, text, console, warn)
 
-    langs, sampled = _guess_languages(batches)
+    with stats.stage("languages"):
+        langs, sampled = _guess_languages(batches)
+    stats.counters.update({"tokens_with_stopwords": uni.stats.tokens, "distinct_words": uni.num_rows})
+    for k in range(lo, hi + 1):
+        stats.counters[f"distinct_n{k}"] = main.stats.counters.get(f"distinct_n{k}", 0)
     rs = reader.stats
-    summary = {"documents": stats.documents, "tokens": stats.tokens, "MB": f"{rs.bytes / 1e6:.2f}",
+    summary = {"documents": main.stats.documents, "tokens": main.stats.tokens, "MB": f"{rs.bytes / 1e6:.2f}",
                "distinct words": int(uni.num_rows), "skipped inputs": rs.n_skipped, "files": rs.files,
-               "bytes": rs.bytes, "tokens with stop words": zstats.tokens,
-               "tokens (after stop words)": stats.tokens, "seconds (n-grams)": f"{elapsed:.2f}"}
+               "bytes": rs.bytes, "tokens with stop words": uni.stats.tokens,
+               "tokens (after stop words)": main.stats.tokens, "seconds (n-grams)": f"{elapsed:.2f}"}
     params = {"n": f"{lo}-{hi}", "top": top, "stop words": stopwords or "kept", "device": device,
               "backend": backend.describe(), "normalisation": "NFKC + casefold, tokens = \\w+ runs",
               "encoding": encoding, "text field": text_field, "id field": id_field, "strict": strict}
     for sec in (nd, co):
         params.update(sec.pop("params", {}) if isinstance(sec, dict) else {})
     return ReportData(
-        inputs=[str(p) for p in (paths or [cc.seeds_dir()])],
+        inputs=inputs,
         summary=summary,
         skipped=[(r, c, list(rs.locations.get(r, []))) for r, c in sorted(rs.skipped.items())]
         + [(f"warning: {r} (kept)", c, list(rs.warning_locations.get(r, [])))
            for r, c in sorted(rs.warnings.items())],
         languages=langs or None,
         languages_note=(f"Guessed from stop-word frequencies ({', '.join(LANGS)}) in "
-                        f"{'all ' if sampled == stats.documents else 'the first '}{sampled} documents; "
+                        f"{'all ' if sampled == main.stats.documents else 'the first '}{sampled} documents; "
                         "a heuristic, not a language identifier."),
-        ngrams=ngrams,
+        ngrams=top_ngrams,
         ngrams_note=f"Word n-grams within documents, stop words removed ({stopwords or 'none'}); "
                     "count = occurrences, doc_freq = documents containing it.",
         zipf_counts=zipf_counts, zipf_words=zipf_words,
         zipf_note="All words, stop words kept (a separate unigram count of the same documents).",
         minhash=nd, cooc=co, params=params, versions=_versions(backend),
         created=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
-        command=command,
+        command=command, stats=stats,
     )

@@ -39,13 +39,21 @@ def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader 
         return [corpus], None
     if isinstance(corpus, (str, os.PathLike)):
         corpus = [corpus]
-    corpus = list(corpus) if not isinstance(corpus, list) else corpus
-    if corpus and all(isinstance(p, (str, os.PathLike)) for p in corpus):
-        reader = CorpusReader([Path(p) for p in corpus], **reader_options)
-        return reader, reader
-    if not all(isinstance(b, Batch) for b in corpus):
-        raise TypeError("corpus must be paths, a CorpusReader, or Batch objects")
-    return corpus, None
+    if isinstance(corpus, (list, tuple)):
+        if corpus and all(isinstance(p, (str, os.PathLike)) for p in corpus):
+            reader = CorpusReader([Path(p) for p in corpus], **reader_options)
+            return reader, reader
+        if not all(isinstance(b, Batch) for b in corpus):
+            raise TypeError("corpus must be paths, a CorpusReader, or Batch objects")
+        return corpus, None
+    # any other iterable (a generator of batches): streamed, each checked as it comes
+    return (_checked(b) for b in corpus), None
+
+
+def _checked(batch):
+    if not isinstance(batch, Batch):
+        raise TypeError(f"corpus must be paths, a CorpusReader, or Batch objects, got {type(batch).__name__}")
+    return batch
 
 
 def run_steps(job, batches: Iterable[Batch], backend, config, reader: CorpusReader | None = None):

@@ -44,7 +44,7 @@ def retain_freed_memory() -> bool:
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.gnu_get_libc_version   # glibc only (musl, macOS: not this allocator)
+        libc.gnu_get_libc_version  # noqa: B018 - raises AttributeError off glibc; glibc only (musl, macOS: not this allocator)
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False

@@ -57,6 +57,8 @@ class ReportData:
     versions: dict[str, str] = field(default_factory=dict)
     created: str = ""
     command: str = ""
+    # the run's engine.stats.JobStats (``corpus analyze --stats``); not shown in the report
+    stats: Optional[Any] = None
 
 
 # ---------------------------------------------------------------------------- figures

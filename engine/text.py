@@ -17,12 +17,12 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.memory import small_pages
 from engine.corpus import Batch
+from engine.memory import small_pages
 from engine.normalize import get_tables, normalize_text, reference_tokens
 
 __all__ = ["TextOptions", "Tokens", "tokenize", "stopword_hashes",
-           "hash_token", "ParameterError"]
+           "hash_token", "text_options", "ParameterError"]
 
 
 from engine.errors import ParameterError  # noqa: E402  (defined there, re-exported here)
@@ -44,6 +44,13 @@ class TextOptions:
     def __post_init__(self):
         if not isinstance(self.min_token_len, int) or self.min_token_len < 1:
             raise ParameterError(f"min_token_len must be an integer >= 1, got {self.min_token_len!r}")
+
+
+def text_options(stopwords: str | None, strip_accents: bool = False, min_token_len: int = 1) -> TextOptions:
+    """The :class:`TextOptions` of the command-line options: ``stopwords`` is comma-separated
+    (``"fr,en,my-list.txt"``; blank items ignored, None or "" for none)."""
+    specs = tuple(s.strip() for s in stopwords.split(",") if s.strip()) if stopwords else ()
+    return TextOptions(stopwords=specs, strip_accents=strip_accents, min_token_len=min_token_len)
 
 
 def hash_token(token: str) -> int:
@@ -70,7 +77,7 @@ def _stopword_list(spec: str) -> tuple[str, ...]:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as e:
-            raise ParameterError(f"--stopwords: cannot read {path} as UTF-8 ({e})")
+            raise ParameterError(f"--stopwords: cannot read {path} as UTF-8 ({e})") from None
         words = tuple(w for w in (line.strip() for line in lines) if w and not w.startswith("#"))
         if not words:
             raise ParameterError(f"--stopwords: {path} holds no words")
@@ -82,7 +89,7 @@ def _stopword_list(spec: str) -> tuple[str, ...]:
         from stop_words import LANGUAGE_MAPPING
         codes = sorted(LANGUAGE_MAPPING)
         raise ParameterError(f"--stopwords: {spec!r} is neither a file nor a language code "
-                             f"(available: {', '.join(codes)})")
+                             f"(available: {', '.join(codes)})") from None
 
 
 @lru_cache(maxsize=32)

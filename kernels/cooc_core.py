@@ -18,7 +18,6 @@ from numba import njit
 
 from kernels.hashing import find_sorted  # noqa: F401  (used by term_id; re-exported)
 
-
 EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # never a pair key: ids are < 2**31
 LOW32 = np.uint64(0xFFFFFFFF)
 

@@ -54,7 +54,7 @@ def cooc(docs, window=5, weighting="none", min_count=2, max_vocab=50000):
                 M[(b, a)] += w
     T = sum(M.values())
     m = collections.defaultdict(float)
-    for (a, b), v in M.items():
+    for (a, _b), v in M.items():
         m[a] += v
     return vocab, dict(M), T, dict(m)
 

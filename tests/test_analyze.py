@@ -121,10 +121,12 @@ def _write_corpus(folder: Path, n_docs: int, copies: int) -> None:
 
 
 def test_clusters_and_heatmap_on_more_documents(tmp_path):
+    import io
+
+    from rich.console import Console
+
     from engine.analyze import analyze_corpus
     from engine.report import build_html
-    from rich.console import Console
-    import io
     corpus = tmp_path / "c"
     _write_corpus(corpus, 14, 3)
     con = Console(file=io.StringIO(), width=200)
@@ -141,18 +143,6 @@ def test_clusters_and_heatmap_on_more_documents(tmp_path):
     p = parse_report(build_html(data))
     assert table_rows(p, **{"class": "clusters"})[0][:2] == ["d00.txt", "4"]
     assert "similarity.png" in check_images(p)
-
-
-def test_cooc_unavailable_is_reported_not_fatal(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "engine.cooc", None)    # import engine.cooc now fails
-    corpus = tmp_path / "c"
-    _write_corpus(corpus, 3, 0)
-    report = tmp_path / "r.html"
-    res = _invoke(["analyze", str(corpus), "--report", str(report), "--device", "cpu"])
-    assert res.exit_code == 0, res.output
-    p = parse_report(report.read_text(encoding="utf-8"))
-    assert "engine.cooc could not be imported" in " ".join(p.text)
-    assert "cooc_network.png" not in check_images(p)
 
 
 # ---------------------------------------------------------------------------- corpus bench
@@ -189,3 +179,38 @@ def test_bench_without_bench_folder(monkeypatch):
     assert res.exit_code == 1
     assert "needs the bench/ folder of a source checkout" in res.output
     assert len(res.output.strip().splitlines()) == 1
+
+
+def test_analyze_stats_and_no_cli_dependency(tmp_path):
+    import subprocess
+    st = tmp_path / "s.json"
+    res = _invoke(["analyze", "--no-report", "--device", "cpu", "--stats", str(st)])
+    assert res.exit_code == 0, res.output
+    d = json.loads(st.read_text(encoding="utf-8"))
+    assert d["job"] == "analyze" and d["documents"] == 5 and d["files"] == 5
+    assert {"read", "ngrams", "unigrams", "near_duplicates", "cooccurrence", "languages"} <= set(d["seconds"])
+    # the library module stands without the command line
+    code = ("import sys, engine.analyze; bad = [m for m in ('typer', 'engine.cli') if m in sys.modules]; "
+            "print(*bad); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_analyze_corpus_takes_a_reader_and_callbacks(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from engine.analyze import analyze_corpus
+    from engine.corpus import CorpusReader
+    corpus = tmp_path / "c"
+    _write_corpus(corpus, 3, 0)
+    seen, warned = [], []
+    con = Console(file=io.StringIO(), width=200)
+    data = analyze_corpus(CorpusReader([corpus]), device="cpu", console=con, on_read=seen.append,
+                          warn=warned.append)
+    assert len(seen) == 1 and isinstance(seen[0], CorpusReader) and warned == []
+    assert sorted(data.inputs) == sorted(str(f) for f in corpus.glob("*.txt"))   # the reader's files
+    assert data.stats.documents == data.summary["documents"] == 3
+    assert "top 10 1-grams" in con.file.getvalue()

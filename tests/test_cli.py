@@ -56,7 +56,7 @@ def test_errors_are_one_line(args, code, msg):
     assert r.exit_code == code, r.output
     assert msg in r.output
     assert "Traceback" not in r.output
-    assert len([l for l in r.output.splitlines() if l.strip()]) <= 2
+    assert len([ln for ln in r.output.splitlines() if ln.strip()]) <= 2
 
 
 def test_skips_are_reported_and_strict_fails(tmp_path):

@@ -12,7 +12,7 @@ import engine.cooc as cooc
 from engine.cli import app
 from engine.cooc import CoocConfig, run
 from engine.corpus import batch_from_texts
-from engine.text import ParameterError, TextOptions
+from engine.text import ParameterError, TextOptions, hash_token
 from tests import reference_cooc as ref
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +74,8 @@ def test_larger_text_equals_reference(window, weighting):
 def test_buffered_pairs_equal_reference(monkeypatch):
     # a small dense block: most pairs (with harmonic weights) go through the buffers and radix reduction
     import kernels.cpu.cooc as kc
-    monkeypatch.setattr(cooc, "DENSE_TERMS", 16)
-    monkeypatch.setattr(cooc, "REST_CAP", 4096)
+    monkeypatch.setattr(cooc.config, "DENSE_TERMS", 16)
+    monkeypatch.setattr(cooc.config, "REST_CAP", 4096)
     monkeypatch.setattr(kc, "BUCKET_KEYS", 300)
     cfg = CoocConfig(window=7, weighting="harmonic", min_count=3, max_vocab=400)
     res = run(batch_from_texts(LARGER), "cpu", cfg)
@@ -98,13 +98,13 @@ def test_streaming_spill_growth_and_threads_give_the_same_counts(window, monkeyp
     _same(whole, run(batches, "cpu", CoocConfig(window=window, min_count=2, cache_bytes=1)))
     # tiny tables, dense block and buffers: every batch stops, reduces and resumes many times
     import kernels.cpu.cooc as kc
-    monkeypatch.setattr(cooc, "REST_CAP", 64 if window != "doc" else 1 << 14)
-    monkeypatch.setattr(cooc, "DENSE_TERMS", 8)
-    monkeypatch.setattr(cooc, "INITIAL_TYPE_CAP", 16)
+    monkeypatch.setattr(cooc.config, "REST_CAP", 64 if window != "doc" else 1 << 14)
+    monkeypatch.setattr(cooc.config, "DENSE_TERMS", 8)
+    monkeypatch.setattr(cooc.config, "INITIAL_TYPE_CAP", 16)
     monkeypatch.setattr(kc, "BUCKET_KEYS", 5)
     _same(whole, run(batches, "cpu", cfg))
     # no dense block: every pair goes through the buffers
-    monkeypatch.setattr(cooc, "DENSE_TERMS", 0)
+    monkeypatch.setattr(cooc.config, "DENSE_TERMS", 0)
     _same(whole, run(batches, "cpu", cfg))
     # one partition instead of one per thread
     n = numba.get_num_threads()
@@ -177,18 +177,23 @@ def test_associates_and_matrix():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"window": 0}, "--window must be a positive integer or 'doc', got 0"),
-    ({"window": "abc"}, "--window"), ({"window": -3}, "--window"), ({"window": 2.5}, "--window"),
-    ({"weighting": "log"}, "--weighting must be one of none, harmonic"),
-    ({"measure": "dice"}, "--measure must be one of"),
-    ({"min_count": 0}, "--min-count must be an integer >= 1, got 0"),
-    ({"max_vocab": 0}, "--max-vocab must be an integer >= 1"),
-    ({"window": 21, "weighting": "harmonic"}, "<= 20"),
-    ({"window": "doc", "weighting": "harmonic"}, "harmonic"),
+    ({"window": 0}, "^window must be a positive integer or 'doc', got 0$"),
+    ({"window": "abc"}, "^window must"), ({"window": -3}, "^window must"), ({"window": 2.5}, "^window must"),
+    ({"window": True}, "^window must"),
+    ({"weighting": "log"}, "^weighting must be one of none, harmonic, got 'log'$"),
+    ({"measure": "dice"}, "^measure must be one of"),
+    ({"min_count": 0}, "^min_count must be an integer >= 1, got 0$"),
+    ({"min_count": True}, "^min_count must be an integer >= 1, got True$"),
+    ({"max_vocab": 0}, "^max_vocab must be an integer >= 1"),
+    ({"max_vocab": 2.0}, "^max_vocab must be an integer >= 1"),
+    ({"cache_bytes": -1}, "^cache_bytes must be an integer >= 0"),
+    ({"window": 21, "weighting": "harmonic"}, "^window must be an integer >= 1 and <= 20, got 21$"),
+    ({"window": "doc", "weighting": "harmonic"}, "^weighting must be 'none' with window 'doc'"),
 ])
 def test_bad_parameters(kwargs, match):
-    with pytest.raises(ParameterError, match=match):
+    with pytest.raises(ParameterError, match=match) as e:
         CoocConfig(**kwargs)
+    assert e.value.param == str(e.value).split()[0]   # the library name: the CLI shows its flag
 
 
 def test_cli(tmp_path):
@@ -221,14 +226,16 @@ def test_cli(tmp_path):
         assert msg in out.output and "Traceback" not in out.output, (args, out.output)
 
 
-def test_analyze_section():
-    import io
-    from rich.console import Console
-    buf = io.StringIO()
-    out = cooc.analyze_section([ROOT / "seeds"], "cpu", TextOptions(stopwords=("fr", "en")),
-                               Console(file=buf, width=200))
-    assert "nvidia" in out["terms"] and out["terms"]["nvidia"]
-    assert "nvidia" in buf.getvalue()
+def test_associates_of_a_seed_term():
+    # what ``corpus analyze`` shows (engine.analyze._cooccurrence): associates of a content word
+    res = run([ROOT / "seeds"], "cpu", CoocConfig(window=5, text=TextOptions(stopwords=("fr", "en"))))
+    at = res.associates("nvidia", "llr", 6).to_pylist()
+    assert at and all(r["term"] == "nvidia" and r["associate"] != "nvidia" for r in at)
+    llr = [r["llr"] for r in at]
+    assert llr == sorted(llr, reverse=True)
+    with pytest.raises(ParameterError, match="^term: 'zzzqqq' is not in the vocabulary") as e:
+        res.associates("zzzqqq")
+    assert e.value.param == "term"
 
 
 def test_top_equals_head_of_full_table():
@@ -255,7 +262,7 @@ def test_type_table_ranges_merge_exactly(parts):
         norm = np.frombuffer(b"".join(enc), np.uint8)
         lens = np.array([len(e) for e in enc], np.int32)
         starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-        hashes = np.array([cooc.hash_token(t) for t in toks], np.uint64)
+        hashes = np.array([hash_token(t) for t in toks], np.uint64)
         out = np.empty(len(toks), np.int32)
         table.add(hashes, np.empty(0, np.int64), starts, lens, norm, out)
         for t in toks:
@@ -268,14 +275,14 @@ def test_type_table_ranges_merge_exactly(parts):
     lens = np.array([len(e) for e in enc], np.int32)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
     reps = rng.integers(1, 50, len(agg))
-    table.add(np.array([cooc.hash_token(t) for t in agg], np.uint64), reps.astype(np.int64), starts, lens,
+    table.add(np.array([hash_token(t) for t in agg], np.uint64), reps.astype(np.int64), starts, lens,
               np.frombuffer(b"".join(enc), np.uint8))
     for t, c in zip(agg, reps.tolist()):
         expect[t] = expect.get(t, 0) + c
     assert not table.used[1:].any()
     counts = table.counts()
     assert dict(zip(table.terms(np.arange(table.numbers)), counts.tolist())) == expect
-    assert sorted(table.hashes().tolist()) == sorted(cooc.hash_token(t) for t in expect)
+    assert sorted(table.hashes().tolist()) == sorted(hash_token(t) for t in expect)
 
 
 @pytest.mark.parametrize("stop,min_len,strip", [((), 1, False), (("fr", "en"), 3, True)])
@@ -283,11 +290,11 @@ def test_fused_vocabulary_pass_equals_reference(stop, min_len, strip, monkeypatc
     # the fused CPU pass (kernels.cpu.cooc.text_types) with one part per thread even for a small
     # batch, tables / pools / outputs that must grow mid-batch, and documents that take the exact
     # slow path (decomposed accents) tokenised apart
-    monkeypatch.setattr(cooc, "FUSED_MIN_BYTES", 0)
-    monkeypatch.setattr(cooc, "OUT_SLACK", 1)
-    monkeypatch.setattr(cooc, "BYTES_PER_TOKEN", 1000)
-    monkeypatch.setattr(cooc, "INITIAL_TYPE_CAP", 16)
-    monkeypatch.setattr(cooc, "INITIAL_POOL", 8)
+    monkeypatch.setattr(cooc.config, "FUSED_MIN_BYTES", 0)
+    monkeypatch.setattr(cooc.config, "OUT_SLACK", 1)
+    monkeypatch.setattr(cooc.config, "BYTES_PER_TOKEN", 1000)
+    monkeypatch.setattr(cooc.config, "INITIAL_TYPE_CAP", 16)
+    monkeypatch.setattr(cooc.config, "INITIAL_POOL", 8)
     texts = list(LARGER[:60])
     texts[3] = "Le cafe\u0301 de\u0301ja\u0300 servi, l'été à Noe\u0308l. " + texts[3]
     texts[10] = "ﬁn ½ Straße ＮＶＩＤＩＡ " + texts[10]

@@ -22,7 +22,8 @@ from collections import Counter
 import numpy as np
 import pytest
 import xxhash
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.backend import get_backend
 from engine.corpus import Batch
@@ -250,8 +251,14 @@ def test_cooc_text_types_on_raw_bytes(docs):
 @given(raw_docs, st.sampled_from(["word:2", "char:3"]))
 @settings(max_examples=120, **FUZZ)
 def test_minhash_signatures_on_raw_bytes(docs, shingle):
-    from engine.minhash import (MinHashConfig, _fused_args, batch_signatures, permutations, shingles,
-                                signatures_from_hashes)
+    from engine.minhash import (
+        MinHashConfig,
+        _fused_args,
+        batch_signatures,
+        permutations,
+        shingles,
+        signatures_from_hashes,
+    )
     from kernels.cpu.minhash import text_signatures
     cfg = MinHashConfig(shingle=shingle, perms=16, seed=3)
     b = make_batch(docs)

@@ -288,7 +288,7 @@ def _minhash_outputs(tmp_path):
 @pytest.mark.parametrize("error", [OSError(28, "No space left on device"), KeyboardInterrupt()])
 def test_minhash_writes_all_outputs_or_none(tmp_path, corpus, monkeypatch, error):
     """The dedup output (written last) fails half way: no output appears, an older one is kept."""
-    import engine.cli.minhash as mh   # the command calls write_dedup from there
+    import engine.cli.minhash as mh  # the command calls write_dedup from there
     paths, args = _minhash_outputs(tmp_path)
     paths["--clusters"].write_text("old clusters\n", encoding="utf-8")
     real = mh.write_dedup
@@ -433,7 +433,8 @@ def test_library_writers_use_the_same_checks(tmp_path, corpus):
 
     from engine.backend import get_backend
     from engine.corpus import CorpusReader
-    from engine.minhash import load_signatures, run as minhash_run, save_signatures, write_dedup
+    from engine.minhash import load_signatures, save_signatures, write_dedup
+    from engine.minhash import run as minhash_run
     from engine.output import atomic_path, write_table
 
     t = pa.table({"a": [1, 2]})

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from engine import minhash as mh
 from engine.backend import BackendUnavailable, get_backend, gpu_status
 from engine.cli import app
-from engine.corpus import CorpusError
+from engine.corpus import CorpusError, batch_from_texts
 from engine.errors import ParameterError
 from engine.text import TextOptions, stopword_hashes, tokenize
 
@@ -137,9 +137,9 @@ def test_similarity_counts_a_list_before_any_signature(monkeypatch):
 
     monkeypatch.setattr(mh, "compute_signatures", no_signatures)
     with pytest.raises(CorpusError, match=r"^similarity: 6 documents need .* GB available"):
-        mh.similarity_matrix(["a b c"] * 6, CPU, mh.MinHashConfig())
+        mh.similarity_matrix(batch_from_texts(["a b c"] * 6), CPU, mh.MinHashConfig())
     with pytest.raises(CorpusError, match="more than 5 documents"):
-        mh.similarity_matrix(["a b c"] * 6, CPU, mh.MinHashConfig(), max_docs=5)
+        mh.similarity_matrix(batch_from_texts(["a b c"] * 6), CPU, mh.MinHashConfig(), max_docs=5)
 
 
 def test_similarity_exact_counts_its_larger_temporaries(monkeypatch):
@@ -148,10 +148,10 @@ def test_similarity_exact_counts_its_larger_temporaries(monkeypatch):
     assert mh._similarity_bytes(n, exact=True) > fits_estimate
     _available(monkeypatch, fits_estimate)
     texts = [f"doc {i} words here" for i in range(n)]
-    ids, m = mh.similarity_matrix(texts, CPU, mh.MinHashConfig())
+    ids, m = mh.similarity_matrix(batch_from_texts(texts), CPU, mh.MinHashConfig())
     assert m.shape == (n, n)
     with pytest.raises(CorpusError, match="similarity: 10 documents need"):
-        mh.similarity_matrix(texts, CPU, mh.MinHashConfig(), exact=True)
+        mh.similarity_matrix(batch_from_texts(texts), CPU, mh.MinHashConfig(), exact=True)
 
 
 def test_similarity_checks_gpu_memory_for_the_estimate(monkeypatch):
@@ -174,7 +174,7 @@ def good_signatures(tmp_path_factory):
     """A valid signature file (PERMS wide) and its table, to derive broken ones from."""
     cfg = mh.MinHashConfig(perms=PERMS)
     texts = [f"le document numéro {i} dit des choses sur le sujet {i % 3}" for i in range(6)]
-    sigs = mh.compute_signatures(texts, CPU, cfg)
+    sigs = mh.compute_signatures(batch_from_texts(texts), CPU, cfg)
     path = tmp_path_factory.mktemp("sig") / "good.parquet"
     mh.save_signatures(sigs, path)
     return path, pq.read_table(path)

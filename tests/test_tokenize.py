@@ -1,6 +1,7 @@
 r"""The tokenizer kernel against the definition: re.findall(r"\w+", NFKC(s).casefold())."""
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from engine.backend import get_backend
 from engine.corpus import batch_from_texts
@@ -108,6 +109,7 @@ def test_invalid_utf8_reads_as_replacement_characters():
     # (not a word character), exactly as bytes.decode("utf-8", "replace") reads it, and a
     # sequence cut short at the end of a document never takes bytes of the next one
     import numpy as np
+
     from engine.corpus import Batch
     docs = [b"caf\xc3", b"\xa9 ok", b"abc\xffdef \xed\xa0\x80x \xe2\x82", b"na\xc3\xafve\xf0\x9f\x98"]
     off = np.zeros(len(docs) + 1, np.int64)

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 
-from engine.cli import common as cc
 from engine.analyze import analyze_corpus
+from engine.cli import common as cc
 
 
 def _command_line() -> str:
@@ -22,6 +23,11 @@ def _command_line() -> str:
     if Path(sys.argv[0]).name != "corpus":
         return ""
     return "corpus " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def _warn(message: str) -> None:
+    """A section that failed: one yellow line on stderr (the analysis goes on)."""
+    cc.err_console.print(f"[yellow]{escape(message)}[/yellow]")
 
 
 def register(app) -> None:
@@ -42,32 +48,40 @@ def register(app) -> None:
         no_report: Annotated[bool, typer.Option("--no-report", help="Console output only.")] = False,
         plots: Annotated[Optional[Path], typer.Option(
             "--plots", help="Also write the report's plots as PNG files into this folder.")] = None,
+        stats: cc.StatsPath = None,
     ) -> None:
         """The main job on a corpus (default: the bundled seeds/): top n-grams per n with
         French and English stop words removed, near-duplicates and co-occurrence sections,
         and an HTML report with plots (report.html in the current folder unless --report).
 
         The corpus is read once into memory and shared by the sections: meant for corpora
-        that fit in RAM; the ngrams, minhash and cooc commands stream larger ones."""
+        that fit in RAM; the ngrams, minhash and cooc commands stream larger ones.
+        --stats writes the run's statistics (JSON, seconds per section)."""
         from engine.ngrams import parse_n
         from engine.output import plan_outputs, run_inputs
         from engine.report import report_targets, write_report
+        from engine.resources import seeds_dir
 
         with cc.job(quiet) as ctx:
-            # analyze_corpus builds its own reader; a quiet one lists the same input files
-            # (expanding the paths reads nothing), so the outputs are checked before the work
-            listing = cc.JobContext(quiet=True).reader(paths, text_field, id_field, encoding, strict)
+            # the reader first (expanding the paths reads nothing): the outputs are checked
+            # against its files before any work
+            reader = ctx.reader(paths, text_field, id_field, encoding, strict)
             lo, hi = parse_n(n)
             targets = [] if no_report else report_targets(report, plots, range(lo, hi + 1))
-            plan = plan_outputs({}, run_inputs(listing, stopwords=stopwords), extra=targets)
+            plan = plan_outputs({"--stats": stats}, run_inputs(reader, stopwords=stopwords),
+                                formats={"--stats": cc.STATS_FORMATS}, extra=targets)
             with plan:
-                data = analyze_corpus(paths, top=top, n=n, stopwords=stopwords, device=device,
+                data = analyze_corpus(reader, top=top, n=n, stopwords=stopwords, device=device,
                                       text_field=text_field, id_field=id_field, encoding=encoding,
-                                      strict=strict, ctx=ctx, console=cc.out_console,
-                                      command=_command_line())
+                                      strict=strict, on_read=ctx.report, warn=_warn,
+                                      console=cc.out_console, command=_command_line(),
+                                      inputs=[str(p) for p in (paths or [seeds_dir()])])
+                if stats is not None:
+                    plan.write_text("--stats", data.stats.to_json())
                 if no_report:
                     if plots is not None:
                         cc.err_console.print("[yellow]--plots ignored with --no-report[/yellow]")
+                    plan.commit()
                     return
                 path, pngs = write_report(data, report, plots, plan=plan)
                 plan.commit()

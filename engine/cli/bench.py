@@ -94,7 +94,7 @@ def register(app) -> None:
             rc = run.main(argv)
         except SystemExit as e:  # argparse: bad values (code 2), already explained on stderr
             code = e.code if isinstance(e.code, int) else 2
-            raise typer.Exit(code)
+            raise typer.Exit(code) from None
         except KeyboardInterrupt:
             cc.fail("interrupted", 130)
         if rc:

@@ -22,7 +22,7 @@ from engine.backend import BackendUnavailable, get_backend
 from engine.corpus import CorpusError, CorpusReader
 from engine.output import OutputError
 from engine.resources import seeds_dir
-from engine.text import ParameterError, TextOptions
+from engine.text import ParameterError, TextOptions, text_options  # noqa: F401  (re-exported: the commands use cc.text_options)
 
 # soft_wrap: an error or skip line stays one line whatever the terminal width
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -55,11 +55,6 @@ STATS_FORMATS = (".json",)
 FLAGS = {"n": "--n"}
 
 
-def text_options(stopwords: str | None, strip_accents: bool, min_token_len: int) -> TextOptions:
-    specs = tuple(s.strip() for s in stopwords.split(",") if s.strip()) if stopwords else ()
-    return TextOptions(stopwords=specs, strip_accents=strip_accents, min_token_len=min_token_len)
-
-
 class JobContext:
     def __init__(self, quiet: bool):
         self.quiet = quiet
@@ -73,8 +68,14 @@ class JobContext:
         reader = CorpusReader(paths, text_field=text_field, id_field=id_field, encoding=encoding,
                               strict=strict, progress=self._advance, **kwargs)
         if not self.quiet and err_console.is_terminal and self.progress is None:
-            from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                                       TimeRemainingColumn, TransferSpeedColumn)
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+                TransferSpeedColumn,
+            )
             self.progress = Progress(TextColumn("[bold]reading"), BarColumn(), DownloadColumn(),
                                      TransferSpeedColumn(), TimeRemainingColumn(),
                                      console=err_console, transient=True)

@@ -10,9 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
+from engine import params
 from engine.cli import common as cc
 from engine.cooc import CoocConfig, CoocResult, run
-from engine.errors import ParameterError
 
 
 def register(app) -> None:
@@ -31,12 +31,13 @@ def register(app) -> None:
         max_vocab: Annotated[int, typer.Option("--max-vocab", help="Keep the most frequent terms only (ties by term).")] = 50000,
         measure: Annotated[str, typer.Option("--measure", help="Sort by: count, pmi, ppmi, npmi or llr.")] = "llr",
         term: Annotated[Optional[str], typer.Option("--term", help="Show the terms most associated with this word.")] = None,
-        top: Annotated[Optional[int], typer.Option("--top", help="Rows to show and write (default: show 20, write all; 10 with --term).")] = None,
+        top: Annotated[Optional[int], typer.Option("--top", help="Rows to show and write (default: show 20, write all; 10 with --term). With --output the console shows at most 20.")] = None,
         stopwords: cc.Stopwords = None,
         strip_accents: cc.StripAccents = False,
         min_token_len: cc.MinTokenLen = 1,
         device: cc.Device = "auto",
         output: cc.Output = None,
+        stats: cc.StatsPath = None,
         text_field: cc.TextField = "text",
         id_field: cc.IdField = "id",
         encoding: cc.Encoding = "utf-8",
@@ -47,8 +48,7 @@ def register(app) -> None:
 
         Output: .npz (sparse count matrix + <name>.vocab.tsv beside it), .parquet, .csv, .jsonl."""
         with cc.job(quiet) as ctx:
-            if top is not None and top < 1:
-                raise ParameterError(f"--top must be an integer >= 1, got {top}")
+            params.integer("top", top, minimum=1, optional=True)
             cfg = CoocConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab,
                              measure=measure, text=cc.text_options(stopwords, strip_accents, min_token_len))
             # the reader first (expanding the paths reads nothing): the output, and for .npz
@@ -56,10 +56,11 @@ def register(app) -> None:
             reader = ctx.reader(paths, text_field, id_field, encoding, strict)
             inputs = run_inputs(reader, stopwords=stopwords)
             npz = output is not None and output.suffix.lower() == ".npz"
+            formats = {"--output": FORMATS + (".npz",), "--stats": cc.STATS_FORMATS}
             if npz:
-                plan = plan_outputs({}, inputs, extra=CoocResult.npz_targets(output))
+                plan = plan_outputs({"--stats": stats}, inputs, formats, extra=CoocResult.npz_targets(output))
             else:
-                plan = plan_outputs({"--output": output}, inputs, {"--output": FORMATS + (".npz",)})
+                plan = plan_outputs({"--output": output, "--stats": stats}, inputs, formats)
             backend = ctx.backend(device)
             with plan:
                 res = run(reader, backend, cfg)
@@ -71,13 +72,21 @@ def register(app) -> None:
                     table = res.table(measure, top)
                     title = f"co-occurring pairs by {measure}"
                 if not quiet:
-                    cc.err_console.print(f"[dim]{res.summary()}; {sum(res.seconds.values()):.2f} s[/dim]")
-                print_table(table, title=title, console=cc.out_console, max_rows=top or 20)
+                    cc.err_console.print(f"[dim]{res.summary()}; {res.stats.total_seconds:.2f} s[/dim]")
+                # the console shows at most 20 rows when the table goes to a file
+                rows = min(top or 20, 20) if output is not None else (top or 20)
+                print_table(table, title=title, console=cc.out_console, max_rows=rows)
+                wrote = []
                 if npz:
                     p, v = res.write_npz(output, plan=plan)
-                    plan.commit()
-                    cc.err_console.print(f"wrote {p} and {v}")
+                    wrote.append(f"wrote {p} and {v}")
                 elif output is not None:
                     plan.write_table("--output", table)
+                    wrote.append(f"wrote {output} ({table.num_rows} rows)")
+                if stats is not None:
+                    plan.write_text("--stats", res.stats.to_json())
+                    wrote.append(f"wrote {stats}")
+                if wrote:
                     plan.commit()
-                    cc.err_console.print(f"wrote {output} ({table.num_rows} rows)")
+                for line in wrote:
+                    cc.err_console.print(line)

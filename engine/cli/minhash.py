@@ -8,24 +8,41 @@ The command line only: options, messages, outputs; the work is in ``engine.minha
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
-from engine.errors import ParameterError
-from engine.minhash import (MAX_SIMILARITY_DOCS, MinHashConfig, _check_meta, _print_matrix,
-                            _print_summary, load_signatures, matrix_table, run, save_signatures,
-                            similarity_matrix, write_dedup)
+from engine import params
+from engine.console import print_matrix, print_summary
+from engine.minhash import (
+    MAX_SIMILARITY_DOCS,
+    MinHashConfig,
+    load_signatures,
+    run,
+    run_similarity,
+    save_signatures,
+    write_dedup,
+)
+from engine.minhash.store import _check_meta
 
 
 def register(app) -> None:
     """Add the ``minhash`` and ``similarity`` commands to the typer ``app``."""
-    from typing import Annotated
-
-    import typer
-
-    from engine.cli.common import (Device, Encoding, IdField, MinTokenLen, Paths, Quiet, Stopwords,
-                                   Strict, StripAccents, TextField, job, out_console,
-                                   text_options)
+    from engine.cli.common import (
+        STATS_FORMATS,
+        Device,
+        Encoding,
+        IdField,
+        MinTokenLen,
+        Paths,
+        Quiet,
+        StatsPath,
+        Stopwords,
+        Strict,
+        StripAccents,
+        TextField,
+        job,
+        out_console,
+        text_options,
+    )
     from engine.output import FORMATS, plan_outputs, print_table, run_inputs
 
     Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
@@ -56,6 +73,7 @@ def register(app) -> None:
         stopwords: Stopwords = None,
         strip_accents: StripAccents = False,
         min_token_len: MinTokenLen = 1,
+        stats: StatsPath = None,
         quiet: Quiet = False,
     ) -> None:
         """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
@@ -72,10 +90,10 @@ def register(app) -> None:
             r = reader()
             plan = plan_outputs(
                 {"--output": output, "--clusters": clusters, "--dedup-output": dedup_output,
-                 "--save-signatures": save_signatures_},
+                 "--save-signatures": save_signatures_, "--stats": stats},
                 run_inputs(r, signatures, stopwords=stopwords),
                 {"--output": FORMATS, "--clusters": FORMATS, "--dedup-output": (".jsonl",),
-                 "--save-signatures": (".parquet",)})
+                 "--save-signatures": (".parquet",), "--stats": STATS_FORMATS})
             base = load_signatures(signatures) if signatures is not None else None
             if base is not None:
                 _check_meta(base.meta, cfg)
@@ -84,9 +102,9 @@ def register(app) -> None:
                 res = run(r, backend, cfg, base=base)
                 ctx.report(r)
                 if output is not None:
-                    plan.write_table("--output", res.pairs_table())
+                    res.write(output, "pairs", plan=plan, key="--output")
                 if clusters is not None:
-                    plan.write_table("--clusters", res.clusters_table())
+                    res.write(clusters, "clusters", plan=plan, key="--clusters")
                 if save_signatures_ is not None:
                     save_signatures(res.sigs, save_signatures_, plan=plan)
                 if dedup_output is not None:
@@ -96,15 +114,17 @@ def register(app) -> None:
                         write_dedup(reader, res.keep_new, dedup_output, plan=plan)
                     finally:
                         ctx.quiet = q
+                if stats is not None:
+                    plan.write_text("--stats", res.stats.to_json())
                 plan.commit()
             summ = res.summary()
             if not base:
                 summ.pop("saved documents")
             mb = res.sigs.n_bytes / 1e6
             summ["time"] = f"{res.seconds:.2f} s ({mb / max(res.seconds, 1e-9):.1f} MB/s, {res.backend_name})"
-            _print_summary(summ, out_console)
+            print_summary(summ, out_console)
             if output is None and res.pair_a.size:
-                print_table(res.pairs_table(), "Near-duplicate pairs", out_console, max_rows=20)
+                print_table(res.table("pairs"), "Near-duplicate pairs", out_console, max_rows=20)
 
     @app.command()
     def similarity(
@@ -123,32 +143,30 @@ def register(app) -> None:
         stopwords: Stopwords = None,
         strip_accents: StripAccents = False,
         min_token_len: MinTokenLen = 1,
+        stats: StatsPath = None,
         quiet: Quiet = False,
     ) -> None:
         """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
         with job(quiet) as ctx:
             cfg = MinHashConfig(shingle=shingle, perms=perms, seed=seed,
                                 text=text_options(stopwords, strip_accents, min_token_len))
-            if max_docs < 1:
-                raise ParameterError(f"--max-docs must be an integer >= 1, got {max_docs}")
+            params.integer("max_docs", max_docs, minimum=1)  # before reading anything
             r = ctx.reader(paths, text_field, id_field, encoding, strict)
-            plan = plan_outputs({"--output": output}, run_inputs(r, stopwords=stopwords),
-                                {"--output": (".npy",) + FORMATS})
+            plan = plan_outputs({"--output": output, "--stats": stats}, run_inputs(r, stopwords=stopwords),
+                                {"--output": (".npy",) + FORMATS, "--stats": STATS_FORMATS})
             backend = ctx.backend(device)
             with plan:
-                ids, m = similarity_matrix(r, backend, cfg, max_docs=max_docs, exact=exact)
+                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact)
+                ids, m = res.doc_ids, res.matrix
                 ctx.report(r)
                 if output is not None:
-                    if output.suffix.lower() == ".npy":
-                        # through an open file: np.save on a path would append ".npy" to the temp's name
-                        with open(plan.temp("--output"), "wb") as f:
-                            np.save(f, m)
-                    else:
-                        plan.write_table("--output", matrix_table(ids, m))
-                    plan.commit()
+                    res.write(output, plan=plan, key="--output")
+                if stats is not None:
+                    plan.write_text("--stats", res.stats.to_json())
+                plan.commit()
             what = "exact" if exact else f"estimated ({perms} permutations)"
             if len(ids) <= 20:
-                _print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")
+                print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")
             else:
                 out_console.print(f"{len(ids)} documents: {what} Jaccard matrix "
                                   + (f"written to {output}" if output else "computed (use --output to write it)"))

@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 import typer
 
 from engine.cli import common as cc
-from engine.ngrams import NgramConfig, NgramStats, count_batches
+from engine.ngrams import NgramConfig, run
 
 
 def register(app) -> None:
@@ -32,6 +32,7 @@ def register(app) -> None:
         min_token_len: cc.MinTokenLen = 1,
         device: cc.Device = "auto",
         output: cc.Output = None,
+        stats: cc.StatsPath = None,
         text_field: cc.TextField = "text",
         id_field: cc.IdField = "id",
         encoding: cc.Encoding = "utf-8",
@@ -42,30 +43,35 @@ def register(app) -> None:
 
         Without --output, prints a table (top 50 rows). Output columns: ngram, n, count, doc_freq,
         ordered by count descending then ngram. Formats: .parquet, .csv, .jsonl.
+        --stats writes the run's statistics (JSON).
         With no PATH, runs on the bundled sample corpus (seeds/).
         """
         with cc.job(quiet) as ctx:
             # the reader first (expanding the paths reads nothing): the outputs are checked
             # against its files before any work
             reader = ctx.reader(paths, text_field, id_field, encoding, strict)
-            plan = plan_outputs({"--output": output}, run_inputs(reader, stopwords=stopwords))
+            plan = plan_outputs({"--output": output, "--stats": stats}, run_inputs(reader, stopwords=stopwords),
+                                formats={"--stats": cc.STATS_FORMATS})
             cfg = NgramConfig(n=n, char=char, top=top, min_count=min_count, memory=memory,
                               text=cc.text_options(stopwords, strip_accents, min_token_len))
             backend = ctx.backend(device)
-            stats = NgramStats()
             with plan:
                 t0 = time.perf_counter()
-                table = count_batches(reader, backend, cfg, stats)
+                result = run(reader, backend, cfg)
                 dt = time.perf_counter() - t0
                 ctx.report(reader)
+                table = result.table()
                 if output is not None:
-                    plan.write_table("--output", table)
-                    plan.commit()
+                    with result.stats.stage("write"):
+                        result.write(output, plan=plan)
                 else:
                     print_table(table, title=f"{'char' if char else 'word'} n-grams", console=cc.out_console)
+                if stats is not None:
+                    plan.write_text("--stats", result.stats.to_json())
+                plan.commit()
             if not quiet:
                 mb = reader.stats.bytes / 1e6
                 cc.err_console.print(
-                    f"[dim]{stats.documents} documents, {stats.tokens} tokens, {mb:.1f} MB in {dt:.2f} s "
-                    f"({mb / max(dt, 1e-9):.1f} MB/s) on {backend.describe()}; {table.num_rows} rows"
-                    + (f" -> {output}" if output else "") + "[/dim]")
+                    f"[dim]{result.stats.documents} documents, {result.stats.tokens} tokens, {mb:.1f} MB "
+                    f"in {dt:.2f} s ({mb / max(dt, 1e-9):.1f} MB/s) on {backend.describe()}; "
+                    f"{table.num_rows} rows" + (f" -> {output}" if output else "") + "[/dim]")

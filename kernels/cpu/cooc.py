@@ -4,7 +4,8 @@ Vocabulary pass: :func:`text_types` goes from the raw bytes to a *type number*
 per token in one pass (each thread tokenises its documents in scratch and counts
 them into its own open-addressing table; :func:`type_merge` folds the tables into
 the corpus-wide one and :func:`type_remap` renumbers); :func:`type_count` does the
-same from token hashes (GPU batches, slow-path documents).  The pair pass then
+same from token hashes (GPU batches, slow-path documents); :func:`type_doc_freq` adds
+the document frequency and first document of each type.  The pair pass then
 needs no hash lookup: ``ids = type_to_id[types]`` is one gather.
 
 Pair pass, cache-friendly: term ids are frequency ranks, so most pairs (74-85 %
@@ -31,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.cooc_core import EMPTY, LOW32, doc_pairs_row, term_id, window_pairs
+from kernels.cooc_core import EMPTY, LOW32, term_id
 from kernels.cpu.text import doc_tokens, token_scratch
 
 BUCKET_KEYS = 1 << 15   # buffered keys per reduction range (its radix sort stays in L2)
@@ -542,29 +543,6 @@ def doc_unique(ids, doc_off, out, counts):
         counts[d] = u
 
 
-# --- pair arrays (the CPU twins of the CUDA pair kernels; tests and small inputs) ---------
-@njit(parallel=True, cache=True)
-def window_pair_counts(ids, tok_end, window, wtab):
-    out = np.empty(ids.size, np.int64)
-    kd = np.empty(0, np.uint64)
-    wd = np.empty(0, np.int64)
-    for i in prange(ids.size):
-        out[i] = window_pairs(ids, i, tok_end[i], window, wtab, kd, wd, 0, False)
-    return out
-
-
-@njit(parallel=True, cache=True)
-def window_pair_write(ids, tok_end, window, wtab, out_off, keys, wts):
-    for i in prange(ids.size):
-        window_pairs(ids, i, tok_end[i], window, wtab, keys, wts, out_off[i], True)
-
-
-@njit(parallel=True, cache=True)
-def doc_pair_write(uids, row_end, out_off, keys, wts):
-    for r in prange(uids.size):
-        doc_pairs_row(uids, r, row_end[r], keys, wts, out_off[r])
-
-
 @njit(cache=True)
 def marginal_sums(a, b, raw, n):
     """Row sums of the symmetric matrix whose upper triangle is (a, b, raw): exact int64."""
@@ -622,3 +600,20 @@ def measure_rows(code, a, b, raw, sel, m, t, divisor, diag2, out):
             else:
                 den = -np.log(kf / tf)
                 out[q] = pmi / den if den > 0 else 1.0
+
+
+@njit(cache=True)
+def type_doc_freq(types, seg_off, docs, last, doc_freq, first_doc):
+    """Document frequency and first document of the types of one segment: document ``d`` of
+    the segment (tokens ``seg_off[d] .. seg_off[d + 1]``) is document ``docs[d]`` of the
+    partition (each document in one segment only).  ``last``: the last document counted per
+    type (-1 at first)."""
+    for d in range(seg_off.size - 1):
+        doc = docs[d]
+        for i in range(seg_off[d], seg_off[d + 1]):
+            t = types[i]
+            if last[t] != doc:
+                last[t] = doc
+                doc_freq[t] += 1
+                if first_doc[t] < 0 or doc < first_doc[t]:
+                    first_doc[t] = doc

@@ -9,9 +9,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.minhash_core import (band_key, bucket_pairs, char_shingles_doc,
-                                  equal_slots, intersect_sorted, minhash_doc, word_shingles_doc)
 from kernels.cpu.text import doc_tokens, token_scratch
+from kernels.minhash_core import (
+    band_key,
+    bucket_pairs,
+    char_shingles_doc,
+    equal_slots,
+    intersect_sorted,
+    minhash_doc,
+    word_shingles_doc,
+)
 from kernels.text_core import count_codepoints
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.text_core import (char_ngrams_doc, count_codepoints, is_blank, normalize_tokenize_doc,
-                               tokenize_doc, word_ngrams_doc)
 from kernels.hashing import find_sorted, utf8_error
+from kernels.text_core import (
+    char_ngrams_doc,
+    count_codepoints,
+    is_blank,
+    normalize_tokenize_doc,
+    tokenize_doc,
+    word_ngrams_doc,
+)
 
 
 @njit(parallel=True, cache=True)

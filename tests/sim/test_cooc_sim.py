@@ -5,6 +5,7 @@ import pytest
 from engine.backend import get_backend
 from engine.cooc import CoocConfig, run
 from engine.corpus import batch_from_texts
+from kernels import cooc_core as core
 from kernels.cpu import cooc as kc
 from kernels.cuda import cooc as kg
 
@@ -38,20 +39,35 @@ def test_lookup_ids():
     assert (out[::2] >= 0).all()
 
 
+def _window_pairs_ref(window, wtab):
+    """(pairs per token, keys, weights) from the shared scalar core, one token at a time."""
+    counts = np.array([core.window_pairs(IDS, i, TOK_END[i], window, wtab, np.empty(0, np.uint64),
+                                         np.empty(0, np.int64), 0, False) for i in range(IDS.size)], np.int64)
+    keys, wts = np.empty(int(counts.sum()), np.uint64), np.empty(int(counts.sum()), np.int64)
+    o = 0
+    for i in range(IDS.size):
+        o += core.window_pairs(IDS, i, TOK_END[i], window, wtab, keys, wts, o, True)
+    return counts, keys, wts
+
+
 @pytest.mark.parametrize("window,harmonic", [(1, False), (3, True)])
 def test_window_pair_kernels(window, harmonic):
     wtab, _ = CoocConfig(window=window, weighting="harmonic" if harmonic else "none").weights()
     counts = np.empty(IDS.size, np.int64)
     GPU.launch(kg.window_pair_counts, IDS.size, IDS, TOK_END, np.int64(window), wtab,
                np.empty(1, np.uint64), np.empty(1, np.int64), counts)
-    assert np.array_equal(counts, kc.window_pair_counts(IDS, TOK_END, window, wtab))
+    ref_counts, kc_, wc = _window_pairs_ref(window, wtab)
+    assert np.array_equal(counts, ref_counts)
     off = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     total = int(counts.sum())
     kg_, wg = np.empty(total, np.uint64), np.empty(total, np.int64)
-    kc_, wc = np.empty(total, np.uint64), np.empty(total, np.int64)
     GPU.launch(kg.window_pair_write, IDS.size, IDS, TOK_END, np.int64(window), wtab, off, kg_, wg)
-    kc.window_pair_write(IDS, TOK_END, window, wtab, off, kc_, wc)
     assert total > 10 and np.array_equal(kg_, kc_) and np.array_equal(wg, wc)
+    # and by hand: pairs at distance 1..window within a document, both ids kept
+    want = [(min(IDS[i], IDS[j]), max(IDS[i], IDS[j]), wtab[j - i]) for i in range(IDS.size)
+            for j in range(i + 1, min(i + window, TOK_END[i] - 1) + 1) if IDS[i] >= 0 and IDS[j] >= 0]
+    got = [(int(k >> np.uint64(32)), int(k & np.uint64(0xFFFFFFFF)), int(w)) for k, w in zip(kg_, wg)]
+    assert got == [(int(a), int(b), int(w)) for a, b, w in want]
 
 
 def test_doc_pair_kernel():
@@ -63,8 +79,10 @@ def test_doc_pair_kernel():
     kg_, wg = np.empty(total, np.uint64), np.empty(total, np.int64)
     kc_, wc = np.empty(total, np.uint64), np.empty(total, np.int64)
     GPU.launch(kg.doc_pair_write, uids.size, uids, row_end, off, kg_, wg)
-    kc.doc_pair_write(uids, row_end, off, kc_, wc)
+    for r in range(uids.size):
+        core.doc_pairs_row(uids, r, row_end[r], kc_, wc, off[r])
     assert np.array_equal(kg_, kc_) and np.array_equal(wg, wc)
+    assert [divmod(int(k), 1 << 32) for k in kg_[:3]] == [(0, 0), (0, 2), (0, 5)] and (wg == 1).all()
 
 
 @pytest.mark.parametrize("cfg", [CoocConfig(window=2, min_count=1), CoocConfig(window=3, weighting="harmonic", min_count=2),
@@ -80,3 +98,19 @@ def test_job_gpu_equals_cpu(cfg):
     if cfg.doc_mode:
         assert np.array_equal(c.doc_freq, g.doc_freq)
     assert c.table().equals(g.table())
+
+
+@pytest.mark.parametrize("cfg", [CoocConfig(window=3, weighting="harmonic", min_count=1), CoocConfig(window="doc", min_count=1)],
+                         ids=["w3-harmonic", "doc"])
+def test_gpu_partitions_combine_like_one_cpu_run(cfg):
+    # the contract's steps on the simulated GPU, 3 partitions, one of them counted on the CPU
+    # (no dense block on the GPU: the combine goes through the sparse form)
+    from engine.cooc import choose_vocabulary, combine, combine_vocabulary, finish, map_partition, map_vocabulary
+    parts = [[batch_from_texts(TEXTS[a:b], base=a)] for a, b in ((0, 2), (2, 4), (4, 6))]
+    backends = [GPU, "cpu", GPU]
+    vocab = choose_vocabulary(combine_vocabulary([map_vocabulary(p, be, cfg) for p, be in zip(parts, backends)]), cfg)
+    res = finish(combine([map_partition(p, be, cfg, vocab) for p, be in zip(parts, backends)]), cfg, vocab)
+    one = run(batch_from_texts(TEXTS), "cpu", cfg)
+    assert res.vocab == one.vocab and res.table().equals(one.table())
+    for name in ("a", "b", "raw", "term_count"):
+        assert np.array_equal(getattr(res, name), getattr(one, name)), name

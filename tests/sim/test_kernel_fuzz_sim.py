@@ -5,7 +5,8 @@ bad bytes spliced in or cut short), kept tiny: the simulator runs every thread i
 """
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.backend import get_backend
 from engine.normalize import get_tables

@@ -4,8 +4,15 @@ import pytest
 
 from engine.backend import get_backend
 from engine.corpus import batch_from_texts
-from engine.minhash import (MinHashConfig, candidate_pairs, compute_signatures, exact_jaccard,
-                            pair_estimates, run, similarity_matrix)
+from engine.minhash import (
+    MinHashConfig,
+    candidate_pairs,
+    compute_signatures,
+    exact_jaccard,
+    pair_estimates,
+    run,
+    similarity_matrix,
+)
 
 BASE = ("le conseil municipal a vote hier soir le budget de la ville pour l annee prochaine "
         "avec une hausse des depenses d investissement dans les ecoles et les transports")
@@ -35,7 +42,7 @@ def backends():
 @pytest.mark.parametrize("shingle", ["word:3", "char:4"])
 def test_shingles_unique_and_signatures_equal(backends, shingle):
     cfg = MinHashConfig(shingle=shingle, perms=16, seed=7)
-    c, g = (compute_signatures(TEXTS, b, cfg) for b in backends)
+    c, g = (compute_signatures(batch_from_texts(TEXTS), b, cfg) for b in backends)
     np.testing.assert_array_equal(c.n_shingles, g.n_shingles)
     np.testing.assert_array_equal(c.sh_offsets, g.sh_offsets)
     np.testing.assert_array_equal(c.sh_hash, g.sh_hash)
@@ -46,7 +53,7 @@ def test_shingles_unique_and_signatures_equal(backends, shingle):
 def test_lsh_verification_and_matrix_equal(backends):
     cpu, gpu = backends
     cfg = MinHashConfig(shingle="word:3", perms=16, bands=8, rows=2, max_bucket=2)
-    s = compute_signatures(TEXTS, cpu, cfg)
+    s = compute_signatures(batch_from_texts(TEXTS), cpu, cfg)
     live = np.flatnonzero(~s.empty)
     ca, cb = candidate_pairs(s.sig, live, 8, 2, 2, cpu)
     ga, gb = candidate_pairs(s.sig, live, 8, 2, 2, gpu)
@@ -57,8 +64,8 @@ def test_lsh_verification_and_matrix_equal(backends):
     jc = exact_jaccard(s, ca, cb, cpu)
     np.testing.assert_array_equal(jc, exact_jaccard(s, ca, cb, gpu))  # unique + intersection kernels
     assert (jc > 0.3).sum() >= 2
-    ids_c, mc = similarity_matrix(TEXTS, cpu, cfg)
-    ids_g, mg = similarity_matrix(TEXTS, gpu, cfg)
+    ids_c, mc = similarity_matrix(batch_from_texts(TEXTS), cpu, cfg)
+    ids_g, mg = similarity_matrix(batch_from_texts(TEXTS), gpu, cfg)
     np.testing.assert_array_equal(mc, mg)
 
 
@@ -70,3 +77,21 @@ def test_whole_run_equal(backends):
     np.testing.assert_array_equal(rc.jaccard, rg.jaccard)
     assert rc.summary() == rg.summary()
     assert rc.removed[10]  # the exact copy of document 0
+    for kind in ("pairs", "clusters"):
+        assert rc.table(kind).equals(rg.table(kind))
+
+
+def test_job_steps_on_the_gpu_equal_the_cpu(backends):
+    """map_partition on the (simulated) GPU, two partitions combined, finish there = one CPU run."""
+    from engine.minhash import combine, finish, map_partition
+    cfg = MinHashConfig(shingle="word:3", perms=16, threshold=0.5)
+    cpu, gpu = backends
+    one = run(batch_from_texts(TEXTS), cpu, cfg)
+    ids = [str(i) for i in range(len(TEXTS))]
+    parts = [map_partition([batch_from_texts(TEXTS[:5], ids[:5])], gpu, cfg),
+             map_partition([batch_from_texts(TEXTS[5:], ids[5:], base=5)], gpu, cfg)]
+    assert parts[0].backend == "gpu"
+    res = finish(combine(parts), cfg)
+    for kind in ("pairs", "clusters"):
+        assert res.table(kind).equals(one.table(kind)), kind
+    assert res.stats.counters["verified_pairs"] == one.stats.counters["verified_pairs"]

@@ -31,3 +31,26 @@ def test_gpu_spill_equals_cpu():
     cpu = count_ngrams(batches(), n="1-3", device="cpu")
     gpu = count_ngrams(batches(), n="1-3", device="gpu", memory="1MB")
     assert gpu.equals(cpu)
+
+
+def test_gpu_partials_equal_cpu_partials_and_combine():
+    """map_partition on the GPU path (device reduce, strings from first occurrences) gives the
+    CPU's rows, first occurrences included; combined over two partitions, the same table."""
+    import numpy as np
+
+    from engine import ngrams
+    cfg = ngrams.NgramConfig(n="1-3")
+
+    def rows(p):
+        return sorted((int(p.n[i]), int(p.keys[i]), p.string(i), int(p.counts[i]), int(p.doc_freq[i]),
+                       int(p.first[i])) for i in range(len(p)))
+
+    parts = [[b] for b in batches()]
+    cpu = [ngrams.map_partition(p, "cpu", cfg) for p in parts]
+    gpu = [ngrams.map_partition(p, "gpu", cfg) for p in parts]
+    for c, g in zip(cpu, gpu):
+        assert rows(g) == rows(c) and len(c) > 3
+    assert gpu[0].stats.device_to_host_bytes > 0
+    whole = ngrams.run(batches(), "cpu", cfg).table()
+    assert ngrams.finish(ngrams.combine(gpu), cfg).table().equals(whole)
+    assert np.array_equal(ngrams.combine(gpu).counts, ngrams.combine(cpu).counts)

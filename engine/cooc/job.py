@@ -1,0 +1,79 @@
+"""The co-occurrence job's contract (``engine.job``): two map/combine steps, one finish.
+
+Pass 1: :func:`map_vocabulary` per partition, :func:`combine_vocabulary`, then
+:func:`choose_vocabulary` (on the client).  Pass 2: :func:`map_partition` per partition
+with the vocabulary, :func:`combine`, then :func:`finish` (measures computed here).
+:func:`run` chains them in one process.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.backend import get_backend
+from engine.cooc.config import CoocConfig
+from engine.cooc.pairs import PairPartial, combine, map_partition
+from engine.cooc.result import CoocResult
+from engine.cooc.typetable import TokenCache
+from engine.cooc.vocabulary import Vocabulary, choose_vocabulary, combine_vocabulary, map_vocabulary
+from engine.job import as_batches
+from engine.stats import JobStats
+from engine.text import TextOptions
+
+__all__ = ["finish", "run", "cooccurrence"]
+
+
+def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> CoocResult:
+    """The result of the combined pair counts: columns sorted by (a, b), document
+    frequencies split off in document mode, margins and the sort key of ``config.measure``."""
+    stats = JobStats(job="cooc").merge(vocabulary.stats).merge(partial.stats)
+    with stats.stage("pairs"):
+        a, b, vals = partial.columns()
+        doc_freq = None
+        if config.doc_mode:
+            diag = a == b
+            doc_freq = np.zeros(len(vocabulary), np.int64)
+            doc_freq[a[diag]] = vals[diag]
+            a, b, vals = a[~diag], b[~diag], vals[~diag]
+    stats.counters["vocabulary"] = len(vocabulary)
+    stats.counters["pairs"] = int(vals.size)
+    res = CoocResult(config, vocabulary.terms, vocabulary.counts, doc_freq, a, b, vals, partial.divisor,
+                     stats, rank=vocabulary.rank)
+    with stats.stage("measures"):
+        res.total()
+    res.sort_key(config.measure)
+    return res
+
+
+def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
+    """Co-occurrence counts of a corpus.
+
+    Parameters
+    ----------
+    corpus : paths (files / folders), a :class:`CorpusReader`, a :class:`Batch` or an
+        iterable of batches (:func:`engine.job.as_batches`).  Read once: pass 2 runs over
+        the type number of every token kept by pass 1 (spilled to disk beyond
+        ``config.cache_bytes``).
+    backend : ``"auto"``, ``"cpu"``, ``"gpu"`` or a backend object.
+    config : :class:`CoocConfig` (defaults: window 5, min_count 2, max_vocab 50000).
+    """
+    cfg = config or CoocConfig()
+    be = get_backend(backend)
+    batches, reader = as_batches(corpus)
+    cache = TokenCache(cfg.cache_bytes)
+    try:
+        vocabulary = choose_vocabulary(combine_vocabulary([map_vocabulary(batches, be, cfg, tokens=cache)]), cfg)
+        del batches
+        partial = map_partition(cache, be, cfg, vocabulary)
+    finally:
+        cache.close()
+    res = finish(combine([partial]), cfg, vocabulary)
+    if reader is not None:
+        res.stats.add_read(reader.stats)
+    return res
+
+
+def cooccurrence(source, *, window=5, weighting="none", min_count=2, max_vocab=50000, measure="llr",
+                 text: TextOptions = TextOptions(), device="auto") -> CoocResult:
+    """Keyword form of :func:`run`."""
+    return run(source, device, CoocConfig(window=window, weighting=weighting, min_count=min_count,
+                                          max_vocab=max_vocab, measure=measure, text=text))

@@ -1,0 +1,217 @@
+"""Pass 1 of the co-occurrence job: term counts per partition, their exact combination, and
+the vocabulary chosen from them.
+
+``map_vocabulary(batches, backend, config) -> VocabPartial``
+    Term keys (token hashes), occurrences, document frequencies, first documents and
+    spellings of one partition, as numpy arrays.
+``combine_vocabulary(partials) -> VocabPartial``
+    Exact, in list (corpus) order: sums; a key keeps the spelling of its first partial.
+``choose_vocabulary(partial, config) -> Vocabulary``
+    ``min_count``, then the ``max_vocab`` most frequent (ties by term, code point order);
+    term ids in that order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.backend import get_backend
+from engine.cooc.backends import ops_for
+from engine.cooc.config import CoocConfig
+from engine.cooc.typetable import TokenCache, TypeTable
+from engine.stats import JobStats
+
+__all__ = ["VocabPartial", "Vocabulary", "map_vocabulary", "combine_vocabulary", "choose_vocabulary"]
+
+
+@dataclass
+class VocabPartial:
+    """Term counts of one partition (or of several, combined); index ``i`` is a term.
+
+    keys : uint64, the term's token hash (distinct).
+    counts : int64 occurrences.  doc_freq : int64 documents containing the term.
+    first_doc : int64, index of the first document containing the term (in the partition:
+        combined partials count the documents of the partials before).
+    strings, offsets : the spellings, flat UTF-8 (uint8) and int64 offsets (``n + 1``).
+    stats : what was read and counted (:class:`engine.stats.JobStats`).
+    """
+    keys: np.ndarray
+    counts: np.ndarray
+    doc_freq: np.ndarray
+    first_doc: np.ndarray
+    strings: np.ndarray
+    offsets: np.ndarray
+    stats: JobStats = field(default_factory=lambda: JobStats(job="cooc"))
+
+    def __len__(self) -> int:
+        return int(self.keys.size)
+
+    def terms(self, idx) -> list[str]:
+        """Spellings of the terms ``idx``."""
+        pool = self.strings.tobytes()
+        s, e = self.offsets[idx].tolist(), self.offsets[np.asarray(idx, np.int64) + 1].tolist()
+        return [pool[a:b].decode("utf-8") for a, b in zip(s, e)]
+
+
+@dataclass
+class Vocabulary:
+    """The chosen terms, by id (frequency descending, ties by term).
+
+    terms : the spellings.  keys : uint64 token hash of each id.  counts : int64 occurrences.
+    rank : int64 rank of each id among the terms in code point order.
+    stats : the pass-1 statistics (documents, tokens, bytes, seconds ``vocabulary``).
+    """
+    terms: list[str]
+    keys: np.ndarray
+    counts: np.ndarray
+    rank: np.ndarray
+    stats: JobStats = field(default_factory=lambda: JobStats(job="cooc"))
+    _sorted: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    def ids(self, keys: np.ndarray) -> np.ndarray:
+        """int32 term id of each key (-1 when not in the vocabulary)."""
+        from kernels.cpu.cooc import lookup_ids
+        if not self.terms:
+            return np.full(np.asarray(keys).size, -1, np.int32)
+        if self._sorted is None:
+            o = np.argsort(self.keys, kind="stable")
+            self._sorted = (np.ascontiguousarray(self.keys[o]), o.astype(np.int32))
+        keys = np.ascontiguousarray(keys, np.uint64)
+        if keys.size == 0:
+            return np.empty(0, np.int32)
+        return lookup_ids(self._sorted[0], self._sorted[1], keys)
+
+
+def _grown(a: np.ndarray, n: int, fill) -> np.ndarray:
+    if a.size >= n:
+        return a
+    b = np.full(max(n, 2 * a.size), fill, a.dtype)
+    b[:a.size] = a
+    return b
+
+
+def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | None = None) -> VocabPartial:
+    """Pass 1 over one partition: the :class:`VocabPartial` of ``batches``.
+
+    ``tokens``: a :class:`TokenCache` that receives every token's type number (index into
+    the partial) and the documents' token offsets, so that :func:`engine.cooc.map_partition`
+    counts pairs without reading the batches again (its ``keys`` are set to the partial's).
+    """
+    from kernels.cpu.cooc import type_doc_freq
+    be = get_backend(backend)
+    ops = ops_for(be)
+    stats = JobStats(job="cooc", backend=be.describe())
+    types = TypeTable()
+    doc_freq = np.zeros(0, np.int64)
+    first_doc = np.zeros(0, np.int64)
+    last = np.zeros(0, np.int64)
+    with stats.stage("vocabulary"):
+        for batch in batches:
+            segments, n_tokens = ops.count_types(be, types, batch, config.text)
+            n = types.numbers
+            doc_freq, first_doc, last = _grown(doc_freq, n, 0), _grown(first_doc, n, -1), _grown(last, n, -1)
+            for tt, off, footprint, docs in segments:
+                if tt.size:
+                    type_doc_freq(tt, off, docs + stats.documents, last, doc_freq, first_doc)
+                if tokens is not None:
+                    tokens.add(tt, off, footprint)
+            stats.documents += batch.n_docs
+            stats.bytes += batch.n_bytes
+            stats.tokens += n_tokens
+            del segments, batch   # the text is not needed any more: memory for the pair pass
+        n = types.numbers
+        pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
+        offsets = np.zeros(n + 1, np.int64)
+        np.cumsum(ln, out=offsets[1:])
+        pool = types.pool[0]
+        if n and np.array_equal(pos, offsets[:-1]):
+            strings = pool[:offsets[-1]].copy()
+        else:   # spellings not in type order in the pool: gather them
+            strings = pool[np.repeat(pos - offsets[:-1], ln) + np.arange(offsets[-1])] if n else \
+                np.empty(0, np.uint8)
+        part = VocabPartial(types.hashes(), types.counts().copy(), doc_freq[:n].copy(),
+                            first_doc[:n].copy(), strings, offsets, stats)
+    if tokens is not None:
+        tokens.keys = part.keys
+    return part
+
+
+def _take_strings(strings: np.ndarray, offsets: np.ndarray, idx: np.ndarray):
+    """The spellings ``idx`` of a flat (strings, offsets) pair, as a new flat pair."""
+    ln = offsets[idx + 1] - offsets[idx]
+    out_off = np.zeros(idx.size + 1, np.int64)
+    np.cumsum(ln, out=out_off[1:])
+    src = np.repeat(offsets[idx] - out_off[:-1], ln) + np.arange(out_off[-1])
+    return strings[src], out_off
+
+
+def combine_vocabulary(partials) -> VocabPartial:
+    """The partials of consecutive partitions as one (exact; depends only on the list order).
+
+    Counts and document frequencies are summed; first documents are shifted by the
+    documents of the partials before; a key keeps the spelling of the first partial that
+    has it; keys in order of first appearance (partial, then its own order).
+    """
+    partials = list(partials)
+    if not partials:
+        return VocabPartial(np.empty(0, np.uint64), *(np.empty(0, np.int64) for _ in range(3)),
+                            np.empty(0, np.uint8), np.zeros(1, np.int64))
+    stats = JobStats(job="cooc")
+    shifted = []
+    for p in partials:
+        shifted.append(np.where(p.first_doc >= 0, p.first_doc + stats.documents, -1))
+        stats.merge(p.stats)
+    if len(partials) == 1:
+        p = partials[0]
+        return VocabPartial(p.keys, p.counts, p.doc_freq, p.first_doc, p.strings, p.offsets, stats)
+    keys = np.concatenate([p.keys for p in partials])
+    o = np.argsort(keys, kind="stable")   # equal keys in list order
+    ks = keys[o]
+    start = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]])) if ks.size else np.empty(0, np.int64)
+    counts = np.add.reduceat(np.concatenate([p.counts for p in partials])[o], start) if ks.size else \
+        np.empty(0, np.int64)
+    df = np.add.reduceat(np.concatenate([p.doc_freq for p in partials])[o], start) if ks.size else \
+        np.empty(0, np.int64)
+    fd = np.concatenate(shifted)[o]
+    fd = np.minimum.reduceat(np.where(fd < 0, np.iinfo(np.int64).max, fd), start) if ks.size else \
+        np.empty(0, np.int64)
+    fd[fd == np.iinfo(np.int64).max] = -1
+    earliest = o[start]                 # position of each key's first occurrence in the list
+    order = np.argsort(earliest, kind="stable")
+    strings = np.concatenate([p.strings for p in partials])
+    bytes_base = np.concatenate([[0], np.cumsum([p.strings.size for p in partials])])
+    offsets = np.concatenate([p.offsets[:-1] + b for p, b in zip(partials, bytes_base[:-1])] +
+                             [np.array([bytes_base[-1]], np.int64)])
+    s, off = _take_strings(strings, offsets, earliest[order])
+    return VocabPartial(ks[start][order], counts[order], df[order], fd[order], s, off, stats)
+
+
+def choose_vocabulary(partial: VocabPartial, config: CoocConfig) -> Vocabulary:
+    """The terms kept: occurrences >= ``min_count``, then the ``max_vocab`` most frequent
+    (ties by term, code point order = UTF-8 byte order); ids in frequency order, ties by term."""
+    stats = JobStats(job="cooc").merge(partial.stats)
+    with stats.stage("vocabulary"):
+        cnt_all = partial.counts
+        kept = np.flatnonzero(cnt_all >= config.min_count)
+        counts = cnt_all[kept]
+        if kept.size > config.max_vocab:
+            cut = np.partition(counts, kept.size - config.max_vocab)[kept.size - config.max_vocab]
+            above = kept[counts > cut]
+            tied = kept[counts == cut]
+            k = config.max_vocab - above.size
+            tied_terms = sorted(zip(partial.terms(tied), tied.tolist()))[:k]
+            kept = np.concatenate([above, np.array([s for _, s in tied_terms], np.int64)])
+        terms = partial.terms(kept)
+        by_term = sorted(range(len(terms)), key=terms.__getitem__)
+        rank = np.empty(len(terms), np.int64)
+        rank[np.array(by_term, np.int64)] = np.arange(len(terms))
+        order = np.lexsort((rank, -cnt_all[kept]))
+        terms = [terms[i] for i in order.tolist()]
+        chosen = kept[order]
+        voc = Vocabulary(terms, partial.keys[chosen].copy(), cnt_all[chosen].copy(), rank[order], stats)
+    stats.counters["vocabulary"] = len(terms)
+    return voc

@@ -1,0 +1,273 @@
+"""The MinHash job in the three steps of :mod:`engine.job`, and :func:`run` doing them in
+one process.
+
+``map_partition(batches, backend, config) -> MinHashPartial``
+    Signatures of one partition: plain numpy arrays (below) and a :class:`JobStats`.
+``combine(partials) -> MinHashPartial``
+    Concatenation in list order: document ``i`` of the combined partial is the one the
+    whole corpus read in one process numbers ``i``; exact.
+``finish(partial, config) -> MinHashResult``
+    LSH bands, candidate pairs, verification, connected clusters (representative = the
+    lowest corpus index of a cluster).
+
+Texts: ``run(batch_from_texts(["un texte", "un autre"]))`` (:func:`engine.corpus.batch_from_texts`);
+a list of ``str`` is a list of paths.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from engine.backend import get_backend
+from engine.corpus import Batch
+from engine.job import as_batches
+from engine.minhash.config import MinHashConfig
+from engine.minhash.lsh import candidate_pairs, connected_clusters, exact_jaccard, pair_estimates
+from engine.minhash.result import MinHashResult
+from engine.minhash.signatures import SignatureSet, TextSource, batch_signatures
+from engine.minhash.store import _check_meta, _concat
+from engine.stats import JobStats
+
+__all__ = ["MinHashPartial", "map_partition", "combine", "finish", "run", "compute_signatures"]
+
+
+def _flat_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """UTF-8 bytes of ``strings`` concatenated, and int64 offsets (lone surrogates kept)."""
+    enc = [s.encode("utf-8", "surrogatepass") for s in strings]
+    off = np.zeros(len(enc) + 1, np.int64)
+    np.cumsum([len(e) for e in enc], out=off[1:])
+    return np.frombuffer(b"".join(enc), np.uint8).copy(), off
+
+
+def _strings(data: np.ndarray, off: np.ndarray) -> list[str]:
+    raw = data.tobytes()
+    return [raw[off[i]:off[i + 1]].decode("utf-8", "surrogatepass") for i in range(off.size - 1)]
+
+
+@dataclass
+class MinHashPartial:
+    """The signatures of a partition: plain arrays, no Python objects but the stats.
+
+    Attributes
+    ----------
+    sig : uint32 [n_docs, perms], the signatures.
+    n_shingles : int64 [n_docs], raw shingles per document (0 = empty document).
+    id_data, id_offsets : uint8 / int64 [n_docs + 1]: document ``i``'s id is the UTF-8 of
+        ``id_data[id_offsets[i]:id_offsets[i + 1]]``.
+    text_data, text_offsets : the documents' UTF-8 the same way, for exact verification
+        (``text_offsets`` is ``[0]`` when the texts are not kept: ``verify=False``).
+    n_bytes : UTF-8 bytes of the partition's documents.
+    backend : the backend's name (``cpu``, ``gpu``): ``finish`` runs there by default.
+    stats : the partition's :class:`JobStats` (``signatures``, ``read`` seconds, ``shingles``).
+    """
+    sig: np.ndarray
+    n_shingles: np.ndarray
+    id_data: np.ndarray
+    id_offsets: np.ndarray
+    text_data: np.ndarray
+    text_offsets: np.ndarray
+    n_bytes: int = 0
+    backend: str = "cpu"
+    stats: JobStats = field(default_factory=lambda: JobStats(job="minhash"))
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.sig.shape[0])
+
+    @property
+    def has_texts(self) -> bool:
+        return self.text_offsets.size == self.n_docs + 1
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return _strings(self.id_data, self.id_offsets)
+
+    def signature_set(self, cfg: MinHashConfig, backend) -> SignatureSet:
+        """The :class:`SignatureSet` of these documents (with their texts' source when kept)."""
+        source = (TextSource.from_flat(cfg, get_backend(backend), self.text_data, self.text_offsets)
+                  if self.has_texts else None)
+        return SignatureSet(self.doc_ids, self.sig, self.n_shingles, cfg.signature_meta(), source,
+                            int(self.n_bytes))
+
+
+class _Grow:
+    """A host array grown in place (``resize``: amortised, no second copy at the end)."""
+
+    def __init__(self, dtype, width: int | None = None):
+        self.width = width
+        self.a = np.empty((0, width) if width else 0, dtype)
+        self.n = 0
+
+    def reserve(self, k: int) -> np.ndarray:
+        """The next ``k`` rows (a view: write them before the next call)."""
+        need = self.n + k
+        if need > self.a.shape[0]:
+            rows = max(need, self.a.shape[0] * 5 // 4, 1024)
+            self.a.resize((rows, self.width) if self.width else rows, refcheck=False)
+        view = self.a[self.n:need]
+        self.n = need
+        return view
+
+    def done(self) -> np.ndarray:
+        self.a.resize((self.n, self.width) if self.width else self.n, refcheck=False)
+        return self.a
+
+
+def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfig | None = None, *,
+                  keep_texts: bool | None = None,
+                  on_batch: Callable[[Batch], None] | None = None) -> MinHashPartial:
+    """Signatures (and, when ``keep_texts``, default ``config.verify``, the texts) of ``batches``.
+
+    ``on_batch(batch)`` is called after each batch's signatures (the similarity matrix
+    refuses a corpus that grows too large there).
+    """
+    cfg = config if config is not None else MinHashConfig()
+    be = get_backend(backend)
+    keep = cfg.verify if keep_texts is None else bool(keep_texts)
+    stats = JobStats(job="minhash", backend=be.describe())
+    sig, text = _Grow(np.uint32, cfg.perms), _Grow(np.uint8)
+    nsh, ids, text_off = [], [], [np.zeros(1, np.int64)]
+    nbytes = 0
+    it = iter(batches)
+    while True:
+        with stats.stage("read"):
+            batch = next(it, None)
+        if batch is None:
+            break
+        with stats.stage("signatures"):
+            nsh.append(batch_signatures(batch, be, cfg, out=sig.reserve(batch.n_docs))[1])
+        if keep:
+            lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
+            base = text.n
+            text.reserve(hi - lo)[:] = batch.data[lo:hi]
+            text_off.append(batch.offsets[1:] - lo + base)
+        ids.extend(batch.doc_ids)
+        nbytes += batch.n_bytes
+        if on_batch is not None:
+            on_batch(batch)
+    n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
+    id_data, id_off = _flat_strings(ids)
+    stats.documents = len(ids)
+    stats.bytes = nbytes
+    stats.counters.update(shingles=int(n_sh.sum()), empty_documents=int((n_sh == 0).sum()))
+    return MinHashPartial(sig.done(), n_sh, id_data, id_off, text.done(),
+                          np.concatenate(text_off) if keep else np.zeros(1, np.int64),
+                          nbytes, be.name, stats)
+
+
+def combine(partials: Sequence[MinHashPartial]) -> MinHashPartial:
+    """The partials' documents in list order (the order of the corpus), stats merged."""
+    partials = list(partials)
+    if not partials:
+        raise ValueError("combine needs at least one partial")
+    if len(partials) == 1:
+        return partials[0]
+    widths = {p.sig.shape[1] for p in partials}
+    if len(widths) != 1:
+        raise ValueError(f"partials of different signature widths: {sorted(widths)}")
+
+    def cat_offsets(offs, datas):
+        shift = np.cumsum([0] + [d.size for d in datas[:-1]])
+        return np.concatenate([offs[0][:1]] + [o[1:] + s for o, s in zip(offs, shift)])
+
+    stats = JobStats()
+    for p in partials:
+        stats.merge(p.stats)
+    texts = all(p.has_texts for p in partials)
+    return MinHashPartial(
+        np.concatenate([p.sig for p in partials]), np.concatenate([p.n_shingles for p in partials]),
+        np.concatenate([p.id_data for p in partials]),
+        cat_offsets([p.id_offsets for p in partials], [p.id_data for p in partials]),
+        np.concatenate([p.text_data for p in partials]) if texts else np.empty(0, np.uint8),
+        cat_offsets([p.text_offsets for p in partials], [p.text_data for p in partials])
+        if texts else np.zeros(1, np.int64),
+        sum(p.n_bytes for p in partials), partials[0].backend, stats)
+
+
+def finish(partial: MinHashPartial, config: MinHashConfig | None = None, *, backend=None,
+           base: SignatureSet | None = None) -> MinHashResult:
+    """LSH, verification and clusters of the combined ``partial``, optionally after saved ``base``.
+
+    With ``base`` (from :func:`engine.minhash.load_signatures`), the new documents are
+    compared with each other and with the saved ones; pairs of two saved documents are
+    not reported again, and pairs with a saved document are verified by their estimate
+    (saved signatures carry no shingle sets).  ``backend``: default the partial's.
+    """
+    cfg = config if config is not None else MinHashConfig()
+    be = get_backend(partial.backend if backend is None else backend)
+    stats = JobStats().merge(partial.stats)
+    new = partial.signature_set(cfg, be)
+    if base is not None:
+        _check_meta(base.meta, cfg)
+    sigs = new if base is None else _concat(base, new)
+    nb = 0 if base is None else base.n_docs
+    bands, rows = cfg.lsh_params()
+    with stats.stage("lsh"):
+        live = np.flatnonzero(~sigs.empty)
+        a, b = candidate_pairs(sigs.sig, live, bands, rows, cfg.max_bucket, be)
+        if nb:
+            sel = b >= nb  # at least one new document (a < b)
+            a, b = a[sel], b[sel]
+    with stats.stage("verify"):
+        est = pair_estimates(sigs.sig, a, b, be)
+        jac = np.full(a.size, np.nan)
+        if cfg.verify:
+            exact = a >= nb
+            if exact.any():
+                jac[exact] = exact_jaccard(new, a[exact] - nb, b[exact] - nb, be)
+            score = np.where(exact, jac, est)
+        else:
+            score = est
+        keep = score >= cfg.threshold  # rounding is monotone: no pair below the threshold
+    pa_, pb_ = a[keep], b[keep]
+    with stats.stage("clusters"):
+        rep, size = connected_clusters(sigs.n_docs, pa_, pb_, be)
+    res = MinHashResult(cfg, sigs, bands, rows, a, b, pa_, pb_, est[keep], jac[keep], rep, size,
+                        nb, stats.total_seconds, be.name, stats)
+    s = res.summary()
+    stats.counters.update(saved_documents=nb, bands=bands, rows=rows, candidate_pairs=s["candidate pairs"],
+                          verified_pairs=s["verified pairs"], clusters=s["clusters"],
+                          documents_removed=s["documents removed"])
+    return res
+
+
+def run(corpus, backend="auto", config: MinHashConfig | None = None, base: SignatureSet | None = None,
+        on_batch=None) -> MinHashResult:
+    """Near-duplicates of ``corpus``: ``finish(combine([map_partition(...)]))`` in this process.
+
+    Parameters
+    ----------
+    corpus : paths (a ``str``/``PathLike`` or a list of them), a :class:`CorpusReader`, a
+        :class:`Batch` or batches (:func:`engine.job.as_batches`); texts:
+        ``engine.corpus.batch_from_texts(texts)``.
+    backend : ``auto``, ``cpu``, ``gpu`` or a backend.
+    config : a :class:`MinHashConfig` (default: its defaults).
+    base : saved signatures (:func:`engine.minhash.load_signatures`) to add the corpus to.
+    """
+    t0 = time.perf_counter()
+    cfg = config if config is not None else MinHashConfig()
+    be = get_backend(backend)
+    if base is not None:
+        _check_meta(base.meta, cfg)  # before any work
+    batches, reader = as_batches(corpus)
+    res = finish(combine([map_partition(batches, be, cfg, on_batch=on_batch)]), cfg, backend=be, base=base)
+    if reader is not None:
+        res.stats.add_read(reader.stats)
+    res.seconds = time.perf_counter() - t0
+    return res
+
+
+# ---------------------------------------------------------------------------- legacy entry points
+def compute_signatures(corpus, backend, cfg: MinHashConfig, keep_shingles: bool | None = None,
+                       on_batch=None) -> SignatureSet:
+    """The :class:`SignatureSet` of ``corpus`` (``map_partition``'s arrays, host side).
+
+    With ``keep_shingles`` (default: ``cfg.verify``) the documents' texts are kept to
+    rebuild shingle sets (``sigs.source``, ``sigs.sh_hash``).
+    """
+    be = get_backend(backend)
+    batches, _ = as_batches(corpus)
+    return map_partition(batches, be, cfg, keep_texts=keep_shingles, on_batch=on_batch).signature_set(cfg, be)

@@ -1,0 +1,261 @@
+"""The n-gram job in the three steps of :mod:`engine.job`: ``map_partition`` (count one
+partition), ``combine`` (exact, in partition order), ``finish`` (``min_count``, top-k per n,
+output order), and :func:`run`, the three in this process.
+
+Data flow per batch: tokenize (backend) -> n-gram hashes (backend kernel) -> counted by key
+(:mod:`engine.ngrams.counting`).  On the CPU every occurrence goes into the host table; on a
+GPU the batch is reduced on the device first and only its distinct keys come back.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from engine.backend import get_backend
+from engine.corpus import Batch
+from engine.job import as_batches, run_steps
+from engine.ngrams.config import NgramConfig
+from engine.ngrams.counting import KeyCounter, SpillFolders, StringStore, doc_of_items, reduce_on_device
+from engine.ngrams.partial import NgramPartial, combine, first_ordinals, from_counters
+from engine.ngrams.result import NgramResult, ngram_table
+from engine.stats import JobStats
+from engine.text import tokenize
+
+__all__ = ["map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
+
+BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
+
+
+def _timed_batches(batches: Iterable[Batch], stats: JobStats) -> Iterator[Batch]:
+    """``batches``, the time spent making each (reading, decoding) added to stage ``read``."""
+    it = iter(batches)
+    while True:
+        with stats.stage("read"):
+            batch = next(it, None)
+        if batch is None:
+            return
+        yield batch
+
+
+class _Buffers:
+    """One reusable buffer per name: n-gram arrays are consumed before the next order or
+    batch (fresh memory costs a page fault per 4 KB page, ~1 ms per MB on a VM)."""
+
+    def __init__(self, xp):
+        self.xp, self.arrays = xp, {}
+
+    def __call__(self, name, size, dtype):
+        b = self.arrays.get(name)
+        if b is None or b.size < size:
+            b = self.arrays[name] = self.xp.empty(max(size, int(1.25 * (b.size if b is not None else 0))), dtype)
+        return b[:size]
+
+
+def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
+    """Hash the order-``n`` n-grams of one tokenised batch and count them in ``counter``."""
+    from kernels.cpu.count import gather_spans, gather_word_ngrams
+    xp = backend.xp
+    with stats.stage("hash"):
+        if cfg.char:
+            nch = backend.codepoint_counts(toks.norm, toks.norm_offsets)
+            cnt = xp.maximum(nch - n + 1, 0)
+        else:
+            cnt = xp.maximum(xp.diff(toks.doc_tok_offsets) - n + 1, 0)
+        off = xp.zeros(batch.n_docs + 1, dtype=np.int64)
+        xp.cumsum(cnt, out=off[1:])
+        m = int(off[-1])
+        keys = buf("keys", m, np.uint64)
+        if cfg.char:
+            start, length = buf("start", m, np.int64), buf("length", m, np.int32)
+            backend.char_ngrams(toks.norm, toks.norm_offsets, n, off, keys, start, length)
+        else:
+            first_tok = buf("first", m, np.int64)
+            backend.word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, off, keys, first_tok)
+    key = f"occurrences_n{n}"
+    stats.counters[key] = stats.counters.get(key, 0) + m
+
+    def gatherer(norm, tok_start, tok_len, spans, item_of, item_off):
+        """``gather(refs)`` for the counter: the strings of new keys ``refs`` (``spans``
+        indexed by ref) and their first-occurrence ordinals (n-gram ``item_of[ref]``)."""
+        def gather(refs):
+            with stats.stage("strings"):
+                if cfg.char:
+                    data, offsets = gather_spans(norm, spans[0][refs], spans[1][refs])
+                else:
+                    data, offsets = gather_word_ngrams(norm, tok_start, tok_len, spans[0][refs], n)
+                items = refs if item_of is None else item_of[refs]
+                return data, offsets, first_ordinals(items, item_off, batch.doc_base)
+        return gather
+
+    with stats.stage("count"):
+        if backend.name == "cpu":   # every occurrence into the host table; refs index them
+            spans = (start, length) if cfg.char else (first_tok,)
+            gather = gatherer(toks.norm, toks.tok_start, toks.tok_len, spans, None, off)
+            counter.add_occurrences(keys, off, batch.doc_base, gather)
+            return
+        doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
+        uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
+        # only the batch's distinct keys and their first occurrences come back to the host
+        spans = (start[first], length[first]) if cfg.char else (first_tok[first],)
+        host = [backend.to_host(a) for a in (uk, c, d, first, off, *spans)]
+        stats.device_to_host_bytes += sum(a.nbytes for a in host)
+        uk, c, d, first, off = host[:5]
+        gather = gatherer(toks.host("norm"), toks.host("tok_start"), toks.host("tok_len"),
+                          host[5:], first, off)
+        counter.add_aggregated(uk, c, d, gather)
+
+
+def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig | None = None) -> NgramPartial:
+    """Count the n-grams of one partition (``batches``, in corpus order) on ``backend``.
+
+    Returns
+    -------
+    NgramPartial
+        Every distinct (n, key) with count, doc_freq, first occurrence and string; nothing
+        filtered (``min_count`` and ``top`` apply after :func:`combine`).
+    """
+    cfg = config if config is not None else NgramConfig()
+    backend = get_backend(backend)
+    stats = JobStats(job="ngrams", backend=backend.describe())
+    spill = SpillFolders()
+    budget = cfg.memory // BYTES_PER_ENTRY
+    store = StringStore()
+    counters = {n: KeyCounter(budget, spill, store=store) for n in cfg.orders}
+    buf = _Buffers(backend.xp)
+    try:
+        for batch in _timed_batches(batches, stats):
+            with stats.stage("tokenize"):
+                toks = tokenize(batch, backend, cfg.text)
+            stats.documents += batch.n_docs
+            stats.tokens += toks.n_tokens
+            stats.bytes += int(batch.offsets[-1] - batch.offsets[0])
+            stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
+            for n in cfg.orders:
+                _count_order(n, batch, toks, backend, cfg, counters[n], buf, stats)
+            # one budget for all orders: past it every counter spills and the shared strings go
+            if sum(c.size for c in counters.values()) > budget:
+                with stats.stage("count"):
+                    for c in counters.values():
+                        c.spill()
+                    store.clear()
+        # the string gathers ran inside the counting: count their time once, under strings
+        stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
+        stats.counters["spills"] = sum(c.n_spills for c in counters.values())
+        with stats.stage("count"):
+            return from_counters(counters, store, stats)
+    finally:
+        for c in counters.values():
+            c.close()
+        spill.close()
+
+
+def _selected(partial: NgramPartial, cfg: NgramConfig) -> np.ndarray | None:
+    """Indices of the rows that reach the output (None: every row), per n: ``count >=
+    min_count``, then the ``top`` first in output order."""
+    from kernels.cpu.sort import kth_largest, order_rows
+    if cfg.top is None and cfg.min_count <= 1:
+        return None
+    picked = []
+    for n in np.unique(partial.n).tolist():
+        idx = np.flatnonzero((partial.n == n) & (partial.counts >= cfg.min_count))
+        if cfg.top is not None and idx.size > cfg.top:
+            # the k-th largest count bounds the top rows; the ties at it are ordered by string
+            idx = idx[partial.counts[idx] >= kth_largest(partial.counts[idx], cfg.top)]
+            if idx.size > cfg.top:
+                starts, ends = partial.offsets[idx], partial.offsets[idx + 1]
+                idx = idx[order_rows(partial.counts[idx], partial.data, starts, ends)[:cfg.top]]
+        picked.append(idx)
+    return np.concatenate(picked) if picked else np.empty(0, np.int64)
+
+
+def finish(partial: NgramPartial, config: NgramConfig | None = None) -> NgramResult:
+    """The output of the combined ``partial``: rows with ``count >= min_count``, the ``top``
+    per n, ordered by count descending then ngram (UTF-8 bytes = code points)."""
+    from kernels.cpu.count import gather_spans
+    from kernels.cpu.sort import order_rows
+    cfg = config if config is not None else NgramConfig()
+    stats = partial.stats
+    for n in cfg.orders:
+        stats.counters[f"distinct_n{n}"] = int(np.count_nonzero(partial.n == n))
+    with stats.stage("order"):
+        sel = _selected(partial, cfg)
+        starts = partial.offsets[:-1] if sel is None else partial.offsets[sel]
+        ends = partial.offsets[1:] if sel is None else partial.offsets[sel + 1]
+        counts = partial.counts if sel is None else partial.counts[sel]
+        order = order_rows(counts, partial.data, starts, ends)
+        rows = order if sel is None else sel[order]
+    with stats.stage("strings"):
+        data, off = gather_spans(partial.data, starts[order], ends[order] - starts[order])
+        table = ngram_table(data, off, partial.n[rows], partial.counts[rows], partial.doc_freq[rows])
+    stats.counters["rows"] = table.num_rows
+    return NgramResult(table, stats)
+
+
+def run(corpus, backend="auto", config: NgramConfig | None = None) -> NgramResult:
+    """Count the n-grams of ``corpus`` (paths, a CorpusReader, a Batch or batches) in this
+    process: ``finish(combine([map_partition(...)]))``, with the reader's skips in the stats."""
+    cfg = config if config is not None else NgramConfig()
+    backend = get_backend(backend)
+    batches, reader = as_batches(corpus)
+    return run_steps(sys.modules[__name__], batches, backend, cfg, reader)
+
+
+# ---------------------------------------------------------------------------- older API
+@dataclass
+class NgramStats:
+    """Figures of a :func:`count_batches` run (the older API; :attr:`NgramResult.stats` has them all)."""
+    documents: int = 0
+    tokens: int = 0
+    occurrences: dict = field(default_factory=dict)
+    distinct: dict = field(default_factory=dict)
+    spills: int = 0
+    slow_docs: int = 0
+
+    def take(self, js: JobStats, orders) -> None:
+        self.documents += js.documents
+        self.tokens += js.tokens
+        self.spills += js.counters.get("spills", 0)
+        self.slow_docs += js.counters.get("slow_docs", 0)
+        for n in orders:
+            self.occurrences[n] = self.occurrences.get(n, 0) + js.counters.get(f"occurrences_n{n}", 0)
+            self.distinct[n] = js.counters.get(f"distinct_n{n}")
+
+
+def count_batches(batches, backend, cfg: NgramConfig, stats: NgramStats | None = None):
+    """The table of :func:`run` (``batches``: a CorpusReader or Batch objects); fills ``stats``."""
+    result = run(batches, backend, cfg)
+    if stats is not None:
+        stats.take(result.stats, cfg.orders)
+    return result.table()
+
+
+def count_ngrams(paths, n=(1, 1), char: bool = False, top: int | None = None, min_count: int = 1,
+                 text=None, device: str = "auto", memory=None,
+                 stats: NgramStats | None = None, **reader_kwargs):
+    """Count word (or ``char``) n-grams of the corpus at ``paths`` (the older API: :func:`run`
+    with an :class:`NgramConfig` returns the stats too).
+
+    Parameters
+    ----------
+    paths : file/folder paths (see engine.corpus.CorpusReader), or an iterable of Batch.
+    n : an int or (low, high) or "low-high".
+    top : keep the ``top`` most frequent per n.
+    min_count : drop n-grams seen fewer times.
+    text : normalisation and filters (stop words, accents, minimum token length).
+    device : "auto", "cpu" or "gpu".
+    memory : bound on the counting tables ("4GB"); past it, partial counts spill to disk.
+    reader_kwargs : CorpusReader options (text_field, encoding...) when reading paths.
+
+    Returns
+    -------
+    pyarrow.Table with columns ngram, n, count, doc_freq, ordered by count
+    descending then ngram ascending (``.to_pandas()`` for a DataFrame).
+    """
+    from engine.text import TextOptions
+    cfg = NgramConfig(n=n, char=char, top=top, min_count=min_count, memory=memory,
+                      text=TextOptions() if text is None else text)
+    batches, reader = as_batches(paths, **reader_kwargs)
+    return count_batches(reader if reader is not None else batches, device, cfg, stats)
