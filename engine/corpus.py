@@ -933,7 +933,7 @@ class CorpusReader:
                            for r in rows]
                 if ids is not None:
                     explicit = [k for k, r in enumerate(rows) if ids[r] is not None]
-                    self._check_ids([doc_ids[k] for k in explicit], lambda k: where(rows[explicit[k]]))
+                    self._check_ids([doc_ids[k] for k in explicit], lambda k: where(rows[explicit[k]]))  # noqa: B023 (called here)
                 if keep.size < n:
                     kept = arr.take(pa.array(keep))
                     kb = kept.buffers()

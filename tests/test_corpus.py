@@ -183,6 +183,7 @@ def test_jsonl_irregular_chunk_falls_back_exactly(tmp_path):
 def test_jsonl_many_arrow_chunks_equal_line_by_line(tmp_path):
     # documents big enough that Arrow's JSON reader returns several chunks per read
     import io
+
     import pyarrow.json as pj
     rows = []
     for i in range(400):

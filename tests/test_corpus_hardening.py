@@ -20,7 +20,6 @@ from engine.errors import ParameterError
 from tests.test_corpus import read_all
 
 
-
 def jsonl(rows) -> bytes:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode()
 

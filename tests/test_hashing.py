@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 import xxhash
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kernels.hashing import utf8_decode, utf8_error, utf8_len, utf8_write, xxh64
 
