@@ -17,9 +17,6 @@ from pathlib import Path
 __all__ = ["seeds_dir"]
 
 SEEDS_PACKAGE = "engine.seeds"
-# A checkout imported without installing it (PYTHONPATH=.) has no package mapping:
-# there the folder is simply beside engine/.
-CHECKOUT_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
 @lru_cache(maxsize=1)
@@ -30,19 +27,20 @@ def seeds_dir() -> Path:
     -------
     pathlib.Path
         A real directory that :class:`engine.corpus.CorpusReader` can walk: the
-        installed package folder, ``seeds/`` of a checkout that is not installed,
-        or (when the package is imported from a zip) a temporary copy that lasts
+        installed package folder (``seeds/`` itself in an editable install), or (when the package is imported from a zip) a temporary copy that lasts
         until the interpreter exits.
 
     Raises
     ------
     engine.corpus.CorpusError
-        When the package data is missing (a broken install): the CLI's one-line error.
+        When the package data is missing (a broken or absent install): the CLI's one-line error.
     """
     try:
         root = resources.files(SEEDS_PACKAGE)
-    except ModuleNotFoundError:
-        root = CHECKOUT_SEEDS
+    except ModuleNotFoundError:   # a checkout on PYTHONPATH, not installed: no package mapping
+        from engine.corpus import CorpusError
+        raise CorpusError("the bundled sample corpus is not installed (package engine.seeds): "
+                          "install the project (make demo, or pip install -e .)") from None
     if isinstance(root, Path):
         path = root
     else:

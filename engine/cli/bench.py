@@ -22,7 +22,8 @@ from engine.cli import common as cc
 
 __all__ = ["register", "load_bench_run", "bench_argv"]
 
-REPO = Path(__file__).resolve().parents[2]   # engine/cli/bench.py -> the checkout
+# the checkout holding engine/ (the harness is looked for there; an install has none)
+REPO = Path(__file__).resolve().parents[2]
 
 
 def load_bench_run():
