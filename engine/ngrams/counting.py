@@ -4,7 +4,8 @@ On the CPU every occurrence goes straight into a host hash table (kernels.cpu.co
 GPU a batch is reduced on the device (stable sort + run lengths, :func:`reduce_on_device`)
 and only its distinct keys come back to be merged.  Each new key gets its string (and the
 ordinal of its first occurrence) once, from its first occurrence in corpus order, so every
-backend returns the same strings.  When the distinct keys pass the memory budget, the table
+backend returns the same strings: on the CPU the counting kernel writes it as it takes the
+key (no gather of every new key afterwards), on a GPU it is gathered on the host.  When the distinct keys pass the memory budget, the table
 spills to disk by hash partition and the partitions are merged at the end: counts stay exact.
 """
 from __future__ import annotations
@@ -27,8 +28,7 @@ N_PARTITIONS = 16   # spill files per spill, by the key's top 4 bits
 class Rows:
     """Counted keys with their strings as spans ``data[starts[i]:ends[i]]``.
 
-    ``first`` is the ordinal of each key's first occurrence (see ``engine.ngrams.partial``),
-    ``sid`` its id in the :class:`StringStore` (None once read back from a spill).
+    ``first`` is the ordinal of each key's first occurrence (see ``engine.ngrams.partial``).
     """
     keys: np.ndarray
     counts: np.ndarray
@@ -37,55 +37,58 @@ class Rows:
     starts: np.ndarray
     ends: np.ndarray
     first: np.ndarray
-    sid: np.ndarray | None = None
 
 
 class StringStore:
-    """Strings (and first-occurrence ordinals) of new keys, shared by the counters of one
-    job; string id i is the i-th added. One copy at the end (:meth:`finalize`)."""
+    """The strings of a table's keys, one store per partition of the table: string ``j``
+    of partition ``p`` is ``data[p, off[p, j]:off[p, j + 1]]``, first seen at ``first[p, j]``
+    (ids in order of arrival). Grown by :meth:`reserve` (keys) and :meth:`grow_bytes`;
+    the counting kernels write into the arrays."""
 
-    def __init__(self):
-        self.chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        self.n = 0
-        self._final = None
+    def __init__(self, partitions: int, keys: int, nbytes: int = 1 << 16):
+        self.data = np.empty((partitions, nbytes), np.uint8)
+        self.off = np.zeros((partitions, keys + 1), np.int64)
+        self.first = np.empty((partitions, keys), np.int64)
 
-    def add(self, data: np.ndarray, off: np.ndarray, first: np.ndarray | None = None) -> int:
-        """Append strings ``data[off[i]:off[i+1]]`` first seen at ``first[i]`` (-1 when not
-        given); returns the id of the first."""
-        base = self.n
-        first = np.full(off.size - 1, -1, np.int64) if first is None else first
-        self.chunks.append((data, off, first))
-        self.n += off.size - 1
-        self._final = None
-        return base
+    def reserve(self, keys: int) -> None:
+        """Room for ``keys`` strings per partition."""
+        if keys > self.first.shape[1]:
+            off = np.zeros((self.off.shape[0], keys + 1), np.int64)
+            first = np.empty((self.first.shape[0], keys), np.int64)
+            off[:, :self.off.shape[1]] = self.off
+            first[:, :self.first.shape[1]] = self.first
+            self.off, self.first = off, first
 
-    def finalize(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(data, offsets, first) of every string so far: string i is ``data[off[i]:off[i+1]]``."""
-        if self._final is None:
-            if self.chunks:
-                data = np.concatenate([c[0] for c in self.chunks])
-                lens = np.concatenate([np.diff(c[1]) for c in self.chunks])
-                first = np.concatenate([c[2] for c in self.chunks])
-            else:
-                data, lens, first = np.empty(0, np.uint8), np.empty(0, np.int64), np.empty(0, np.int64)
-            off = np.zeros(lens.size + 1, np.int64)
-            np.cumsum(lens, out=off[1:])
-            self._final = (data, off, first)
-        return self._final
+    def grow_bytes(self, used: np.ndarray) -> None:
+        """Double the bytes of every partition (``used[p]`` of them kept)."""
+        data = np.empty((self.data.shape[0], 2 * self.data.shape[1]), np.uint8)
+        for p, u in enumerate(used.tolist()):
+            data[p, :u] = self.data[p, :u]
+        self.data = data
 
-    def clear(self) -> None:
-        self.__init__()
+    def rows(self, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(data, offsets, first) of every string, partition after partition (one copy)."""
+        used = [int(self.off[p, s]) for p, s in enumerate(sizes.tolist())]
+        data = np.concatenate([self.data[p, :u] for p, u in enumerate(used)])
+        base = np.cumsum([0] + used[:-1])
+        off = np.concatenate([self.off[p, :s] + b for p, (s, b) in enumerate(zip(sizes.tolist(), base))]
+                             + [np.array([sum(used)], np.int64)])
+        first = np.concatenate([self.first[p, :s] for p, s in enumerate(sizes.tolist())])
+        return data, off, first
 
 
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory.
 
-    ``gather(refs)`` (given to the ``add_*`` methods) returns the strings of the new keys
-    ``refs`` as ``(data, offsets)`` or ``(data, offsets, first_ordinals)``.
+    ``gather(refs)`` (given to :meth:`add_occurrences` / :meth:`add_aggregated`) returns the
+    strings of the new keys ``refs`` as ``(data, offsets)`` or ``(data, offsets,
+    first_ordinals)``; :meth:`add_ngram_occurrences` writes them from the text instead, as
+    it counts. ``self_spill``: spill when past the budget (False: the owner decides, as
+    the n-gram job does for all its orders together).
     """
 
     def __init__(self, budget_entries: int, spill_root: Callable[[], Path], partitions: int | None = None,
-                 store: StringStore | None = None):
+                 self_spill: bool = True):
         from kernels.cpu import count as kc
         self.kc = kc
         if partitions is None:
@@ -95,16 +98,16 @@ class KeyCounter:
         self.part_shift = 64 - (self.P.bit_length() - 1) if self.P > 1 else 63
         self.budget = max(1024, int(budget_entries))
         self._spill_root = spill_root
+        self.self_spill = self_spill
         self.spill_dir: Path | None = None
         self.n_spills = 0
         self._alloc(1 << 12)
-        self.store = store if store is not None else StringStore()
-        self._own_store = store is None
 
     def _alloc(self, cap: int) -> None:
         self.table = np.zeros((self.P, cap, 4), dtype=np.int64)
         self.sid = np.full((self.P, cap), -1, dtype=np.int64)
         self.sizes = np.zeros(self.P, dtype=np.int64)
+        self.store = StringStore(self.P, self.max_size)
 
     @property
     def size(self) -> int:
@@ -120,28 +123,42 @@ class KeyCounter:
         sid = np.full((self.P, cap), -1, dtype=np.int64)
         self.kc.rehash(self.table, self.sid, table, sid)
         self.table, self.sid = table, sid
+        self.store.reserve(self.max_size)
 
-    def _strings(self, p, slots, refs, gather) -> None:
-        if slots.size == 0:
-            return
-        got = gather(refs)
-        base = self.store.add(*got[:3])
-        self.sid[p, slots] = np.arange(base, base + slots.size)
+    def _used_bytes(self) -> np.ndarray:
+        return self.store.off[np.arange(self.P), self.sizes]
 
-    def _insert(self, keys, item_off, doc_base, counts, dfs, aggregated, gather) -> None:
+    def _split(self, keys):
+        """Each partition's key indices, in corpus order: (order, starts, ends)."""
         n = keys.size
         # grow once, ahead, for a quarter of the keys being new (instead of doubling many times)
         want = int(self.sizes.max()) + min(n // 4, self.budget) // self.P + 1
         if want > self.max_size:
             self._grow(1 << int(2 * want - 1).bit_length())
-        if self.P > 1:   # each partition's keys, in corpus order
+        if self.P > 1:
             order = np.empty(n, np.int32 if n < 2**31 else np.int64)
             bounds = np.empty(self.P + 1, np.int64)
             self.kc.split_by_part(keys, self.part_shift, self.P, order, bounds)
-            starts, ends = bounds[:-1].copy(), bounds[1:].copy()
-        else:
-            order = np.empty(0, np.int32)
-            starts, ends = np.zeros(1, np.int64), np.full(1, n, np.int64)
+            return order, bounds[:-1].copy(), bounds[1:].copy()
+        return np.empty(0, np.int32), np.zeros(1, np.int64), np.full(1, n, np.int64)
+
+    def _strings(self, p, size, slots, refs, gather) -> None:
+        if slots.size == 0:
+            return
+        got = gather(refs)
+        data, off = got[0], got[1]
+        first = got[2] if len(got) > 2 else np.full(slots.size, -1, np.int64)
+        base = int(self.store.off[p, size])
+        while base + data.size > self.store.data.shape[1]:
+            self.store.grow_bytes(self._used_bytes())
+        self.store.data[p, base:base + data.size] = data
+        self.store.off[p, size + 1:size + slots.size + 1] = off[1:] + base
+        self.store.first[p, size:size + slots.size] = first
+        self.sid[p, slots] = np.arange(size, size + slots.size)
+
+    def _insert(self, keys, item_off, doc_base, counts, dfs, aggregated, gather) -> None:
+        n = keys.size
+        order, starts, ends = self._split(keys)
         while True:
             room = int(self.max_size - self.sizes.max())
             if room <= 0:
@@ -151,10 +168,11 @@ class KeyCounter:
             slots = np.empty((self.P, cap_new), np.int64)
             refs = np.empty((self.P, cap_new), np.int64)
             n_new = np.zeros(self.P, np.int64)
+            before = self.sizes.copy()
             self.kc.insert(self.table, keys, order, item_off, doc_base, counts, dfs, aggregated, starts, ends,
                            self.max_size, self.sizes, slots, refs, n_new)
             for p in range(self.P):
-                self._strings(p, slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
+                self._strings(p, int(before[p]), slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
             if (starts >= ends).all():
                 return
             self._grow()
@@ -166,26 +184,50 @@ class KeyCounter:
         self._insert(keys, item_off, doc_base, e, e, False, gather)
         self._maybe_spill()
 
+    def add_ngram_occurrences(self, keys: np.ndarray, item_off: np.ndarray, doc_base: int, norm: np.ndarray,
+                              span_start: np.ndarray, span_len: np.ndarray, tok_start: np.ndarray,
+                              tok_len: np.ndarray, n_tok: int) -> None:
+        """:meth:`add_occurrences` of n-grams whose strings the counting writes itself:
+        item i's is ``n_tok`` tokens (``tok_start``/``tok_len`` into ``norm``) from token
+        ``span_start[i]`` joined by spaces, or with ``n_tok == 0`` the bytes
+        ``norm[span_start[i]:span_start[i] + span_len[i]]``."""
+        order, starts, ends = self._split(keys)
+        while True:
+            self.kc.insert_occurrences(self.table, self.sid, keys, order, item_off, doc_base, starts, ends,
+                                       self.max_size, self.sizes, norm, span_start, span_len, tok_start,
+                                       tok_len, n_tok, self.store.data, self.store.off, self.store.first)
+            left = starts < ends
+            if not left.any():
+                break
+            if (self.sizes[left] >= self.max_size).any():
+                self._grow()
+            else:   # a partition's string bytes are full
+                self.store.grow_bytes(self._used_bytes())
+        self._maybe_spill()
+
     def add_aggregated(self, keys, counts, dfs, gather) -> None:
         """Add rows already reduced per batch (a batch never splits a document)."""
         self._insert(keys, np.zeros(1, np.int64), 0, counts, dfs, True, gather)
         self._maybe_spill()
 
     # -- contents -------------------------------------------------------------------------
+    def contents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(keys, counts, dfs, string data, string offsets, first) of the keys in the table,
+        row i's string ``data[offsets[i]:offsets[i+1]]``."""
+        keys, counts, dfs = self.kc.collect(self.table, self.sid, self.sizes)
+        return (keys, counts, dfs) + self.store.rows(self.sizes)
+
     def _contents(self) -> Rows:
-        """The occupied slots as Rows (strings as spans of the gathered string bytes)."""
-        keys, counts, dfs, sid = self.kc.collect(self.table, self.sid)
-        data, off, first = self.store.finalize()
-        return Rows(keys, counts, dfs, data, off[sid], off[sid + 1], first[sid], sid)
+        """The keys in the table as Rows."""
+        keys, counts, dfs, data, off, first = self.contents()
+        return Rows(keys, counts, dfs, data, off[:-1], off[1:], first)
 
     def _maybe_spill(self) -> None:
-        if self._own_store and self.size > self.budget:
+        if self.self_spill and self.size > self.budget:
             self.spill()
-            self.store.clear()
 
     def spill(self) -> None:
-        """Write the table (with strings) to disk by hash partition and empty it; the
-        string store is cleared by its owner once every counter sharing it has spilled."""
+        """Write the table (with strings) to disk by hash partition and empty it."""
         from kernels.cpu.count import gather_spans
         if self.spill_dir is None:
             self.spill_dir = self._spill_root()
@@ -214,6 +256,10 @@ class KeyCounter:
             files = sorted(self.spill_dir.glob(f"p{p:02d}-*.npz"))
             if files:
                 yield _merge_spill_files(files)
+
+    def release(self) -> None:
+        """Free the table and strings (the counter then holds nothing; spills stay)."""
+        self._alloc(1 << 12)
 
     def close(self) -> None:
         if self.spill_dir is not None:

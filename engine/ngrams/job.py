@@ -18,7 +18,7 @@ from engine.backend import get_backend
 from engine.corpus import Batch
 from engine.job import as_batches, run_steps
 from engine.ngrams.config import NgramConfig
-from engine.ngrams.counting import KeyCounter, SpillFolders, StringStore, doc_of_items, reduce_on_device
+from engine.ngrams.counting import KeyCounter, SpillFolders, doc_of_items, reduce_on_device
 from engine.ngrams.partial import NgramPartial, combine, first_ordinals, from_counters
 from engine.ngrams.result import NgramResult, ngram_table
 from engine.stats import JobStats
@@ -27,6 +27,7 @@ from engine.text import tokenize
 __all__ = ["map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
 
 BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
+_NO_SPANS = np.empty(0, np.int32)   # word n-grams: strings are tokens, not spans
 
 
 def _timed_batches(batches: Iterable[Batch], stats: JobStats) -> Iterator[Batch]:
@@ -91,10 +92,13 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
         return gather
 
     with stats.stage("count"):
-        if backend.name == "cpu":   # every occurrence into the host table; refs index them
-            spans = (start, length) if cfg.char else (first_tok,)
-            gather = gatherer(toks.norm, toks.tok_start, toks.tok_len, spans, None, off)
-            counter.add_occurrences(keys, off, batch.doc_base, gather)
+        if backend.name == "cpu":   # every occurrence into the host table, strings written as it goes
+            if cfg.char:
+                counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, start, length,
+                                              toks.tok_start, toks.tok_len, 0)
+            else:
+                counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, first_tok,
+                                              _NO_SPANS, toks.tok_start, toks.tok_len, n)
             return
         doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
         uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
@@ -122,8 +126,8 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
     stats = JobStats(job="ngrams", backend=backend.describe())
     spill = SpillFolders()
     budget = cfg.memory // BYTES_PER_ENTRY
-    store = StringStore()
-    counters = {n: KeyCounter(budget, spill, store=store) for n in cfg.orders}
+    # one budget for all orders: the counters never spill alone, all of them do together
+    counters = {n: KeyCounter(budget, spill, self_spill=False) for n in cfg.orders}
     buf = _Buffers(backend.xp)
     try:
         for batch in _timed_batches(batches, stats):
@@ -135,17 +139,15 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
             stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
             for n in cfg.orders:
                 _count_order(n, batch, toks, backend, cfg, counters[n], buf, stats)
-            # one budget for all orders: past it every counter spills and the shared strings go
             if sum(c.size for c in counters.values()) > budget:
                 with stats.stage("count"):
                     for c in counters.values():
                         c.spill()
-                    store.clear()
         # the string gathers ran inside the counting: count their time once, under strings
         stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
         stats.counters["spills"] = sum(c.n_spills for c in counters.values())
         with stats.stage("count"):
-            return from_counters(counters, store, stats)
+            return from_counters(counters, stats)
     finally:
         for c in counters.values():
             c.close()

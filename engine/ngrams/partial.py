@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from engine.ngrams.counting import KeyCounter, StringStore
+from engine.ngrams.counting import KeyCounter
 from engine.stats import JobStats
 
 __all__ = ["NgramPartial", "FIRST_SHIFT", "first_ordinals", "from_counters", "combine"]
 
-FIRST_SHIFT = 32   # bits of the position within a document in a first-occurrence ordinal
+# bits of the position within a document in a first-occurrence ordinal (the CPU counting
+# kernel, kernels.cpu.count, writes them with its own copy of the constant: same value)
+FIRST_SHIFT = 32
 
 
 def first_ordinals(items: np.ndarray, item_off: np.ndarray, doc_base: int) -> np.ndarray:
@@ -67,41 +69,25 @@ class NgramPartial:
                    np.empty(0, np.uint8), np.zeros(1, np.int64), stats or JobStats(job="ngrams"))
 
 
-def _in_string_order(counters: dict[int, KeyCounter], store: StringStore, stats: JobStats):
-    """The rows of counters that never spilled, placed at their string ids: the store's
-    bytes and offsets are then the partial's, with no copy. None when some id is not
-    exactly one row's (a spill, a counter with its own store)."""
-    if any(c.n_spills or c.store is not store for c in counters.values()):
-        return None
-    if sum(c.size for c in counters.values()) != store.n:
-        return None
-    data, off, first = store.finalize()
-    keys = np.empty(store.n, np.uint64)
-    n_of = np.empty(store.n, np.int8)
-    counts, dfs = np.empty(store.n, np.int64), np.empty(store.n, np.int64)
-    seen = np.zeros(store.n, bool)
-    for n, counter in counters.items():
-        rows = counter._contents()
-        keys[rows.sid], counts[rows.sid], dfs[rows.sid] = rows.keys, rows.counts, rows.dfs
-        n_of[rows.sid] = n
-        seen[rows.sid] = True
-    if not seen.all():
-        return None
-    return NgramPartial(keys, n_of, counts, dfs, first, data, off, stats)
-
-
-def from_counters(counters: dict[int, KeyCounter], store: StringStore, stats: JobStats) -> NgramPartial:
-    """The partial of one partition's counters (``n -> KeyCounter``, strings in ``store``)."""
+def from_counters(counters: dict[int, KeyCounter], stats: JobStats) -> NgramPartial:
+    """The partial of one partition's counters (``n -> KeyCounter``); each counter's
+    table is released once read."""
     from kernels.cpu.count import gather_spans
-    partial = _in_string_order(counters, store, stats)
-    if partial is not None:
-        return partial
     pieces = []
     for n, counter in counters.items():
-        for rows in counter.partitions():   # every key once; spilled ones read back by partition
-            data, off = gather_spans(rows.data, rows.starts, rows.ends - rows.starts)
-            pieces.append(NgramPartial(rows.keys, np.full(rows.keys.size, n, np.int8), rows.counts,
-                                       rows.dfs, rows.first, data, off))
+        if counter.n_spills == 0:   # the table's strings are already one contiguous run
+            keys, counts, dfs, data, off, first = counter.contents()
+            pieces.append(NgramPartial(keys, np.full(keys.size, n, np.int8), counts, dfs, first, data, off))
+        else:
+            for rows in counter.partitions():   # every key once, read back by spill partition
+                data, off = gather_spans(rows.data, rows.starts, rows.ends - rows.starts)
+                pieces.append(NgramPartial(rows.keys, np.full(rows.keys.size, n, np.int8), rows.counts,
+                                           rows.dfs, rows.first, data, off))
+        counter.release()
+    if len(pieces) == 1:
+        p = pieces[0]
+        p.stats = stats
+        return p
     return _concat(pieces, stats) if pieces else NgramPartial.empty(stats)
 
 

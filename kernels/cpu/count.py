@@ -6,11 +6,18 @@ line; count 0 marks an empty slot.  Partitions (by the key's top bits) are
 filled by one thread each, from the key indices :func:`split_by_part` grouped
 by partition first.  Insertion stops (and records where) when a
 partition would pass its fill bound, so the caller can grow and resume.
+
+Each partition also owns its keys' strings: string ``j`` of partition ``p`` (the
+``j``-th key it took, ``sid[p, slot] == j``) is ``sdata[p, soff[p, j]:soff[p, j + 1]]``
+with first-occurrence ordinal ``sfirst[p, j]``.  :func:`insert_occurrences` writes a new
+key's string there as it takes the key (one pass, no gather afterwards).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
+
+FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT: bits of the in-document position of an ordinal
 
 
 @njit(cache=True)
@@ -129,6 +136,107 @@ def insert(table, keys, order, item_off, doc_base, counts, dfs, aggregated, star
         n_new[p] = nn
 
 
+@njit(cache=True)
+def _string_len(i, span_start, span_len, tok_len, n_tok):
+    """Byte length of item ``i``'s string: ``n_tok`` tokens from ``span_start[i]`` joined
+    by single spaces (word n-grams, ``n_tok > 0``), else the span ``span_len[i]``."""
+    if n_tok == 0:
+        return np.int64(span_len[i])
+    t = span_start[i]
+    s = np.int64(n_tok - 1)
+    for k in range(n_tok):
+        s += tok_len[t + k]
+    return s
+
+
+@njit(cache=True)
+def _write_string(out, j, i, norm, span_start, span_len, tok_start, tok_len, n_tok):
+    """Write item ``i``'s string (see :func:`_string_len`) at ``out[j:]``."""
+    if n_tok == 0:
+        s = span_start[i]
+        for b in range(span_len[i]):
+            out[j + b] = norm[s + b]
+        return
+    t = span_start[i]
+    for k in range(n_tok):
+        if k > 0:
+            out[j] = 32
+            j += 1
+        s = tok_start[t + k]
+        for b in range(tok_len[t + k]):
+            out[j + b] = norm[s + b]
+        j += tok_len[t + k]
+
+
+@njit(parallel=True, cache=True)
+def insert_occurrences(table, sid, keys, order, item_off, doc_base, starts, ends, max_size, sizes,
+                       norm, span_start, span_len, tok_start, tok_len, n_tok, sdata, soff, sfirst):
+    """Count one key per occurrence into a partitioned table, writing each new key's string.
+
+    Partitions, ``order``, ``starts``/``ends``, ``item_off``/``doc_base`` and doc_freq are
+    as in :func:`insert` (occurrence mode).  A new key of partition ``p`` gets string id
+    ``j = sizes[p]``: its string (item ``i``'s, see :func:`_string_len`; ``norm`` is the
+    normalised text, ``tok_start``/``tok_len`` the tokens) goes to ``sdata[p, soff[p, j]:]``
+    and its first-occurrence ordinal ``(doc << FIRST_SHIFT) | (i - item_off[d])`` to
+    ``sfirst[p, j]``.  A partition stops where it would pass ``max_size`` keys or the
+    bytes of ``sdata[p]``; ``starts`` and ``sizes`` tell the caller where to resume.
+    """
+    P = table.shape[0]
+    mask = table.shape[1] - 1
+    split = order.size > 0
+    room = sdata.shape[1]
+    for p in prange(P):
+        q = starts[p]
+        q_end = ends[p]
+        size = sizes[p]
+        fill = soff[p, size]
+        d = -1
+        while q < q_end:
+            i = np.int64(order[q]) if split else q
+            k = keys[i]
+            if d < 0:
+                d = np.searchsorted(item_off, i, side="right") - 1
+            while item_off[d + 1] <= i:
+                d += 1
+            doc = doc_base + d
+            kk = np.int64(k)
+            h = _slot(k, mask)
+            done = False
+            while True:
+                c = table[p, h, 1]
+                if c == 0:
+                    if size >= max_size:
+                        break
+                    ln = _string_len(i, span_start, span_len, tok_len, n_tok)
+                    if fill + ln > room:
+                        break
+                    _write_string(sdata[p], fill, i, norm, span_start, span_len, tok_start, tok_len, n_tok)
+                    fill += ln
+                    sfirst[p, size] = (doc << FIRST_SHIFT) | (i - item_off[d])
+                    sid[p, h] = size
+                    size += 1
+                    soff[p, size] = fill
+                    table[p, h, 0] = kk
+                    table[p, h, 1] = 1
+                    table[p, h, 2] = 1
+                    table[p, h, 3] = doc
+                    done = True
+                    break
+                if table[p, h, 0] == kk:
+                    table[p, h, 1] = c + 1
+                    if table[p, h, 3] != doc:
+                        table[p, h, 2] += 1
+                        table[p, h, 3] = doc
+                    done = True
+                    break
+                h = (h + 1) & mask
+            if not done:
+                break
+            q += 1
+        starts[p] = q
+        sizes[p] = size
+
+
 @njit(parallel=True, cache=True)
 def rehash(old, old_sid, new, new_sid):
     mask = new.shape[1] - 1
@@ -193,26 +301,23 @@ def gather_spans(norm, start, length):
     return out, off
 
 
-@njit(cache=True)
-def collect(table, sid):
-    """Occupied slots of a partitioned table: (keys, counts, doc_freqs, string ids)."""
+@njit(parallel=True, cache=True)
+def collect(table, sid, sizes):
+    """Occupied slots of a partitioned table in string-id order: partition ``p``'s key of
+    string id ``j`` at row ``sizes[:p].sum() + j``; (keys, counts, doc_freqs)."""
     P, cap = table.shape[0], table.shape[1]
-    n = 0
+    base = np.zeros(P + 1, np.int64)
     for p in range(P):
-        for s in range(cap):
-            if table[p, s, 1] != 0:
-                n += 1
+        base[p + 1] = base[p] + sizes[p]
+    n = base[P]
     keys = np.empty(n, np.uint64)
     counts = np.empty(n, np.int64)
     dfs = np.empty(n, np.int64)
-    sids = np.empty(n, np.int64)
-    k = 0
-    for p in range(P):
+    for p in prange(P):
         for s in range(cap):
             if table[p, s, 1] != 0:
-                keys[k] = np.uint64(table[p, s, 0])
-                counts[k] = table[p, s, 1]
-                dfs[k] = table[p, s, 2]
-                sids[k] = sid[p, s]
-                k += 1
-    return keys, counts, dfs, sids
+                r = base[p] + sid[p, s]
+                keys[r] = np.uint64(table[p, s, 0])
+                counts[r] = table[p, s, 1]
+                dfs[r] = table[p, s, 2]
+    return keys, counts, dfs
