@@ -77,6 +77,11 @@ class StringStore:
         return data, off, first
 
 
+def _max_keys(capacity: int) -> int:
+    """Keys a table partition of ``capacity`` slots may hold (a load of 11/16)."""
+    return (capacity * 11) >> 4
+
+
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory.
 
@@ -101,6 +106,7 @@ class KeyCounter:
         self.self_spill = self_spill
         self.spill_dir: Path | None = None
         self.n_spills = 0
+        self.new_share = 1 / 8   # of the occurrences of a batch, the share that are new keys
         self._alloc(1 << 12)
 
     def _alloc(self, cap: int) -> None:
@@ -115,7 +121,9 @@ class KeyCounter:
 
     @property
     def max_size(self) -> int:
-        return self.table.shape[1] // 2
+        """Keys a partition may hold: 11/16 of its slots (linear probing stays short at that
+        load, and the table is a third smaller than at half load)."""
+        return _max_keys(self.table.shape[1])
 
     def _grow(self, cap: int | None = None) -> None:
         cap = cap or self.table.shape[1] * 2
@@ -131,10 +139,12 @@ class KeyCounter:
     def _split(self, keys):
         """Each partition's key indices, in corpus order: (order, starts, ends)."""
         n = keys.size
-        # grow once, ahead, for a quarter of the keys being new (instead of doubling many times)
-        want = int(self.sizes.max()) + min(n // 4, self.budget) // self.P + 1
+        # grow once, ahead, for the share of new keys the last batch had (an eighth at first),
+        # instead of doubling many times; too little only costs a doubling more
+        want = int(self.sizes.max()) + min(int(n * self.new_share * 1.25), self.budget) // self.P + 1
         if want > self.max_size:
-            self._grow(1 << int(2 * want - 1).bit_length())
+            cap = 1 << max(12, int(want - 1).bit_length())
+            self._grow(cap if _max_keys(cap) >= want else 2 * cap)
         if self.P > 1:
             order = np.empty(n, np.int32 if n < 2**31 else np.int64)
             bounds = np.empty(self.P + 1, np.int64)
@@ -159,6 +169,7 @@ class KeyCounter:
     def _insert(self, keys, item_off, doc_base, counts, dfs, aggregated, gather) -> None:
         n = keys.size
         order, starts, ends = self._split(keys)
+        first_size = self.size
         while True:
             room = int(self.max_size - self.sizes.max())
             if room <= 0:
@@ -174,8 +185,10 @@ class KeyCounter:
             for p in range(self.P):
                 self._strings(p, int(before[p]), slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
             if (starts >= ends).all():
-                return
+                break
             self._grow()
+        if n:
+            self.new_share = (self.size - first_size) / n
 
     def add_occurrences(self, keys: np.ndarray, item_off: np.ndarray, doc_base: int, gather) -> None:
         """Count one key per occurrence, in corpus order; document d's are
@@ -192,6 +205,7 @@ class KeyCounter:
         ``span_start[i]`` joined by spaces, or with ``n_tok == 0`` the bytes
         ``norm[span_start[i]:span_start[i] + span_len[i]]``."""
         order, starts, ends = self._split(keys)
+        before = self.size
         while True:
             self.kc.insert_occurrences(self.table, self.sid, keys, order, item_off, doc_base, starts, ends,
                                        self.max_size, self.sizes, norm, span_start, span_len, tok_start,
@@ -203,6 +217,8 @@ class KeyCounter:
                 self._grow()
             else:   # a partition's string bytes are full
                 self.store.grow_bytes(self._used_bytes())
+        if keys.size:
+            self.new_share = (self.size - before) / keys.size
         self._maybe_spill()
 
     def add_aggregated(self, keys, counts, dfs, gather) -> None:
