@@ -82,6 +82,11 @@ def _max_keys(capacity: int) -> int:
     return (capacity * 11) >> 4
 
 
+def _sid_type(capacity: int):
+    """The string ids of a table partition: int32 while they fit (a partition under 2**31 slots)."""
+    return np.int32 if capacity <= 2**31 else np.int64
+
+
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory.
 
@@ -106,12 +111,12 @@ class KeyCounter:
         self.self_spill = self_spill
         self.spill_dir: Path | None = None
         self.n_spills = 0
-        self.new_share = 1 / 8   # of the occurrences of a batch, the share that are new keys
+        self.new_share = 1 / 32   # of the occurrences of a batch, the share that are new keys
         self._alloc(1 << 12)
 
     def _alloc(self, cap: int) -> None:
         self.table = np.zeros((self.P, cap, 4), dtype=np.int64)
-        self.sid = np.full((self.P, cap), -1, dtype=np.int64)
+        self.sid = np.full((self.P, cap), -1, dtype=_sid_type(cap))
         self.sizes = np.zeros(self.P, dtype=np.int64)
         self.store = StringStore(self.P, self.max_size)
 
@@ -128,7 +133,7 @@ class KeyCounter:
     def _grow(self, cap: int | None = None) -> None:
         cap = cap or self.table.shape[1] * 2
         table = np.zeros((self.P, cap, 4), dtype=np.int64)
-        sid = np.full((self.P, cap), -1, dtype=np.int64)
+        sid = np.full((self.P, cap), -1, dtype=_sid_type(cap))
         self.kc.rehash(self.table, self.sid, table, sid)
         self.table, self.sid = table, sid
         self.store.reserve(self.max_size)
@@ -136,15 +141,20 @@ class KeyCounter:
     def _used_bytes(self) -> np.ndarray:
         return self.store.off[np.arange(self.P), self.sizes]
 
-    def _split(self, keys):
-        """Each partition's key indices, in corpus order: (order, starts, ends)."""
-        n = keys.size
-        # grow once, ahead, for the share of new keys the last batch had (an eighth at first),
-        # instead of doubling many times; too little only costs a doubling more
-        want = int(self.sizes.max()) + min(int(n * self.new_share * 1.25), self.budget) // self.P + 1
+    def _reserve(self, n: int) -> None:
+        """Grow the table ahead of ``n`` more occurrences."""
+        # grow once, ahead, for the share of new keys the last batch had (1/32 at first),
+        # instead of doubling many times: that share only falls as the corpus goes on (Heaps'
+        # law), and too little costs one doubling more, too much a table twice too large
+        want = int(self.sizes.max()) + min(int(n * self.new_share), self.budget) // self.P + 1
         if want > self.max_size:
             cap = 1 << max(12, int(want - 1).bit_length())
             self._grow(cap if _max_keys(cap) >= want else 2 * cap)
+
+    def _split(self, keys):
+        """Each partition's key indices, in corpus order: (order, starts, ends)."""
+        n = keys.size
+        self._reserve(n)
         if self.P > 1:
             order = np.empty(n, np.int32 if n < 2**31 else np.int64)
             bounds = np.empty(self.P + 1, np.int64)
@@ -219,6 +229,29 @@ class KeyCounter:
                 self.store.grow_bytes(self._used_bytes())
         if keys.size:
             self.new_share = (self.size - before) / keys.size
+        self._maybe_spill()
+
+    def add_word_ngrams(self, tok_hash: np.ndarray, tok_off: np.ndarray, n: int, doc_base: int,
+                        norm: np.ndarray, tok_start: np.ndarray, tok_len: np.ndarray, m: int) -> None:
+        """Count the ``m`` word n-grams of order ``n`` of a tokenised batch (document d's
+        tokens ``[tok_off[d], tok_off[d+1])``, global index ``doc_base + d``), hashed as the
+        counting goes (``kernels.cpu.count.count_word_ngrams``): no array of keys."""
+        self._reserve(m)
+        before = self.size
+        starts = np.zeros(self.P, np.int64)
+        while True:
+            self.kc.count_word_ngrams(self.table, self.sid, tok_hash, tok_off, n, doc_base, self.part_shift,
+                                      starts, self.max_size, self.sizes, norm, tok_start, tok_len,
+                                      self.store.data, self.store.off, self.store.first)
+            left = starts < tok_hash.size
+            if not left.any():
+                break
+            if (self.sizes[left] >= self.max_size).any():
+                self._grow()
+            else:   # a partition's string bytes are full
+                self.store.grow_bytes(self._used_bytes())
+        if m:
+            self.new_share = (self.size - before) / m
         self._maybe_spill()
 
     def add_aggregated(self, keys, counts, dfs, gather) -> None:

@@ -3,7 +3,9 @@ partition), ``combine`` (exact, in partition order), ``finish`` (``min_count``, 
 output order), and :func:`run`, the three in this process.
 
 Data flow per batch: tokenize (backend) -> n-gram hashes (backend kernel) -> counted by key
-(:mod:`engine.ngrams.counting`).  On the CPU every occurrence goes into the host table; on a
+(:mod:`engine.ngrams.counting`).  On the CPU every occurrence goes into the host table (word
+n-grams hashed by the counting kernel itself: their stage ``hash`` is inside ``count`` and
+reads 0); on a
 GPU the batch is reduced on the device first and only its distinct keys come back.
 """
 from __future__ import annotations
@@ -27,7 +29,6 @@ from engine.text import tokenize
 __all__ = ["map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
 
 BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
-_NO_SPANS = np.empty(0, np.int32)   # word n-grams: strings are tokens, not spans
 
 
 def _timed_batches(batches: Iterable[Batch], stats: JobStats) -> Iterator[Batch]:
@@ -59,6 +60,15 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
     """Hash the order-``n`` n-grams of one tokenised batch and count them in ``counter``."""
     from kernels.cpu.count import gather_spans, gather_word_ngrams
     xp = backend.xp
+    if backend.name == "cpu" and not cfg.char:   # hashed as they are counted: no array of keys
+        stats.seconds.setdefault("hash", 0.0)   # the stage is inside count here (one shape of stats)
+        with stats.stage("count"):
+            m = int(np.maximum(np.diff(toks.doc_tok_offsets) - n + 1, 0).sum())
+            counter.add_word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, batch.doc_base, toks.norm,
+                                    toks.tok_start, toks.tok_len, m)
+        key = f"occurrences_n{n}"
+        stats.counters[key] = stats.counters.get(key, 0) + m
+        return
     with stats.stage("hash"):
         if cfg.char:
             nch = backend.codepoint_counts(toks.norm, toks.norm_offsets)
@@ -92,13 +102,9 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
         return gather
 
     with stats.stage("count"):
-        if backend.name == "cpu":   # every occurrence into the host table, strings written as it goes
-            if cfg.char:
-                counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, start, length,
-                                              toks.tok_start, toks.tok_len, 0)
-            else:
-                counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, first_tok,
-                                              _NO_SPANS, toks.tok_start, toks.tok_len, n)
+        if backend.name == "cpu":   # char n-grams: every occurrence into the host table, strings too
+            counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, start, length,
+                                          toks.tok_start, toks.tok_len, 0)
             return
         doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
         uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
@@ -139,6 +145,8 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
             stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
             for n in cfg.orders:
                 _count_order(n, batch, toks, backend, cfg, counters[n], buf, stats)
+            # the batch's text and tokens go before the next is read, not after it
+            batch = toks = None
             if sum(c.size for c in counters.values()) > budget:
                 with stats.stage("count"):
                     for c in counters.values():
@@ -146,6 +154,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
         # the string gathers ran inside the counting: count their time once, under strings
         stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
         stats.counters["spills"] = sum(c.n_spills for c in counters.values())
+        buf.arrays.clear()   # the n-gram buffers, before the partial's arrays are made
         with stats.stage("count"):
             return from_counters(counters, stats)
     finally:

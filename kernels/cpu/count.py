@@ -20,6 +20,8 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from kernels.hashing import combine
+
 FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT: bits of the in-document position of an ordinal
 
 
@@ -266,6 +268,92 @@ def insert_occurrences(table, sid, keys, order, item_off, doc_base, starts, ends
                 break
             q += 1
         starts[p] = q
+        sizes[p] = size
+
+
+@njit(parallel=True, cache=True)
+def count_word_ngrams(table, sid, tok_hash, tok_off, n, doc_base, part_shift, starts, max_size, sizes,
+                      norm, tok_start, tok_len, sdata, soff, sfirst):
+    """Hash and count every word n-gram of a tokenised batch in one pass, strings included.
+
+    Fuses the n-gram hashing (the fold of ``kernels.text_core.word_ngrams_doc``, the same
+    ``combine``) with :func:`insert_occurrences`: no array of n-gram keys, no split by
+    partition.  Each partition's thread walks all tokens, hashes every n-gram (tokens
+    ``t..t+n-1`` of one document, ``tok_off`` the documents' token offsets) and counts those
+    of its partition (``key >> part_shift``; all with one partition).  Strings, string ids and
+    first-occurrence ordinals ``(doc << FIRST_SHIFT) | (t - tok_off[d])`` as in
+    :func:`insert_occurrences`; a partition stops where it would pass ``max_size`` keys or
+    the bytes of ``sdata[p]``, its next token in ``starts[p]`` (the batch's token count
+    when done).
+    """
+    P = table.shape[0]
+    mask = table.shape[1] - 1
+    room = sdata.shape[1]
+    n_tok = tok_hash.size
+    sh = np.uint64(part_shift)
+    for p in prange(P):
+        t = starts[p]
+        size = sizes[p]
+        fill = soff[p, size]
+        d = np.searchsorted(tok_off, t, side="right") - 1
+        while t < n_tok:
+            while tok_off[d + 1] <= t:
+                d += 1
+            if t + n > tok_off[d + 1]:   # the n-gram would run into the next document
+                t = tok_off[d + 1]
+                continue
+            k = np.uint64(n)
+            for j in range(n):
+                k = combine(k, tok_hash[t + j])
+            if P > 1 and np.int64(k >> sh) != p:
+                t += 1
+                continue
+            doc = doc_base + d
+            kk = np.int64(k)
+            h = _slot(k, mask)
+            done = False
+            while True:
+                c = table[p, h, 1]
+                if c == 0:
+                    if size >= max_size:
+                        break
+                    ln = np.int64(n - 1)
+                    for j in range(n):
+                        ln += tok_len[t + j]
+                    if fill + ln > room:
+                        break
+                    o = fill
+                    for j in range(n):
+                        if j > 0:
+                            sdata[p, o] = 32
+                            o += 1
+                        s0 = tok_start[t + j]
+                        for b in range(tok_len[t + j]):
+                            sdata[p, o + b] = norm[s0 + b]
+                        o += tok_len[t + j]
+                    fill += ln
+                    sfirst[p, size] = (doc << FIRST_SHIFT) | (t - tok_off[d])
+                    sid[p, h] = size
+                    size += 1
+                    soff[p, size] = fill
+                    table[p, h, 0] = kk
+                    table[p, h, 1] = 1
+                    table[p, h, 2] = 1
+                    table[p, h, 3] = doc
+                    done = True
+                    break
+                if table[p, h, 0] == kk:
+                    table[p, h, 1] = c + 1
+                    if table[p, h, 3] != doc:
+                        table[p, h, 2] += 1
+                        table[p, h, 3] = doc
+                    done = True
+                    break
+                h = (h + 1) & mask
+            if not done:
+                break
+            t += 1
+        starts[p] = t
         sizes[p] = size
 
 
