@@ -28,6 +28,8 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from engine.errors import ParameterError
+from engine.stats import MAX_LOCATIONS
+from kernels.constants import FLAW_MISSING
 
 __all__ = ["Batch", "CorpusError", "ReadStats", "CorpusReader", "read_corpus",
            "batch_from_texts", "TEXT_SUFFIXES"]
@@ -36,7 +38,6 @@ TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DEFAULT_BATCH_BYTES = 64 << 20
-MAX_LOCATIONS = 5
 SNIFF_BYTES = 64 << 10        # head of a JSONL stream that --encoding auto looks at
 TRANSCODE_READ = 1 << 20      # bytes decoded at a time on the non-UTF-8 JSONL path
 ZSTD_READ = 256 << 10         # compressed bytes fed at a time (bounds each decompressed piece)
@@ -128,8 +129,6 @@ class ReadStats:
                 "skipped": dict(self.skipped), "skipped_locations": self.locations,
                 "warnings": dict(self.warnings), "warning_locations": self.warning_locations}
 
-
-FLAW_MISSING = 4   # beside kernels.cpu.text's FLAW_BLANK, FLAW_NUL, FLAW_UTF8: a null row
 
 
 def _doc_flaws(data: np.ndarray, offsets: np.ndarray, check_utf8: bool) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from kernels.constants import EMPTY, LOW32  # noqa: F401  (re-exported: the pair key's constants)
+from kernels.constants import LOW32
 from kernels.hashing import find_sorted
 
 _SH32 = np.uint64(32)
