@@ -96,7 +96,20 @@ class CoocResult:
         return m if self.divisor == 1 else m / self.divisor
 
     def measure(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
-        """One measure (count, pmi, ppmi, npmi or llr) of the rows ``rows`` (default: all rows)."""
+        """One measure of some rows.
+
+        Parameters
+        ----------
+        name : str
+            count, pmi, ppmi, npmi or llr.
+        rows : ndarray of int, optional
+            The rows wanted (default: every row).
+
+        Returns
+        -------
+        ndarray
+            The counts (int64, float64 with harmonic weights) or the measure (float64).
+        """
         if name == "count":
             return self.counts(rows)
         return measure_rows(name, self.a, self.b, self.raw, rows, self._margins(), self.divisor,
@@ -127,10 +140,28 @@ class CoocResult:
                          f"{len(self.vocab)} terms, {self.n_docs} documents".encode()}
 
     def table(self, measure: str | None = None, top: int | None = None) -> pa.Table:
-        """Rows term_a <= term_b, count, pmi, ppmi, npmi, llr; by ``measure`` descending, ties by terms.
+        """The pairs as a table, best first.
 
-        With ``top``, only the sort measure is computed for every row; the rows at or
-        above the top-th value (ties included) are sorted and get the other measures."""
+        Parameters
+        ----------
+        measure : str, optional
+            Sort key, descending (default: the configuration's); ties by terms.
+        top : int, optional
+            Rows kept (default: all).  Only the sort measure is computed for every row;
+            the rows at or above the top-th value (ties included) are sorted and get the
+            other measures.
+
+        Returns
+        -------
+        pyarrow.Table
+            Columns term_a <= term_b, count, pmi, ppmi, npmi, llr; the configuration in the
+            schema metadata.
+
+        Raises
+        ------
+        ParameterError
+            ``measure`` or ``top`` is not valid.
+        """
         measure = self._check_measure(measure)
         top = params.integer("top", top, minimum=1, optional=True)
         key = self.sort_key(measure)
@@ -173,7 +204,23 @@ class CoocResult:
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def term_id(self, term: str) -> int:
-        """Vocabulary id of ``term`` (normalised like the tokens); ParameterError if absent."""
+        """The vocabulary id of a term.
+
+        Parameters
+        ----------
+        term : str
+            One word, normalised like the tokens (case, NFKC, accents as configured).
+
+        Returns
+        -------
+        int
+            Its term id.
+
+        Raises
+        ------
+        ParameterError
+            ``term`` is not one word after normalisation, or is not in the vocabulary.
+        """
         from engine.normalize import reference_tokens
         toks = reference_tokens(term, self.config.text.strip_accents)
         if len(toks) != 1:
@@ -190,7 +237,27 @@ class CoocResult:
         return i
 
     def associates(self, term: str, measure: str | None = None, top: int | None = 10) -> pa.Table:
-        """The terms most associated with ``term``: columns term, associate, count, measures."""
+        """The terms most associated with one term.
+
+        Parameters
+        ----------
+        term : str
+            The term (see :meth:`term_id`).
+        measure : str, optional
+            Sort key, descending (default: the configuration's); ties by terms.
+        top : int or None, optional
+            Rows kept (None: all).
+
+        Returns
+        -------
+        pyarrow.Table
+            Columns term, associate, count, pmi, ppmi, npmi, llr.
+
+        Raises
+        ------
+        ParameterError
+            ``term`` or ``measure`` is not valid.
+        """
         measure = self._check_measure(measure)
         t = self.term_id(term)
         sel = np.flatnonzero(((self.a == t) | (self.b == t)) & (self.a != self.b))
@@ -207,7 +274,18 @@ class CoocResult:
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def matrix(self, measure: str = "count"):
-        """The symmetric V x V scipy.sparse CSR matrix of M (or of a measure on M's non-zeros)."""
+        """The symmetric co-occurrence matrix.
+
+        Parameters
+        ----------
+        measure : str, optional
+            count (default: M itself) or a measure, on M's non-zeros.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            V x V, rows and columns by term id.
+        """
         import scipy.sparse as sp
         measure = self._check_measure(measure)
         v = self.measures()[measure] if measure != "count" else self.counts()
@@ -219,6 +297,7 @@ class CoocResult:
         return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
 
     def vocab_table(self) -> pa.Table:
+        """The vocabulary: columns id, term, count, and doc_freq (document mode) or marginal."""
         cols = {"id": pa.array(np.arange(len(self.vocab))), "term": pa.array(self.vocab, pa.string()),
                 "count": pa.array(self.term_count)}
         if self.doc_freq is not None:
@@ -236,7 +315,21 @@ class CoocResult:
                 companion(option, path, ".vocab.tsv", "the vocabulary")]
 
     def write_stats(self, path, plan=None) -> Path:
-        """``stats.to_json()`` at ``path`` (through the command's ``plan`` as ``--stats``)."""
+        """Write the run's statistics as JSON.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.json`` file.
+        plan : engine.output.OutputPlan, optional
+            The command's plan holding ``path`` as ``--stats`` (the command commits);
+            without it the file is checked, written and renamed here.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         from engine.output import own_plan
         with own_plan(plan, "--stats", path, (".json",)) as p:
             p.write_text("--stats", self.stats.to_json())
@@ -247,14 +340,19 @@ class CoocResult:
 
         Parameters
         ----------
-        path : the ``.npz`` file.
-        plan : the command's :class:`engine.output.OutputPlan` holding ``path`` as
-            ``--output`` and its companion (:meth:`npz_targets`); the command commits.
-            Without it, both are checked, written and renamed here.
+        path : str or os.PathLike
+            The ``.npz`` file.
+        plan : engine.output.OutputPlan, optional
+            The command's plan holding ``path`` as ``--output`` and its companion
+            (:meth:`npz_targets`); the command commits.  Without it, both are checked,
+            written and renamed here.
 
         Returns
         -------
-        (matrix path, vocabulary path)
+        matrix : Path
+            ``path``.
+        vocabulary : Path
+            The ``<stem>.vocab.tsv`` beside it.
         """
         import scipy.sparse as sp
 
@@ -276,6 +374,7 @@ class CoocResult:
         return path, plan.path(vocab)
 
     def summary(self) -> str:
+        """One line: documents, bytes, tokens, terms, pairs, mode and backend."""
         c = self.config
         mode = ("documents (measures use N documents and document frequencies)" if c.doc_mode
                 else f"window {c.window}, weighting {c.weighting}")

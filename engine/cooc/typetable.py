@@ -174,9 +174,11 @@ class TypeTable:
         self._fold(parts, [(out, cut[p], cut[p + 1]) for p in range(parts)])
 
     def counts(self) -> np.ndarray:
+        """Occurrences of each type number (int64, a view of the table)."""
         return self.count[0, :self.numbers]
 
     def terms(self, numbers) -> list[str]:
+        """The spellings (normalised, as first seen) of the type numbers ``numbers``."""
         pool = self.pool[0, :self.pool_used[0]].tobytes()
         pos, ln = self.pos[0][numbers].tolist(), self.len[0][numbers].tolist()
         return [pool[s:s + n].decode("utf-8") for s, n in zip(pos, ln)]
@@ -227,6 +229,7 @@ class TokenCache:
                 yield h, o
 
     def close(self):
+        """Drop every batch held and remove the spill folder (idempotent)."""
         self.items = []
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)
