@@ -137,7 +137,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
             batch = next(it, None)
         if batch is None:
             break
-        with stats.stage("signatures"):
+        with stats.stage("signatures"), be.count_into(stats):
             nsh.append(batch_signatures(batch, be, cfg, out=sig.reserve(batch.n_docs))[1])
         if keep:
             lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
@@ -205,6 +205,11 @@ def finish(partial: MinHashPartial, config: MinHashConfig | None = None, *, back
     sigs = new if base is None else _concat(base, new)
     nb = 0 if base is None else base.n_docs
     bands, rows = cfg.lsh_params()
+    with be.count_into(stats):
+        return _finish(cfg, be, stats, sigs, new, nb, bands, rows)
+
+
+def _finish(cfg, be, stats, sigs, new, nb, bands, rows) -> MinHashResult:
     with stats.stage("lsh"):
         live = np.flatnonzero(~sigs.empty)
         a, b = candidate_pairs(sigs.sig, live, bands, rows, cfg.max_bucket, be)
@@ -224,7 +229,7 @@ def finish(partial: MinHashPartial, config: MinHashConfig | None = None, *, back
         keep = score >= cfg.threshold  # rounding is monotone: no pair below the threshold
     pa_, pb_ = a[keep], b[keep]
     with stats.stage("clusters"):
-        rep, size = connected_clusters(sigs.n_docs, pa_, pb_, be)
+        rep, size = connected_clusters(sigs.n_docs, pa_, pb_, be, stats)
     res = MinHashResult(cfg, sigs, bands, rows, a, b, pa_, pb_, est[keep], jac[keep], rep, size,
                         nb, stats.total_seconds, be.name, stats)
     s = res.summary()
