@@ -124,3 +124,28 @@ def test_gpu_partitions_combine_like_one_cpu_run(cfg):
     assert res.vocab == one.vocab and res.table().equals(one.table())
     for name in ("a", "b", "raw", "term_count"):
         assert np.array_equal(getattr(res, name), getattr(one, name)), name
+
+
+@pytest.mark.parametrize("cfg", [CoocConfig(window=3, weighting="harmonic", min_count=1), CoocConfig(window="doc", min_count=1)],
+                         ids=["w3-harmonic", "doc"])
+def test_pairs_in_many_tiny_chunks_equal_cpu(cfg, monkeypatch):
+    """Pair generation bounded to 7 pairs a chunk (plus one token's or one row's): many
+    chunks, each reduced and merged on the device, the same table as the CPU."""
+    from engine.cooc import backends
+    chunks = []
+    push = backends.GPUPairs._push
+
+    def counted(self, keys, wts):
+        chunks.append(int(keys.size))
+        push(self, keys, wts)
+    monkeypatch.setattr(backends, "GPU_CHUNK_PAIRS", 7)
+    monkeypatch.setattr(backends.GPUPairs, "_push", counted)
+    b = batch_from_texts(TEXTS)
+    g = run(b, GPU, cfg)
+    c = run(b, "cpu", cfg)
+    bound = 7 + (cfg.window if not cfg.doc_mode else len(c.vocab))
+    assert len(chunks) >= 8 and max(chunks) <= bound
+    assert sum(chunks) >= c.nnz
+    assert c.table().equals(g.table())
+    for name in ("a", "b", "raw", "term_count"):
+        assert np.array_equal(getattr(c, name), getattr(g, name)), name
