@@ -139,6 +139,7 @@ class Backend:
     """Array module, kernel dispatch and counted host/device copies (see the module docstring)."""
     name = "base"
     xp = np
+    simulated = False
 
     def __init__(self):
         self.h2d_bytes = 0

@@ -17,7 +17,7 @@ __all__ = ["components_library", "connected_components"]
 def components_library(backend) -> str:
     """``"cugraph"`` (cupyx + pylibcugraph, on the device) or ``"scipy"`` (on the host)."""
     def on_device() -> str:
-        if getattr(backend, "simulated", False):
+        if backend.simulated:
             return "scipy"    # the simulator has no device libraries
         return "cugraph" if importlib.util.find_spec("pylibcugraph") is not None else "scipy"
     return backend.pick(cpu=lambda: "scipy", gpu=on_device)()
