@@ -78,7 +78,7 @@ def main() -> int:
                 (work / cname / job / "cpu" / o).exists() and (work / cname / job / "gpu" / o).exists()
                 and sha(work / cname / job / "cpu" / o) == sha(work / cname / job / "gpu" / o) for o in outputs)
             r["bytes_equal"] = same
-            r["speedup"] = round(r["cpu"]["seconds"] / max(r["gpu"]["seconds"], 1e-9), 2)
+            r["speedup"] = round(r["cpu"]["seconds"] / max(r["gpu"]["seconds"], 1e-9), 2) if same else None
             ok &= same
             results.append(r)
             print("gpu-check:", json.dumps({k: r[k] for k in ("corpus", "job", "bytes_equal", "speedup")}),

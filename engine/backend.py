@@ -190,6 +190,10 @@ class Backend:
         """Free memory of the device (None: the host's, or unknown)."""
         return None
 
+    def memory_budget(self) -> int | None:
+        """Device memory a bounded step may plan for (None: no device budget)."""
+        return None
+
     # -- text kernels with their outputs allocated (one implementation for every device) --
     def tables(self, t):
         """The normalisation tables of ``t`` as backend arrays (flags, map_off, map_len, map_cps)."""
@@ -256,15 +260,22 @@ class GPUBackend(Backend):
     strict : under the simulator, arrays of :mod:`engine.gpu.strict_xp` (what CuPy refuses is
         refused, copies are counted); ``False``: plain numpy arrays, for tests that launch
         kernels on host arrays directly.
+    memory : the device memory the jobs' bounded steps may plan for (``"8GB"``, bytes);
+        default (None) ``MEMORY_FRACTION`` of the memory free when asked, or the
+        ``CORPUS_GPU_MEMORY`` environment variable.
     """
     name = "gpu"
     kernel_package = "cuda"
     THREADS = 128
+    MEMORY_FRACTION = 0.5
 
-    def __init__(self, simulated: bool = False, strict: bool = True):
+    def __init__(self, simulated: bool = False, strict: bool = True, memory=None):
         super().__init__()
         self.simulated = simulated
         self.strict = simulated and strict
+        if memory is None and os.environ.get("CORPUS_GPU_MEMORY"):
+            memory = os.environ["CORPUS_GPU_MEMORY"]
+        self.memory = None if memory is None else _parse_gpu_memory(memory)
         if not simulated:
             import cupy
             self.xp = cupy
@@ -322,6 +333,14 @@ class GPUBackend(Backend):
         # blocks cupy's pool holds for reuse are free to this process too
         return int(self.xp.cuda.Device().mem_info[0]) + int(self.xp.get_default_memory_pool().free_bytes())
 
+    def memory_budget(self) -> int | None:
+        """Bytes of device memory a bounded step may plan for: ``memory`` when given, else
+        ``MEMORY_FRACTION`` of the free memory (None under the simulator: no device)."""
+        if self.memory is not None:
+            return self.memory
+        free = self.device_free_bytes()
+        return None if free is None else int(free * self.MEMORY_FRACTION)
+
     # -- kernels ------------------------------------------------------------------------
     def _launcher(self, module, name, mod):
         kernel = getattr(mod, name)
@@ -364,8 +383,18 @@ class GPUBackend(Backend):
         return f"gpu ({gpu_status()[1]})"
 
 
-def get_backend(device: str = "auto") -> Backend:
+def _parse_gpu_memory(spec) -> int:
+    from engine.ngrams.config import parse_memory
+    try:
+        return parse_memory(spec)
+    except ParameterError as e:
+        raise ParameterError(str(e).replace("memory", "gpu_memory", 1), param="gpu_memory") from None
+
+
+def get_backend(device: str = "auto", gpu_memory=None) -> Backend:
     """The backend for ``device`` (``auto``, ``cpu``, ``gpu``, or a Backend, returned as is).
+
+    ``gpu_memory``: the GPU backend's memory budget (see :class:`GPUBackend`).
 
     Raises
     ------
@@ -381,10 +410,10 @@ def get_backend(device: str = "auto") -> Backend:
     if device == "cpu":
         return CPUBackend()
     if device == "gpu" and simulator_enabled():
-        return GPUBackend(simulated=True)
+        return GPUBackend(simulated=True, memory=gpu_memory)
     ok, why = gpu_status()
     if ok:
-        return GPUBackend()
+        return GPUBackend(memory=gpu_memory)
     if device == "gpu":
         raise BackendUnavailable(f"--device gpu: no usable GPU: {why}")
     return CPUBackend()

@@ -151,7 +151,7 @@ def _cpu_doc_rows(ids, doc_off):
 
 
 # Pairs a chunk of the GPU's pair generation holds at most (plus one token's or one row's):
-# 16 bytes a pair (key + weight), so 1 GiB; lowered by the device's free memory.
+# 16 bytes a pair (key + weight), so 1 GiB; lowered to fit the backend's memory budget.
 GPU_CHUNK_PAIRS = 1 << 26
 
 
@@ -165,9 +165,9 @@ class GPUPairs:
         self.be = backend
         self.xp = backend.xp
         self.k = backend.kernels.cooc
-        if chunk_pairs is None:
-            free = backend.device_free_bytes()
-            chunk_pairs = GPU_CHUNK_PAIRS if free is None else max(1 << 16, min(GPU_CHUNK_PAIRS, free // 64))
+        if chunk_pairs is None:   # 16 bytes a pair, and the sort's temporaries: 64 bytes a pair of budget
+            budget = backend.memory_budget()
+            chunk_pairs = GPU_CHUNK_PAIRS if budget is None else max(1 << 10, min(GPU_CHUNK_PAIRS, budget // 64))
         self.chunk = int(chunk_pairs)
         self.runs: list = []     # reduced (keys, values) runs, oldest first
         self.n_chunks = 0
