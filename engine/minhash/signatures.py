@@ -33,7 +33,7 @@ from engine.minhash.config import MinHashConfig, _fused_args, parse_shingle, per
 from engine.text import tokenize
 
 __all__ = ["TextSource", "SignatureSet", "shingles", "unique_shingles", "signatures_from_hashes",
-           "batch_signatures"]
+           "batch_signatures", "device_signatures"]
 
 
 def shingles(toks, cfg: MinHashConfig, backend):
@@ -224,14 +224,31 @@ class TextSource:
 
 @dataclass
 class SignatureSet:
-    """Signatures of a corpus (host arrays) and, when kept, the source of its shingle sets."""
+    """Signatures of a corpus and, when kept, the source of its shingle sets.
+
+    ``sig`` may be given as a device array (the GPU's signatures stay there: LSH and
+    verification read :meth:`device_sig`); :attr:`sig` is then copied to the host on first
+    use only, through ``holder`` (the backend holding it), which counts the copy.
+    """
     doc_ids: list
-    sig: np.ndarray            # uint32 [docs, perms]
+    _sig: object               # uint32 [docs, perms], host or (with holder) device
     n_shingles: np.ndarray     # int64, raw shingles per document (0 = empty document)
     meta: dict
     source: Optional[TextSource] = None
     n_bytes: int = 0
     _all: Optional[tuple] = field(default=None, repr=False)
+    holder: object = field(default=None, repr=False)
+
+    @property
+    def sig(self) -> np.ndarray:
+        """uint32 [docs, perms] on the host."""
+        if self.holder is not None:
+            self._sig, self.holder = self.holder.to_host(self._sig), None
+        return self._sig
+
+    def device_sig(self, backend):
+        """The signatures on ``backend`` (no copy when they are there already)."""
+        return backend.to_device(self._sig if self.holder is backend else self.sig)
 
     @property
     def n_docs(self) -> int:
@@ -273,11 +290,18 @@ def batch_signatures(batch: Batch, backend, cfg: MinHashConfig, out: np.ndarray 
 
 
 def _batch_signatures_chained(batch: Batch, backend, cfg: MinHashConfig, sig: np.ndarray):
+    dev, nsh = device_signatures(batch, backend, cfg)
+    sig[...] = backend.to_host(dev)
+    return sig, nsh
+
+
+def device_signatures(batch: Batch, backend, cfg: MinHashConfig):
+    """(signatures [docs, perms] on the GPU backend, raw shingle counts on the host) of one
+    batch: tokenize -> shingles -> signatures, nothing but the counts copied back."""
     toks = tokenize(batch, backend, cfg.text)
     h, off = shingles(toks, cfg, backend)
     nsh = backend.to_host(backend.xp.diff(off)).astype(np.int64)
-    sig[...] = backend.to_host(signatures_from_hashes(h, off, cfg, backend))
-    return sig, nsh
+    return signatures_from_hashes(h, off, cfg, backend), nsh
 
 
 def _batch_signatures_fused(batch: Batch, backend, cfg: MinHashConfig, sig: np.ndarray):

@@ -215,6 +215,12 @@ def run(corpus, backend="auto", config: NgramConfig | None = None) -> NgramResul
     cfg = config if config is not None else NgramConfig()
     backend = get_backend(backend)
     batches, reader = as_batches(corpus)
+    if backend.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
+        from engine.gpu.ngrams import run_on_device
+        result = run_on_device(batches, backend, cfg)
+        if reader is not None:
+            result.stats.add_read(reader.stats)
+        return result
     return run_steps(sys.modules[__name__], batches, backend, cfg, reader)
 
 
