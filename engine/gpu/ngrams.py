@@ -10,8 +10,11 @@ the rows on the device, ties at the top's last count ordered by string there too
 the selected rows and their strings come to the host, where they are put in output order
 as the CPU path does.  Same rows, counts, strings and order as the CPU backend (tests/sim).
 
-Not handled here: a device table beyond the device's memory (the host path,
-``map_partition``, spills by hash partition to disk).
+Beyond the backend's memory budget (``GPUBackend(memory=...)``, default half the free
+memory) the device tables move to the host as an :class:`~engine.ngrams.partial.NgramPartial`
+and the remaining batches take the host-table path (``map_partition``: each batch reduced
+on the device, the host table spilling by hash partition to disk past ``--memory``); the
+two partials combine exactly, in corpus order.
 """
 from __future__ import annotations
 
@@ -52,6 +55,10 @@ class _DeviceTable:
 
     def __init__(self, xp):
         self.xp, self.runs = xp, []
+
+    @property
+    def nbytes(self) -> int:
+        return sum(sum(int(a.nbytes) for a in run) for run in self.runs)
 
     def add(self, run) -> None:
         self.runs.append(run)
@@ -136,6 +143,21 @@ def _selected(xp, counts, sdata, soff, cfg):
     return xp.concatenate([above, tied])
 
 
+def _to_partial(tables: dict, backend, stats):
+    """The device tables as a host :class:`NgramPartial` (every row: the move past the budget)."""
+    from engine.ngrams.partial import NgramPartial, _concat
+    parts = []
+    for n, table in tables.items():
+        keys, counts, dfs, first, sdata, soff = (backend.to_host(a) for a in table.merged())
+        parts.append(NgramPartial(keys, np.full(keys.size, n, np.int8), counts, dfs, first, sdata, soff))
+    return _concat(parts, stats) if parts else NgramPartial.empty(stats)
+
+
+def _over_budget(tables: dict, backend) -> bool:
+    budget = backend.memory_budget()
+    return budget is not None and sum(t.nbytes for t in tables.values()) > budget
+
+
 def run_on_device(batches, backend, cfg) -> "object":
     """The :class:`engine.ngrams.result.NgramResult` of ``batches`` computed on the GPU
     ``backend`` (see the module docstring)."""
@@ -146,9 +168,10 @@ def run_on_device(batches, backend, cfg) -> "object":
     xp = backend.xp
     stats = JobStats(job="ngrams", backend=backend.describe())
     tables = {n: _DeviceTable(xp) for n in cfg.orders}
+    moved = None
     with backend.count_into(stats):
         it = iter(batches)
-        while True:
+        while not _over_budget(tables, backend):
             with stats.stage("read"):
                 batch = next(it, None)
             if batch is None:
@@ -163,6 +186,12 @@ def run_on_device(batches, backend, cfg) -> "object":
                 for n in cfg.orders:
                     tables[n].add(_batch_run(n, batch, toks, backend, cfg, stats))
             del toks
+        else:   # past the device budget: the rows so far to the host, the rest by the host table
+            with stats.stage("count"):
+                moved = _to_partial(tables, backend, stats)
+    if moved is not None:
+        return _finish_on_host(moved, it, backend, cfg)
+    with backend.count_into(stats):
         stats.counters["spills"] = 0
         parts = []
         with stats.stage("order"):
@@ -187,3 +216,13 @@ def run_on_device(batches, backend, cfg) -> "object":
         table = ngram_table(out, out_off, ns[order], counts[order], dfs[order])
     stats.counters["rows"] = table.num_rows
     return NgramResult(table, stats)
+
+
+def _finish_on_host(moved, rest, backend, cfg):
+    """``moved`` (the device rows of the batches so far) then the batches ``rest`` through
+    the host-table path, combined in that order and finished as on the CPU."""
+    from engine.ngrams.job import combine, finish, map_partition
+    rows = len(moved)
+    partial = combine([moved, map_partition(rest, backend, cfg)])
+    partial.stats.counters["device_rows_moved_to_host"] = rows
+    return finish(partial, cfg)

@@ -76,3 +76,18 @@ def test_gpu_partials_equal_cpu_partials_and_combine():
     whole = ngrams.run(batches(), "cpu", cfg).table()
     assert ngrams.finish(ngrams.combine(gpu), cfg).table().equals(whole)
     assert np.array_equal(ngrams.combine(gpu).counts, ngrams.combine(cpu).counts)
+
+
+def test_device_tables_past_the_budget_move_to_the_host():
+    """A device budget smaller than the first batch's tables: they move to the host and the
+    rest is counted by the host-table path; the same table as the CPU."""
+    from engine import ngrams
+    from engine.backend import GPUBackend
+    g = GPUBackend(simulated=True)
+    g.memory = 2000    # bytes: below the parser's 1 MB floor, for a corpus this small
+    cfg = ngrams.NgramConfig(n="1-3")
+    res = ngrams.run(batches(), g, cfg)
+    assert res.stats.counters["device_rows_moved_to_host"] > 0 and res.stats.device_to_host_bytes > 0
+    assert res.table().equals(count_ngrams(batches(), n="1-3", device="cpu"))
+    assert ngrams.run(batches(), g, ngrams.NgramConfig(n="1-2", top=3)).table().equals(
+        count_ngrams(batches(), n="1-2", top=3, device="cpu"))
