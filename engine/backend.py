@@ -31,7 +31,7 @@ import numpy as np
 from engine.errors import ParameterError
 
 __all__ = ["Backend", "CPUBackend", "GPUBackend", "BackendUnavailable", "get_backend",
-           "gpu_status", "simulator_enabled"]
+           "gpu_status", "simulator_enabled", "set_gpu_memory"]
 
 DEVICES = ("auto", "cpu", "gpu")
 
@@ -261,8 +261,9 @@ class GPUBackend(Backend):
         refused, copies are counted); ``False``: plain numpy arrays, for tests that launch
         kernels on host arrays directly.
     memory : the device memory the jobs' bounded steps may plan for (``"8GB"``, bytes);
-        default (None) ``MEMORY_FRACTION`` of the memory free when asked, or the
-        ``CORPUS_GPU_MEMORY`` environment variable.
+        default (None): :func:`set_gpu_memory`'s (the CLI's ``--gpu-memory``), else the
+        ``CORPUS_GPU_MEMORY`` environment variable, else ``MEMORY_FRACTION`` of the memory
+        free when asked.
     """
     name = "gpu"
     kernel_package = "cuda"
@@ -273,8 +274,8 @@ class GPUBackend(Backend):
         super().__init__()
         self.simulated = simulated
         self.strict = simulated and strict
-        if memory is None and os.environ.get("CORPUS_GPU_MEMORY"):
-            memory = os.environ["CORPUS_GPU_MEMORY"]
+        if memory is None:
+            memory = _GPU_MEMORY[0] if _GPU_MEMORY[0] is not None else os.environ.get("CORPUS_GPU_MEMORY")
         self.memory = None if memory is None else _parse_gpu_memory(memory)
         if not simulated:
             import cupy
@@ -381,6 +382,20 @@ class GPUBackend(Backend):
         if self.simulated:
             return "gpu (CUDA simulator" + (", strict array module)" if self.strict else ")")
         return f"gpu ({gpu_status()[1]})"
+
+
+_GPU_MEMORY: list = [None]   # set_gpu_memory's bytes, the default of every GPUBackend made after
+
+
+def set_gpu_memory(spec) -> None:
+    """The default memory budget of GPU backends made from now on (``"8GB"``; None: unset).
+
+    Raises
+    ------
+    engine.errors.ParameterError
+        ``spec`` is not a size (``gpu_memory must be a size like 512MB or 4GB``).
+    """
+    _GPU_MEMORY[0] = None if spec is None else _parse_gpu_memory(spec)
 
 
 def _parse_gpu_memory(spec) -> int:
