@@ -74,3 +74,35 @@ def test_seeds_equal_cpu_and_copies_counted(job):
     for tc, tg in zip(tables(c), tables(g)):
         assert tg.equals(tc)
     assert g.stats.host_to_device_bytes >= g.stats.bytes and g.stats.device_to_host_bytes > 0
+
+
+def test_ngrams_device_tables_past_the_budget():
+    g = GPUBackend()
+    g.memory = 2000     # bytes: the first batch's tables already pass it
+    b = [batch_from_texts(NGRAM_TEXTS[:2]), batch_from_texts(NGRAM_TEXTS[2:], base=2)]
+    for kw in (dict(n="1-3"), dict(n="1-2", top=3)):
+        cfg = ngrams.NgramConfig(**kw)
+        res = ngrams.run(b, g, cfg)
+        assert res.stats.counters["device_rows_moved_to_host"] > 0
+        assert res.table().equals(ngrams.run(b, CPU, cfg).table())
+
+
+def test_device_string_order_is_byte_order():
+    from engine.gpu.ngrams import string_order
+    rng = np.random.default_rng(5)
+    words = [bytes(rng.integers(97, 101, size=rng.integers(0, 20)).astype(np.uint8)) for _ in range(200)]
+    data = np.frombuffer(b"".join(words), np.uint8)
+    starts = np.cumsum([0] + [len(w) for w in words[:-1]]).astype(np.int64)
+    lens = np.array([len(w) for w in words], np.int64)
+    o = GPU.to_host(string_order(GPU.xp, GPU.to_device(data), GPU.to_device(starts), GPU.to_device(lens)))
+    assert [words[i] for i in o] == sorted(words)
+
+
+def test_minhash_signatures_stay_on_the_device():
+    cfg = minhash.MinHashConfig(shingle="word:3", perms=16, threshold=0.5)
+    dev = minhash.map_partition([batch_from_texts(MINHASH_TEXTS)], GPU, cfg, device_resident=True)
+    assert dev.holder is GPU and not isinstance(dev.sig, np.ndarray)
+    res = minhash.finish(minhash.combine([dev]), cfg, backend=GPU)
+    one = minhash.run(batch_from_texts(MINHASH_TEXTS), CPU, cfg)
+    assert res.table("pairs").equals(one.table("pairs"))
+    np.testing.assert_array_equal(res.sigs.sig, one.sigs.sig)
