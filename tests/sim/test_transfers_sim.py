@@ -87,3 +87,13 @@ NOT_YET = pytest.mark.xfail(strict=True, reason="issue 13 target not met yet for
 def test_device_to_host_at_most_5_percent_of_the_text(runs, job):
     s = runs[job][1].stats
     assert s.device_to_host_bytes <= 0.05 * s.bytes
+
+
+@pytest.mark.parametrize("texts", [[], ["", "  ", "!!"], ["un"]], ids=["no-documents", "no-tokens", "one-token"])
+@pytest.mark.parametrize("job", list(JOBS))
+def test_degenerate_corpora_equal_cpu(job, texts):
+    mod, cfg = JOBS[job]
+    batches = [batch_from_texts(texts)] if texts else []
+    c, g = mod.run(batches, CPU, cfg), mod.run(batches, GPU, cfg)
+    for tc, tg in zip(_tables(job, c), _tables(job, g)):
+        assert tg.equals(tc)
