@@ -4,7 +4,8 @@ output order), and :func:`run`, the three in this process.
 
 Data flow per batch: tokenize (backend) -> n-gram hashes (backend kernel) -> counted by key
 (:mod:`engine.ngrams.counting`).  On the CPU every occurrence goes into the host table; on a
-GPU the batch is reduced on the device first and only its distinct keys come back.
+GPU the batch is reduced on the device first and only its distinct keys come back.  :func:`run`
+on a GPU is device-resident throughout (:mod:`engine.gpu.ngrams`): only the output rows come back.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """CUDA twins of the MinHash kernels: one thread per item around the shared cores.
 
-Lazy ``@cuda.jit`` (no eager signature): importing this module needs no driver.
+Lazy ``@cuda.jit(cache=True)`` (no eager signature): importing this module needs no driver;
+compiled kernels are cached beside the module like the njit ones.
 Signatures use one thread per (document, permutation), so a batch of a few
 thousand documents already fills a GPU; the thread runs the same core as the
 CPU kernel over its one permutation.

@@ -1,6 +1,7 @@
 """CUDA twins of the text kernels: one thread per document around the shared cores.
 
-Lazy ``@cuda.jit`` (no eager signature): importing this module needs no driver.
+Lazy ``@cuda.jit(cache=True)`` (no eager signature): importing this module needs no driver;
+compiled kernels are cached beside the module like the njit ones.
 Arrays may be cupy arrays (real GPU) or numpy arrays (CUDA simulator).
 """
 from __future__ import annotations
