@@ -109,7 +109,7 @@ def map_partition(batches, backend, config: CoocConfig, vocabulary: Vocabulary) 
     ops = ops_for(be)
     stats = JobStats(job="cooc", backend=be.describe())
     wtab, divisor = config.weights() if not config.doc_mode else (None, 1)
-    with stats.stage("pairs"):
+    with stats.stage("pairs"), be.count_into(stats):
         cache = batches if isinstance(batches, TokenCache) else None
         if cache is None:
             cache = TokenCache(config.cache_bytes)

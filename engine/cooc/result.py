@@ -139,6 +139,11 @@ class CoocResult:
         return {b"cooc": f"{mode}; min_count {c.min_count}, max_vocab {c.max_vocab}, "
                          f"{len(self.vocab)} terms, {self.n_docs} documents".encode()}
 
+    def to_cudf(self, measure: str | None = None, top: int | None = None):
+        """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
+        from engine.gpu.frames import to_cudf
+        return to_cudf(self.table(measure, top))
+
     def table(self, measure: str | None = None, top: int | None = None) -> pa.Table:
         """The pairs as a table, best first.
 

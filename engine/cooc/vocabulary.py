@@ -135,7 +135,7 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
     doc_freq = np.zeros(0, np.int64)
     first_doc = np.zeros(0, np.int64)
     last = np.zeros(0, np.int64)
-    with stats.stage("vocabulary"):
+    with stats.stage("vocabulary"), be.count_into(stats):
         for batch in batches:
             segments, n_tokens = ops.count_types(be, types, batch, config.text)
             n = types.numbers

@@ -96,6 +96,11 @@ class MinHashResult:
         kind = params.choice("kind", kind, TABLES)
         return self.pairs_table() if kind == "pairs" else self.clusters_table()
 
+    def to_cudf(self, kind: str = "pairs"):
+        """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
+        from engine.gpu.frames import to_cudf
+        return to_cudf(self.table(kind))
+
     def write(self, path, kind: str = "pairs", plan=None, key: str = "--output") -> Path:
         """Write :meth:`table` ``kind`` to ``path`` (.parquet, .csv, .jsonl), atomically.
 

@@ -19,7 +19,6 @@ from engine.job import as_batches
 from engine.minhash.config import MAX_SIMILARITY_DOCS, MinHashConfig
 from engine.minhash.job import map_partition
 from engine.minhash.lsh import exact_jaccard
-from engine.minhash.signatures import _k, _launch
 from engine.stats import JobStats
 
 __all__ = ["SimilarityResult", "run_similarity", "similarity_matrix", "matrix_table"]
@@ -41,12 +40,9 @@ def _similarity_bytes(n: int, exact: bool, n_shingles: int = 0) -> int:
 
 def _device_free_bytes(backend) -> int | None:
     """Free memory of the backend's GPU (None on the CPU, the simulator, or if unknown)."""
-    if backend.name != "gpu" or getattr(backend, "simulated", False):
-        return None
-    try:  # blocks cupy's pool holds for reuse are free to this process too
-        xp = backend.xp
-        return int(xp.cuda.Device().mem_info[0]) + int(xp.get_default_memory_pool().free_bytes())
-    except Exception:  # the device query is an estimate's input, not worth failing the run for
+    try:
+        return backend.device_free_bytes()
+    except RuntimeError:  # cupy's CUDA errors: the query is an estimate's input, not worth failing for
         return None
 
 
@@ -131,7 +127,7 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
     stats.job = "similarity"
     sigs = part.signature_set(cfg, backend)
     n = sigs.n_docs
-    with stats.stage("matrix"):
+    with stats.stage("matrix"), backend.count_into(stats):
         if exact:
             _check_similarity_memory(n, backend, exact, int(sigs.n_shingles.sum()))
             a, b = np.triu_indices(n, 1)
@@ -142,8 +138,7 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
         else:
             xp = backend.xp
             out = xp.empty((n, n), np.int64)
-            _launch(backend, _k(backend).equal_matrix, n * n, backend.asarray(sigs.sig),
-                    np.int64(cfg.perms), out)
+            backend.kernels.minhash.equal_matrix(n * n, backend.to_device(sigs.sig), np.int64(cfg.perms), out)
             m = backend.to_host(out) / cfg.perms
         e = sigs.empty
         m[e, :] = np.nan

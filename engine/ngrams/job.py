@@ -4,7 +4,8 @@ output order), and :func:`run`, the three in this process.
 
 Data flow per batch: tokenize (backend) -> n-gram hashes (backend kernel) -> counted by key
 (:mod:`engine.ngrams.counting`).  On the CPU every occurrence goes into the host table; on a
-GPU the batch is reduced on the device first and only its distinct keys come back.
+GPU the batch is reduced on the device first and only its distinct keys come back.  :func:`run`
+on a GPU is device-resident throughout (:mod:`engine.gpu.ngrams`): only the output rows come back.
 """
 from __future__ import annotations
 
@@ -91,21 +92,34 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
         return gather
 
     with stats.stage("count"):
-        if backend.name == "cpu":   # every occurrence into the host table; refs index them
-            spans = (start, length) if cfg.char else (first_tok,)
+        spans = (start, length) if cfg.char else (first_tok,)
+        if backend.pick(cpu=True, gpu=False):   # every occurrence into the host table; refs index them
             gather = gatherer(toks.norm, toks.tok_start, toks.tok_len, spans, None, off)
             counter.add_occurrences(keys, off, batch.doc_base, gather)
             return
-        doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
-        uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
-        # only the batch's distinct keys and their first occurrences come back to the host
-        spans = (start[first], length[first]) if cfg.char else (first_tok[first],)
-        host = [backend.to_host(a) for a in (uk, c, d, first, off, *spans)]
-        stats.device_to_host_bytes += sum(a.nbytes for a in host)
-        uk, c, d, first, off = host[:5]
-        gather = gatherer(toks.host("norm"), toks.host("tok_start"), toks.host("tok_len"),
-                          host[5:], first, off)
-        counter.add_aggregated(uk, c, d, gather)
+        _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, spans, stats)
+
+
+def _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, spans, stats) -> None:
+    """GPU: reduce the batch on the device; only its distinct keys (and their first
+    occurrences) come back, and the strings of the keys new to ``counter``, gathered on the
+    device (neither the normalised text nor the token arrays cross to the host)."""
+    from engine.gpu.arrays import gather_spans, gather_word_ngrams
+    xp = backend.xp
+    doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
+    uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
+    spans = tuple(a[first] for a in spans)    # each distinct key's first occurrence, on the device
+    uk, c, d, first, off = (backend.to_host(a) for a in (uk, c, d, first, off))
+
+    def gather(refs):
+        with stats.stage("strings"):
+            sel = tuple(a[backend.to_device(refs)] for a in spans)
+            if cfg.char:
+                data, offsets = gather_spans(xp, toks.norm, *sel)
+            else:
+                data, offsets = gather_word_ngrams(xp, toks.norm, toks.tok_start, toks.tok_len, sel[0], n)
+            return backend.to_host(data), backend.to_host(offsets), first_ordinals(first[refs], off, batch.doc_base)
+    counter.add_aggregated(uk, c, d, gather)
 
 
 def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig | None = None) -> NgramPartial:
@@ -125,6 +139,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
     store = StringStore()
     counters = {n: KeyCounter(budget, spill, store=store) for n in cfg.orders}
     buf = _Buffers(backend.xp)
+    copied = backend.copied()
     try:
         for batch in _timed_batches(batches, stats):
             with stats.stage("tokenize"):
@@ -144,6 +159,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
         # the string gathers ran inside the counting: count their time once, under strings
         stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
         stats.counters["spills"] = sum(c.n_spills for c in counters.values())
+        backend.charge(stats, since=copied)
         with stats.stage("count"):
             return from_counters(counters, store, stats)
     finally:
@@ -200,6 +216,12 @@ def run(corpus, backend="auto", config: NgramConfig | None = None) -> NgramResul
     cfg = config if config is not None else NgramConfig()
     backend = get_backend(backend)
     batches, reader = as_batches(corpus)
+    if backend.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
+        from engine.gpu.ngrams import run_on_device
+        result = run_on_device(batches, backend, cfg)
+        if reader is not None:
+            result.stats.add_read(reader.stats)
+        return result
     return run_steps(sys.modules[__name__], batches, backend, cfg, reader)
 
 

@@ -38,6 +38,11 @@ class NgramResult:
         """Columns ngram (string), n (int32), count (int64), doc_freq (int64)."""
         return self.rows
 
+    def to_cudf(self):
+        """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
+        from engine.gpu.frames import to_cudf
+        return to_cudf(self.table())
+
     @property
     def num_rows(self) -> int:
         return self.rows.num_rows
