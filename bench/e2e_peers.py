@@ -32,8 +32,8 @@ def polars_ngrams(path: str, out: str) -> None:
         gram = pl.concat_str([pl.col("w").shift(-k) for k in range(n)], separator=" ")
         same_doc = pl.col("doc").shift(-(n - 1)) == pl.col("doc")   # n-grams stay inside a document
         tops.append(toks.lazy()
-                    .filter(same_doc)
-                    .select("doc", gram.alias("ngram"))
+                    .select("doc", gram.alias("ngram"), same_doc.alias("inside"))
+                    .filter("inside")
                     .group_by("ngram")
                     .agg(pl.len().alias("count"), pl.col("doc").n_unique().alias("doc_freq"))
                     .sort(["count", "ngram"], descending=[True, False])
