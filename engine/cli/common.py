@@ -44,7 +44,7 @@ Stopwords = Annotated[Optional[str], typer.Option(
 StripAccents = Annotated[bool, typer.Option("--strip-accents", help="Drop accents (combining marks) after normalisation.")]
 MinTokenLen = Annotated[int, typer.Option("--min-token-len", help="Drop tokens shorter than this many characters.")]
 Device = Annotated[str, typer.Option("--device", help="auto (GPU if usable), cpu, or gpu.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line (skipped inputs are still reported).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line, and with --output no rows on the console (skipped inputs are still reported).")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result here; format from the extension.")]
 StatsPath = Annotated[Optional[Path], typer.Option(
     "--stats", help="Also write the run's statistics here (JSON: documents, tokens, bytes, skips with "
@@ -100,6 +100,29 @@ class JobContext:
         self.stop_progress()
         for line in reader.stats.summary_lines():
             err_console.print(f"[yellow]{escape(line)}[/yellow]")
+
+
+#: rows the console shows when the result also goes to a file (the file has them all)
+PREVIEW_ROWS = 20
+
+
+def console_rows(output, quiet: bool, default: int) -> int:
+    """Rows of the result to print: ``default`` without ``--output``; with it at most
+    PREVIEW_ROWS, and none with ``--quiet`` (the file is the result, the console a glance)."""
+    if output is None:
+        return default
+    return 0 if quiet else min(default, PREVIEW_ROWS)
+
+
+def print_rows(table, title: str, output, rows: int) -> None:
+    """The first ``rows`` rows of ``table`` on stdout; what is left is in ``output`` (or not shown)."""
+    from engine.output import print_table
+    if output is None:
+        print_table(table, title=title, console=out_console, max_rows=rows)
+        return
+    print_table(table.slice(0, rows), title=title, console=out_console, max_rows=rows)
+    if table.num_rows > rows:
+        out_console.print(f"[dim]... {table.num_rows - rows} more rows in {escape(str(output))}[/dim]")
 
 
 def fail(msg: str, code: int = 1):

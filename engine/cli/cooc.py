@@ -20,7 +20,7 @@ def register(app) -> None:
 
 
     from engine.cli import common as cc
-    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
+    from engine.output import FORMATS, plan_outputs, run_inputs
 
     @app.command()
     def cooc(
@@ -73,9 +73,9 @@ def register(app) -> None:
                     title = f"co-occurring pairs by {measure}"
                 if not quiet:
                     cc.err_console.print(f"[dim]{res.summary()}; {res.stats.total_seconds:.2f} s[/dim]")
-                # the console shows at most 20 rows when the table goes to a file
-                rows = min(top or 20, 20) if output is not None else (top or 20)
-                print_table(table, title=title, console=cc.out_console, max_rows=rows)
+                rows = cc.console_rows(output, quiet, top or 20)
+                if rows:
+                    cc.print_rows(table, title, output, rows)
                 wrote = []
                 if npz:
                     p, v = res.write_npz(output, plan=plan)

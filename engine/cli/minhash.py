@@ -27,6 +27,7 @@ from engine.minhash.store import _check_meta
 def register(app) -> None:
     """Add the ``minhash`` and ``similarity`` commands to the typer ``app``."""
     from engine.cli.common import (
+        PREVIEW_ROWS,
         STATS_FORMATS,
         Device,
         Encoding,
@@ -39,11 +40,13 @@ def register(app) -> None:
         Strict,
         StripAccents,
         TextField,
+        console_rows,
         job,
         out_console,
+        print_rows,
         text_options,
     )
-    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
+    from engine.output import FORMATS, plan_outputs, run_inputs
 
     Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
     Perms = Annotated[int, typer.Option("--perms", help="Number of hash permutations (signature length).")]
@@ -122,9 +125,10 @@ def register(app) -> None:
                 summ.pop("saved documents")
             mb = res.sigs.n_bytes / 1e6
             summ["time"] = f"{res.seconds:.2f} s ({mb / max(res.seconds, 1e-9):.1f} MB/s, {res.backend_name})"
-            print_summary(summ, out_console)
-            if output is None and res.pair_a.size:
-                print_table(res.table("pairs"), "Near-duplicate pairs", out_console, max_rows=20)
+            rows = console_rows(output, quiet, PREVIEW_ROWS)
+            print_summary(summ, out_console)   # a few lines, even with --quiet: what was found
+            if rows and res.pair_a.size:
+                print_rows(res.table("pairs"), "Near-duplicate pairs", output, rows)
 
     @app.command()
     def similarity(
@@ -165,8 +169,11 @@ def register(app) -> None:
                     plan.write_text("--stats", res.stats.to_json())
                 plan.commit()
             what = "exact" if exact else f"estimated ({perms} permutations)"
-            if len(ids) <= 20:
+            rows = console_rows(output, quiet, PREVIEW_ROWS)
+            if rows and len(ids) <= rows:
                 print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")
-            else:
-                out_console.print(f"{len(ids)} documents: {what} Jaccard matrix "
-                                  + (f"written to {output}" if output else "computed (use --output to write it)"))
+            elif rows:   # a corner of the matrix, the rest in the file
+                print_matrix(ids[:rows], m[:rows, :rows], out_console,
+                             f"Jaccard similarity, {what}, {cfg.shingle} shingles: first {rows} of {len(ids)}")
+                if output is None:
+                    out_console.print(f"{len(ids)} documents: use --output to write the whole matrix")
