@@ -238,7 +238,9 @@ def test_quick_e2e_section_merges_into_earlier_results(data_dir, tmp_path):
     eng = next(r for r in rows if r["tool"] == "corpus")
     peer = next(r for r in rows if r["tool"] == "polars")
     assert eng["ratio_to_peer"] == pytest.approx(eng["mb_per_s"] / peer["mb_per_s"])
-    assert {s["what"] for s in doc["e2e"]["startup"]} == {"python -c pass", "corpus --help"}
+    start = {s["what"]: s for s in doc["e2e"]["startup"]}
+    assert {"python -c pass", "corpus --help", "corpus ngrams seeds/ -o x.parquet"} <= set(start)
+    assert all(s["status"] == "ok" and s["median_s"] > 0 and s["cpu_s"] > 0 for s in start.values())
     md = (out / "results.md").read_text()
     assert "## end to end" in md and "`corpus ngrams --n 1-3 --top 100 -o out.parquet`" in md
     assert "e2e.png" in doc["charts"] and (out / "e2e.png").stat().st_size > 1000

@@ -103,3 +103,21 @@ def test_similarity_prints_at_most_20_rows(tmp_path, dup_corpus):
     assert q.exit_code == 0 and q.stdout.strip() == ""
     small = run("similarity", SEEDS, "--quiet")                # 5 documents, no file: the matrix
     assert small.exit_code == 0 and len(data_rows(small.stdout)) == 5
+
+
+def test_similarity_max_docs_default_is_the_librarys():
+    from engine.cli.minhash import SIMILARITY_DOCS_DEFAULT
+    from engine.minhash import MAX_SIMILARITY_DOCS
+    assert SIMILARITY_DOCS_DEFAULT == MAX_SIMILARITY_DOCS
+
+
+def test_help_imports_no_job_numpy_or_pyarrow():
+    """`corpus --help` builds the app only: the jobs, numpy and pyarrow load when a command runs."""
+    import subprocess
+    import sys
+    code = ("import sys; from engine.cli import app; import typer.main; typer.main.get_command(app); "
+            "print(sorted(m for m in ('numpy', 'pyarrow', 'numba', 'engine.ngrams', 'engine.cooc', "
+            "'engine.minhash', 'engine.corpus', 'engine.analyze', 'engine.report') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "[]"

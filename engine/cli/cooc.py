@@ -10,18 +10,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from engine import params
 from engine.cli import common as cc
-from engine.cooc import CoocConfig, CoocResult, run
 
 
 def register(app) -> None:
     """Add the ``cooc`` command to the typer ``app``."""
-
-
-    from engine.cli import common as cc
-    from engine.output import FORMATS, plan_outputs, run_inputs
-
     @app.command()
     def cooc(
         paths: cc.Paths = None,
@@ -47,6 +40,10 @@ def register(app) -> None:
         """Term co-occurrence (window or document) with PMI, PPMI, NPMI and log-likelihood (G^2).
 
         Output: .npz (sparse count matrix + <name>.vocab.tsv beside it), .parquet, .csv, .jsonl."""
+        from engine import params
+        from engine.cooc import CoocConfig, CoocResult, run
+        from engine.output import FORMATS, plan_outputs, run_inputs
+
         with cc.job(quiet) as ctx:
             params.integer("top", top, minimum=1, optional=True)
             cfg = CoocConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab,

@@ -10,18 +10,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from engine import params
-from engine.console import print_matrix, print_summary
-from engine.minhash import (
-    MAX_SIMILARITY_DOCS,
-    MinHashConfig,
-    load_signatures,
-    run,
-    run_similarity,
-    save_signatures,
-    write_dedup,
-)
-from engine.minhash.store import _check_meta
+# the job package (numpy, numba) is imported when a command runs: start-up of every command
+# builds this module.  The --max-docs default is the library's (checked by tests/test_console.py).
+SIMILARITY_DOCS_DEFAULT = 2000
 
 
 def register(app) -> None:
@@ -46,8 +37,6 @@ def register(app) -> None:
         print_rows,
         text_options,
     )
-    from engine.output import FORMATS, plan_outputs, run_inputs
-
     Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
     Perms = Annotated[int, typer.Option("--perms", help="Number of hash permutations (signature length).")]
     Seed = Annotated[int, typer.Option("--seed", help="Seed of the permutation parameters.")]
@@ -80,6 +69,11 @@ def register(app) -> None:
         quiet: Quiet = False,
     ) -> None:
         """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
+        from engine.console import print_summary
+        from engine.minhash import MinHashConfig, load_signatures, run, save_signatures, write_dedup
+        from engine.minhash.store import _check_meta
+        from engine.output import FORMATS, plan_outputs, run_inputs
+
         with job(quiet) as ctx:
             cfg = MinHashConfig(shingle=shingle, perms=perms, threshold=threshold, bands=bands,
                                 rows=rows, seed=seed, verify=verify, max_bucket=max_bucket,
@@ -137,7 +131,7 @@ def register(app) -> None:
         perms: Perms = 128,
         seed: Seed = 1,
         exact: Annotated[bool, typer.Option("--exact", help="Exact Jaccard of the shingle sets instead of the MinHash estimate.")] = False,
-        max_docs: Annotated[int, typer.Option("--max-docs", help="Refuse corpora with more documents than this.")] = MAX_SIMILARITY_DOCS,
+        max_docs: Annotated[int, typer.Option("--max-docs", help="Refuse corpora with more documents than this.")] = SIMILARITY_DOCS_DEFAULT,
         device: Device = "auto",
         output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The matrix: .npy, or .parquet/.csv/.jsonl (doc_id + one column per document).")] = None,
         text_field: TextField = "text",
@@ -151,6 +145,11 @@ def register(app) -> None:
         quiet: Quiet = False,
     ) -> None:
         """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
+        from engine import params
+        from engine.console import print_matrix
+        from engine.minhash import MinHashConfig, run_similarity
+        from engine.output import FORMATS, plan_outputs, run_inputs
+
         with job(quiet) as ctx:
             cfg = MinHashConfig(shingle=shingle, perms=perms, seed=seed,
                                 text=text_options(stopwords, strip_accents, min_token_len))

@@ -11,14 +11,9 @@ from typing import Annotated, Optional
 import typer
 
 from engine.cli import common as cc
-from engine.ngrams import NgramConfig, run
 
 
 def register(app) -> None:
-    import time
-
-    from engine.output import plan_outputs, run_inputs
-
     @app.command()
     def ngrams(
         paths: cc.Paths = None,
@@ -46,6 +41,11 @@ def register(app) -> None:
         --stats writes the run's statistics (JSON).
         With no PATH, runs on the bundled sample corpus (seeds/).
         """
+        import time
+
+        from engine.ngrams import NgramConfig, run
+        from engine.output import plan_outputs, run_inputs
+
         with cc.job(quiet) as ctx:
             # the reader first (expanding the paths reads nothing): the outputs are checked
             # against its files before any work
