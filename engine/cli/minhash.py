@@ -15,6 +15,12 @@ import typer
 SIMILARITY_DOCS_DEFAULT = 2000
 
 
+def write_dedup(*args, **kwargs):
+    """engine.minhash.write_dedup, imported when called (a module-level name: tests replace it)."""
+    from engine.minhash import write_dedup as write
+    return write(*args, **kwargs)
+
+
 def register(app) -> None:
     """Add the ``minhash`` and ``similarity`` commands to the typer ``app``."""
     from engine.cli.common import (
@@ -70,7 +76,7 @@ def register(app) -> None:
     ) -> None:
         """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
         from engine.console import print_summary
-        from engine.minhash import MinHashConfig, load_signatures, run, save_signatures, write_dedup
+        from engine.minhash import MinHashConfig, load_signatures, run, save_signatures
         from engine.minhash.store import _check_meta
         from engine.output import FORMATS, plan_outputs, run_inputs
 
