@@ -13,7 +13,6 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from engine.analyze import analyze_corpus
 from engine.cli import common as cc
 
 
@@ -57,6 +56,7 @@ def register(app) -> None:
         The corpus is read once into memory and shared by the sections: meant for corpora
         that fit in RAM; the ngrams, minhash and cooc commands stream larger ones.
         --stats writes the run's statistics (JSON, seconds per section)."""
+        from engine.analyze import analyze_corpus
         from engine.ngrams import parse_n
         from engine.output import plan_outputs, run_inputs
         from engine.report import report_targets, write_report

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from engine import params
+from engine import arrow_arrays, params
 from engine.cooc.config import MEASURES, CoocConfig
 from engine.cooc.measures import check_measure, m_units, margins, measure_rows, sort_key
 from engine.errors import ParameterError
@@ -202,10 +202,10 @@ class CoocResult:
             o = o[:top]
         ia, ib = ia[o], ib[o]
         rows = o if sel is None else sel[o]
-        vocab = pa.array(self.vocab, pa.string())
-        cols = {"term_a": vocab.take(pa.array(ia)), "term_b": vocab.take(pa.array(ib))}
+        vocab = arrow_arrays.strings(self.vocab)
+        cols = {"term_a": vocab.take(arrow_arrays.numeric(ia)), "term_b": vocab.take(arrow_arrays.numeric(ib))}
         for name, v in self.measures(rows).items():
-            cols[name] = pa.array(v)
+            cols[name] = arrow_arrays.numeric(v)
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def term_id(self, term: str) -> int:
@@ -272,10 +272,10 @@ class CoocResult:
         order = np.lexsort((rank[other], -sort_key(ms[measure])))
         if top is not None:
             order = order[:top]
-        cols = {"term": pa.array([self.vocab[t]] * order.size, pa.string()),
-                "associate": pa.array([self.vocab[i] for i in other[order]], pa.string())}
+        cols = {"term": arrow_arrays.strings([self.vocab[t]] * order.size),
+                "associate": arrow_arrays.strings([self.vocab[i] for i in other[order]])}
         for name in MEASURES:
-            cols[name] = pa.array(ms[name][order])
+            cols[name] = arrow_arrays.numeric(ms[name][order])
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def matrix(self, measure: str = "count"):
@@ -303,12 +303,12 @@ class CoocResult:
 
     def vocab_table(self) -> pa.Table:
         """The vocabulary: columns id, term, count, and doc_freq (document mode) or marginal."""
-        cols = {"id": pa.array(np.arange(len(self.vocab))), "term": pa.array(self.vocab, pa.string()),
-                "count": pa.array(self.term_count)}
+        cols = {"id": arrow_arrays.numeric(np.arange(len(self.vocab))), "term": arrow_arrays.strings(self.vocab),
+                "count": arrow_arrays.numeric(self.term_count)}
         if self.doc_freq is not None:
-            cols["doc_freq"] = pa.array(self.doc_freq)
+            cols["doc_freq"] = arrow_arrays.numeric(self.doc_freq)
         else:
-            cols["marginal"] = pa.array(self.marginals())
+            cols["marginal"] = arrow_arrays.numeric(self.marginals())
         return pa.table(cols)
 
     @staticmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from engine import params
+from engine import arrow_arrays, params
 from engine.backend import get_backend
 from engine.corpus import CorpusError
 from engine.job import as_batches
@@ -70,10 +70,10 @@ def _check_similarity_memory(n: int, backend, exact: bool, n_shingles: int = 0,
 
 def matrix_table(ids, m) -> pa.Table:
     """doc_id and one column per document (a repeated id gets ``#column``)."""
-    cols = {"doc_id": pa.array(list(ids), pa.string())}
+    cols = {"doc_id": arrow_arrays.strings(list(ids))}
     for j, name in enumerate(ids):
         key = name if name not in cols else f"{name}#{j}"
-        cols[key] = pa.array(m[:, j], pa.float64(), from_pandas=True)
+        cols[key] = arrow_arrays.numeric(m[:, j], np.float64, nan_as_null=True)
     return pa.table(cols)
 
 

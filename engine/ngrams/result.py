@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from engine import arrow_arrays
 from engine.stats import JobStats
 
 __all__ = ["NgramResult", "ngram_table", "COLUMNS"]
@@ -23,9 +24,9 @@ def ngram_table(data: np.ndarray, offsets: np.ndarray, n: np.ndarray, counts: np
         ngram = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
     else:
         ngram = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
-    return pa.table({"ngram": ngram, "n": pa.array(n.astype(np.int32, copy=False)),
-                     "count": pa.array(counts.astype(np.int64, copy=False)),
-                     "doc_freq": pa.array(doc_freq.astype(np.int64, copy=False))})
+    return pa.table({"ngram": ngram, "n": arrow_arrays.numeric(n, np.int32),
+                     "count": arrow_arrays.numeric(counts, np.int64),
+                     "doc_freq": arrow_arrays.numeric(doc_freq, np.int64)})
 
 
 @dataclass
