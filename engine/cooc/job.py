@@ -44,7 +44,7 @@ def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> 
     return res
 
 
-def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
+def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=None) -> CoocResult:
     """Co-occurrence counts of a corpus.
 
     Parameters
@@ -55,8 +55,13 @@ def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
         ``config.cache_bytes``).
     backend : ``"auto"``, ``"cpu"``, ``"gpu"`` or a backend object.
     config : :class:`CoocConfig` (defaults: window 5, min_count 2, max_vocab 50000).
+    scheduler : None (this process) or a cluster (:func:`engine.ngrams.run`): the same
+        result, computed there.
     """
     cfg = config or CoocConfig()
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        return run_distributed("cooc", corpus, backend, cfg, scheduler)
     be = get_backend(backend)
     batches, reader = as_batches(corpus)
     cache = TokenCache(cfg.cache_bytes)
