@@ -34,6 +34,7 @@ def register(app) -> None:
         MinTokenLen,
         Paths,
         Quiet,
+        Scheduler,
         StatsPath,
         Stopwords,
         Strict,
@@ -75,6 +76,7 @@ def register(app) -> None:
         min_token_len: MinTokenLen = 1,
         stats: StatsPath = None,
         quiet: Quiet = False,
+        scheduler: Scheduler = None,
     ) -> None:
         """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
         with job(quiet) as ctx:
@@ -99,7 +101,7 @@ def register(app) -> None:
                 _check_meta(base.meta, cfg)
             backend = ctx.backend(device)
             with plan:  # all outputs renamed into place together, after the last is complete
-                res = run(r, backend, cfg, base=base)
+                res = run(r, backend, cfg, base=base, scheduler=scheduler)
                 ctx.report(r)
                 if output is not None:
                     res.write(output, "pairs", plan=plan, key="--output")
@@ -145,6 +147,7 @@ def register(app) -> None:
         min_token_len: MinTokenLen = 1,
         stats: StatsPath = None,
         quiet: Quiet = False,
+        scheduler: Scheduler = None,
     ) -> None:
         """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
         with job(quiet) as ctx:
@@ -156,7 +159,7 @@ def register(app) -> None:
                                 {"--output": (".npy",) + FORMATS, "--stats": STATS_FORMATS})
             backend = ctx.backend(device)
             with plan:
-                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact)
+                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact, scheduler=scheduler)
                 ids, m = res.doc_ids, res.matrix
                 ctx.report(r)
                 if output is not None:
