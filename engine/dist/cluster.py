@@ -16,6 +16,7 @@ could tokenise differently.  A mismatch is one :class:`DistError` line.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -69,11 +70,17 @@ def environment() -> tuple:
             numba.__version__, numpy.__version__)
 
 
+def _worker_environment() -> tuple:
+    """:func:`environment` as a worker sees it (pickled by name: the worker's own module)."""
+    from engine.dist import cluster
+    return cluster.environment()
+
+
 def check_workers(client) -> None:
     """A :class:`DistError` naming the first worker whose :func:`environment` differs."""
     mine = environment()
     names = ("python", "unicode", "numba", "numpy")
-    for worker, theirs in sorted(client.run(environment).items()):
+    for worker, theirs in sorted(client.run(_worker_environment).items()):
         theirs = tuple(theirs)
         if theirs != mine:
             diff = [f"{n} {a} (worker) vs {b} (client)" for n, a, b in zip(names, theirs, mine) if a != b]
@@ -96,7 +103,7 @@ def _local_cluster(n: int | None, gpu: bool):
     # for numba's threads.  Nothing here calls engine.memory.retain_freed_memory, so workers
     # give freed memory back (Dask would take kept memory for a leak and pause them).
     return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                        env={"NUMBA_NUM_THREADS": str(threads)}, silence_logs=40)
+                        env={"NUMBA_NUM_THREADS": str(threads)}, silence_logs=logging.CRITICAL)
 
 
 @contextlib.contextmanager

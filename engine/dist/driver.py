@@ -7,7 +7,7 @@ import os
 import time
 
 from engine.corpus import CorpusReader
-from engine.dist.cluster import connect
+from engine.dist.cluster import connect, parse_scheduler
 from engine.dist.plan import count_newlines, plan_partitions
 from engine.dist.runner import DistRun, Scheduler
 from engine.errors import ParameterError
@@ -40,6 +40,7 @@ def run_distributed(job: str, corpus, backend, config, scheduler, **extra):
     arguments (``base`` for minhash, ``max_docs`` / ``exact`` for similarity).
     """
     sched = scheduler if isinstance(scheduler, Scheduler) else Scheduler(scheduler)
+    parse_scheduler(sched.target)   # a bad value is bad usage, before anything is read
     reader = reader_of(corpus)
     be = _backend_name(backend)
     with connect(sched.target, gpu=be == "gpu") as client:

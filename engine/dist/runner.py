@@ -35,6 +35,17 @@ class Hooks:
     fault: tuple | None = None
     narrow: int = 0
 
+    @classmethod
+    def from_env(cls) -> "Hooks":
+        """Hooks from ``CORPUS_ENGINE_DIST_HOOKS`` (JSON of the fields; tests of the command
+        line use it), else none."""
+        import json
+        spec = os.environ.get("CORPUS_ENGINE_DIST_HOOKS")
+        if not spec:
+            return cls()
+        d = json.loads(spec)
+        return cls(float(d.get("delay", 0)), tuple(d["fault"]) if d.get("fault") else None, int(d.get("narrow", 0)))
+
     def apply(self, phase: str, index: int) -> None:
         if self.delay:
             time.sleep(random.random() * self.delay)
@@ -66,7 +77,7 @@ class Scheduler:
     partition_bytes: int | None = None
     partitions: int | None = None
     buckets: int | None = None
-    hooks: Hooks = field(default_factory=Hooks)
+    hooks: Hooks = field(default_factory=Hooks.from_env)
 
     def sizing(self, total_bytes: int, workers: int) -> tuple[int, int]:
         """(partition_bytes, buckets) for a corpus of ``total_bytes`` on ``workers``."""
@@ -95,12 +106,12 @@ def task(hooks: Hooks, phase: str, index: int, fn, *args):
     return fn(*args)
 
 
-def map_task(hooks: Hooks, index: int, fn, spec, options, *args):
+def map_task(hooks: Hooks, phase: str, index: int, fn, spec, options, *args):
     """A map task: ``fn(reader, *args) -> (stats, pieces)`` on the partition ``spec``; the
     corpus error of a ``--strict`` run (or a file the reader refuses) is reported, not
     raised, so that the client names the earliest one in corpus order."""
     from engine.dist.plan import read_partition
-    hooks.apply("map", index)
+    hooks.apply(phase, index)
     reader = read_partition(spec, options)
     try:
         stats, pieces = fn(reader, *args)
@@ -147,7 +158,7 @@ class DistRun:
 
     def submit_map(self, phase: str, spec, fn, options, *args):
         self.tasks += 1
-        return self.client.submit(map_task, self.hooks, spec.index, fn, spec, options, *args,
+        return self.client.submit(map_task, self.hooks, phase, spec.index, fn, spec, options, *args,
                                   key=self.key(phase, spec.index), pure=False)
 
     def pieces(self, phase: str, fut, index: int, count: int) -> list:

@@ -1,0 +1,80 @@
+"""Faults: a worker killed mid-job (its tasks rerun, the result unchanged), a task that
+keeps killing its workers or that raises (one line, no output), a worker that differs."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from engine import cooc, ngrams
+from engine.dist import DistError, Hooks, Scheduler
+
+CFG = ngrams.NgramConfig(n="1-2", top=100)
+
+
+@pytest.fixture(scope="module")
+def expected(corpus):
+    return ngrams.run([corpus], "cpu", CFG).table()
+
+
+@pytest.mark.parametrize("phase", ["map", "reduce"])
+def test_task_killing_its_worker_once_is_rerun(client, corpus, expected, tmp_path, phase):
+    marker = tmp_path / f"{phase}.killed"
+    hooks = Hooks(fault=(phase, 1, str(marker), "kill_once"))
+    res = ngrams.run([corpus], "cpu", CFG, scheduler=Scheduler(client, partitions=3, buckets=2, hooks=hooks))
+    assert marker.exists()   # the worker did die
+    assert res.table().equals(expected)
+
+
+def test_worker_sigkilled_half_way(client, corpus, expected):
+    pids = client.run(os.getpid)
+    out = {}
+
+    def job():
+        out["res"] = ngrams.run([corpus], "cpu", CFG, scheduler=Scheduler(
+            client, partition_bytes=3000, hooks=Hooks(delay=0.2)))
+
+    t = threading.Thread(target=job)
+    t.start()
+    time.sleep(1.5)
+    os.kill(sorted(pids.values())[0], signal.SIGKILL)
+    t.join(120)
+    assert out["res"].table().equals(expected)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_task_that_always_raises(client, corpus):
+    hooks = Hooks(fault=("pairs", 1, "", "raise"))   # cooc's second pass
+    with pytest.raises(DistError, match="injected failure in pairs task 1") as e:
+        cooc.run([corpus], "cpu", cooc.CoocConfig(), scheduler=Scheduler(client, partitions=3, hooks=hooks))
+    assert "\n" not in str(e.value)
+
+
+def test_worker_with_another_environment(client, corpus, monkeypatch):
+    import engine.dist.cluster as cluster
+    real = cluster.environment()
+    monkeypatch.setattr(cluster, "environment", lambda: (real[0], "9.9.9", *real[2:]))
+    with pytest.raises(DistError, match=r"unicode .* \(worker\) vs 9\.9\.9 \(client\)"):
+        ngrams.run([corpus], "cpu", CFG, scheduler=Scheduler(client))
+
+
+def test_bad_scheduler_and_batches(client):
+    from engine.corpus import batch_from_texts
+    from engine.errors import ParameterError
+    with pytest.raises(ParameterError, match="^scheduler"):
+        ngrams.run(["x"], "cpu", CFG, scheduler="nowhere")
+    with pytest.raises(ParameterError, match="local:N needs"):
+        ngrams.run(["x"], "cpu", CFG, scheduler="local:0")
+    with pytest.raises(ParameterError, match="reads files"):
+        ngrams.run(batch_from_texts(["a b"]), "cpu", CFG, scheduler=client)
+
+
+# last: the workers it killed may take a while to come back
+def test_task_that_keeps_killing_workers(client, corpus):
+    hooks = Hooks(fault=("map", 0, "", "kill"))
+    with pytest.raises(DistError, match="kept killing its workers") as e:
+        ngrams.run([corpus], "cpu", CFG, scheduler=Scheduler(client, partitions=2, hooks=hooks))
+    assert "\n" not in str(e.value)
