@@ -12,7 +12,7 @@ data), :mod:`.runner` (futures, keys, faults, figures), :mod:`.shuffle` (hash bu
 module a job (:mod:`.ngrams`, :mod:`.cooc`, :mod:`.minhash`).
 """
 from engine.dist.cluster import DistError, connect, parse_scheduler
-from engine.dist.runner import Hooks, Scheduler
 from engine.dist.driver import run_distributed
+from engine.dist.runner import Hooks, Scheduler
 
 __all__ = ["DistError", "Hooks", "Scheduler", "connect", "parse_scheduler", "run_distributed"]

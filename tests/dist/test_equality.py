@@ -105,7 +105,7 @@ def test_tiny_memory_spills(client, corpus):
 def test_random_delays_shuffle_completion(client, corpus):
     cfg = ngrams.NgramConfig(n="1-2", top=100)
     one = ngrams.run([corpus], "cpu", cfg)
-    for seed_run in range(2):
+    for _ in range(2):
         many = ngrams.run([corpus], "cpu", cfg,
                           scheduler=Scheduler(client, partition_bytes=2000, buckets=3, hooks=Hooks(delay=0.05)))
         assert csv_bytes(many.table()) == csv_bytes(one.table())
