@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Iterator
 
@@ -119,7 +120,10 @@ def connect(scheduler, gpu: bool = False) -> Iterator:
     cluster = None
     try:
         if kind == "local":
-            cluster = _local_cluster(value, gpu)
+            with warnings.catch_warnings():
+                # the scheduler's HTTP routes move to a free port when 8787 is taken: no news
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                cluster = _local_cluster(value, gpu)
             client = Client(cluster)
         elif kind == "address":
             client = Client(value, timeout="10s")
