@@ -86,3 +86,13 @@ def test_embedded_cluster_task_crash_leaves_no_output(corpus, tmp_path):
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "injected failure" in lines[0], r.stderr
     assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_analyze_on_the_cluster(tcp_cluster, corpus):
+    address, _ = tcp_cluster
+    r1 = _cli("analyze", corpus, "--no-report", "-q")
+    r2 = _cli("analyze", corpus, "--no-report", "-q", "--scheduler", address)
+    assert r1.returncode == 0 and r2.returncode == 0, r2.stderr
+    timing = re.compile(r"\d+\.\d+ s\b")
+    assert timing.sub("T", r2.stdout) == timing.sub("T", r1.stdout)
+    assert "top 10 1-grams" in r1.stdout
