@@ -704,6 +704,9 @@ class CorpusReader:
         self.stats = ReadStats()
         self._ids = _IdSet()
         self.pieces: list[FilePiece] | None = None   # set by for_pieces: parts of files
+        # explicit ids and their locations, in reading order (None: not kept); a distributed
+        # run keeps them to find the duplicates across partitions
+        self.id_log: list | None = None
 
     def options(self) -> dict:
         """The options a reader of the same corpus's pieces needs (no progress callback)."""
@@ -787,6 +790,8 @@ class CorpusReader:
         """Warn about ids seen before (``where(k)``: location of ``ids[k]``)."""
         if not ids:
             return
+        if self.id_log is not None:   # a partition of a distributed run: the client checks across
+            self.id_log.append((ids, [where(k) for k in range(len(ids))]))
         dups = self._ids.add(ids)
         reason = "duplicate id (document kept)"
         for k in dups[:MAX_LOCATIONS].tolist():

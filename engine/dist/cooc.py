@@ -121,4 +121,4 @@ def run_cooc(run, specs, options, backend: str, cfg, buckets: int, progress):
     run.phase("pairs_reduce")
     result = finish(PairPartial(block, k, keys, vals, divisor, pstats), cfg, vocabulary)
     run.phase("finish")
-    return result, [m.read for m in metas]
+    return result, metas

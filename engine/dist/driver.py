@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import time
 
-from engine.corpus import CorpusReader
+from engine.corpus import CorpusReader, ReadStats
 from engine.dist.cluster import connect, parse_scheduler
+from engine.dist.ids import fix_duplicate_warnings
 from engine.dist.plan import count_newlines, plan_partitions
 from engine.dist.runner import DistRun, Scheduler
 from engine.errors import ParameterError
@@ -61,18 +62,21 @@ def run_distributed(job: str, corpus, backend, config, scheduler, **extra):
         options = reader.options()
         if job == "ngrams":
             from engine.dist.ngrams import run_ngrams
-            result, reads = run_ngrams(run, specs, options, be, config, buckets, progress)
+            result, metas = run_ngrams(run, specs, options, be, config, buckets, progress)
         elif job == "cooc":
             from engine.dist.cooc import run_cooc
-            result, reads = run_cooc(run, specs, options, be, config, buckets, progress)
+            result, metas = run_cooc(run, specs, options, be, config, buckets, progress)
         elif job in ("minhash", "similarity"):
             from engine.dist.minhash import run_minhash
-            result, reads = run_minhash(run, specs, options, be, config, progress, job, **extra)
+            result, metas = run_minhash(run, specs, options, be, config, progress, job, **extra)
         else:
             raise ValueError(f"unknown job {job!r}")
         t0 = time.perf_counter()
-        for r in reads:   # partition order: the first locations are one reader's
-            reader.stats.merge(r)
+        parts = ReadStats()
+        for m in metas:   # partition order: the first locations are one reader's
+            parts.merge(m.read)
+        fix_duplicate_warnings(parts, [m.ids for m in metas])
+        reader.stats.merge(parts)
         result.stats.add_read(reader.stats)
         result.stats.counters.update(run.figures(len(specs), buckets))
         result.stats.counters["dist_seconds_stats"] = round(time.perf_counter() - t0, 6)

@@ -62,4 +62,4 @@ def run_minhash(run, specs, options, backend: str, cfg, progress, job: str, base
     else:
         result = finish(partial, cfg, backend=be, base=base)
     run.phase("finish")
-    return result, [m.read for m in metas]
+    return result, metas

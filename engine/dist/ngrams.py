@@ -60,7 +60,7 @@ def reduce_bucket(cfg, *pieces: NgramPartial):
 
 
 def run_ngrams(run, specs, options, backend: str, cfg, buckets: int, progress):
-    """The combined partial's result (:class:`NgramResult`) and the partitions' read stats."""
+    """The combined partial's result (:class:`NgramResult`) and the partitions' :class:`Meta`."""
     from engine.ngrams import finish
     maps = [run.submit_map("map", s, count_partition, options, backend, cfg, buckets, run.hooks.narrow)
             for s in specs]
@@ -81,4 +81,4 @@ def run_ngrams(run, specs, options, backend: str, cfg, buckets: int, progress):
     for n in cfg.orders:   # finish saw the selected rows only
         result.stats.counters[f"distinct_n{n}"] = sum(d[n] for _, d in out)
     run.phase("finish")
-    return result, [m.read for m in metas]
+    return result, metas

@@ -98,6 +98,7 @@ class Meta:
     read: object = None
     piece_bytes: int = 0
     error: str | None = None
+    ids: tuple | None = None   # (stable id hashes, their locations): engine.dist.ids
 
 
 def task(hooks: Hooks, phase: str, index: int, fn, *args):
@@ -112,12 +113,14 @@ def map_task(hooks: Hooks, phase: str, index: int, fn, spec, options, *args):
     raised, so that the client names the earliest one in corpus order."""
     from engine.dist.plan import read_partition
     hooks.apply(phase, index)
+    from engine.dist.ids import logged_ids
     reader = read_partition(spec, options)
+    reader.id_log = []
     try:
         stats, pieces = fn(reader, *args)
     except CorpusError as e:
         return (Meta(None, reader.stats, 0, str(e)),)
-    return (Meta(stats, reader.stats, sum(_nbytes(p) for p in pieces)), *pieces)
+    return (Meta(stats, reader.stats, sum(_nbytes(p) for p in pieces), ids=logged_ids(reader.id_log)), *pieces)
 
 
 def _nbytes(obj) -> int:

@@ -57,7 +57,7 @@ def corpus(tmp_path_factory) -> Path:
             lines.append("")
         rec = {"text": t}
         if i % 2:
-            rec["id"] = f"doc-{i % 9}"   # a few duplicate ids: warnings
+            rec["id"] = f"doc-{i % 4}"   # duplicate ids across partitions: warnings
         lines.append(json.dumps(rec, ensure_ascii=False))
     (d / "a.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (d / "b").mkdir()

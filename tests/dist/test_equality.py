@@ -25,7 +25,7 @@ def csv_bytes(table) -> bytes:
 
 
 def same_read_stats(a, b) -> None:
-    for k in ("documents", "bytes", "files", "skipped", "skipped_locations", "warnings"):
+    for k in ("documents", "bytes", "files", "skipped", "skipped_locations", "warnings", "warning_locations"):
         assert getattr(a, k) == getattr(b, k), k
 
 
