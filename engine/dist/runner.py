@@ -227,6 +227,15 @@ class DistRun:
 
 
 def _peak_rss() -> int:
+    """The worker's peak resident memory: VmHWM (per address space; ``ru_maxrss`` would
+    carry over the peak of the process that spawned it, Linux keeps it across exec)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     import resource
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
