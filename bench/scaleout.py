@@ -34,12 +34,14 @@ def _job(name: str):
 
 
 def _cluster(spec: str):
-    from distributed import Client, LocalCluster
+    from distributed import Client
     n = int(spec.split(":")[1]) if ":" in spec else (os.cpu_count() or 1)
+    from engine.dist.cluster import _local_cluster
     t0 = time.perf_counter()
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                           env={"NUMBA_NUM_THREADS": str(max((os.cpu_count() or 1) // n, 1))},
-                           silence_logs=50)
+    env = dict(os.environ)
+    cluster = _local_cluster(n, gpu=False)   # the embedded cluster of --scheduler local:N
+    os.environ.clear()
+    os.environ.update(env)   # the nannies' OMP_NUM_THREADS=1 is not for this process
     client = Client(cluster)
     return cluster, client, time.perf_counter() - t0
 

@@ -114,6 +114,7 @@ def map_task(hooks: Hooks, phase: str, index: int, fn, spec, options, *args):
     from engine.dist.plan import read_partition
     hooks.apply(phase, index)
     from engine.dist.ids import logged_ids
+    _arrow_threads()
     reader = read_partition(spec, options)
     reader.id_log = []
     try:
@@ -121,6 +122,17 @@ def map_task(hooks: Hooks, phase: str, index: int, fn, spec, options, *args):
     except CorpusError as e:
         return (Meta(None, reader.stats, 0, str(e)),)
     return (Meta(stats, reader.stats, sum(_nbytes(p) for p in pieces), ids=logged_ids(reader.id_log)), *pieces)
+
+
+def _arrow_threads() -> None:
+    """Arrow's thread pool sized like numba's: a Dask nanny starts its worker with
+    ``OMP_NUM_THREADS=1``, which Arrow takes for the core count (its JSON parser would run
+    on one thread, 4-5x slower)."""
+    import numba
+    import pyarrow as pa
+    n = max(int(numba.config.NUMBA_NUM_THREADS), 1)
+    if pa.cpu_count() != n:
+        pa.set_cpu_count(n)
 
 
 def _nbytes(obj) -> int:
