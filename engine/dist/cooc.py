@@ -6,8 +6,9 @@ the order count desc, term asc is total, so the union of local bests holds the g
 ones); the client chooses the vocabulary exactly as one process.  The vocabulary goes to
 the workers as a task result (recomputed, not lost, if its worker dies).
 
-Pass 2: pair counts per partition (the partition is read and tokenised again: a worker's
-token cache would die with it); the dense block of the top terms is summed by one reducer,
+Pass 2: pair counts per partition, from the token cache that pass 1 left on its worker (the
+pass-2 task is sent there; on another worker, or after that worker died, the partition is
+read and tokenised again: same counts); the dense block of the top terms is summed by one reducer,
 the sparse pairs are cut by ranges of their first term id, so that the reducers' sorted
 outputs concatenate into the sorted whole.  Integer sums: exact in any order.  The float
 measures are computed on the client.
@@ -31,10 +32,23 @@ def _vocab_rows(p: VocabPartial, rows: np.ndarray, documents: int) -> VocabParti
                         JobStats(job="cooc", documents=documents))
 
 
-def vocab_partition(reader, backend: str, cfg, buckets: int):
-    """Pass-1 map: the partition's term counts in ``buckets`` pieces."""
-    from engine.cooc import map_vocabulary
-    p = map_vocabulary(reader, backend, cfg)
+# token caches of pass 1 on this worker, by (run token, partition): pass 2 takes them
+_CACHES: dict = {}
+
+
+def vocab_partition(reader, backend: str, cfg, buckets: int, run_token: str, index: int):
+    """Pass-1 map: the partition's term counts in ``buckets`` pieces; its tokens kept here."""
+    from engine.cooc import TokenCache, map_vocabulary
+    cache = TokenCache(cfg.cache_bytes)
+    try:
+        p = map_vocabulary(reader, backend, cfg, tokens=cache)
+    except BaseException:
+        cache.close()
+        raise
+    old = _CACHES.pop((run_token, index), None)   # a rerun of this task on this worker
+    if old is not None:
+        old.close()
+    _CACHES[(run_token, index)] = cache
     order, bounds = bucket_order(p.keys, buckets)
     return p.stats, [_vocab_rows(p, order[bounds[k]:bounds[k + 1]], p.stats.documents) for k in range(buckets)]
 
@@ -55,11 +69,21 @@ def _value(x):
     return x
 
 
-def pairs_partition(reader, backend: str, cfg, vocabulary, buckets: int):
+def drop_caches(run_token: str) -> int:
+    """Close the token caches of run ``run_token`` left on this worker (a failed run)."""
+    keys = [k for k in _CACHES if k[0] == run_token]
+    for k in keys:
+        _CACHES.pop(k).close()
+    return len(keys)
+
+
+def pairs_partition(reader, backend: str, cfg, vocabulary, buckets: int, run_token: str, index: int):
     """Pass-2 map: the partition's pair counts: its dense block, then ``buckets`` pieces of
     sparse pairs by ranges of the first term id."""
     from engine.cooc import map_partition
-    p = map_partition(reader, backend, cfg, vocabulary)
+    cache = _CACHES.pop((run_token, index), None)
+    p = map_partition(cache if cache is not None else reader, backend, cfg, vocabulary)
+    p.stats.counters["dist_token_cache_hits"] = int(cache is not None)
     edges = np.linspace(0, len(vocabulary), buckets + 1).astype(np.uint64) << np.uint64(32)
     cuts = np.searchsorted(p.keys, edges[1:-1])
     bounds = np.concatenate([[0], cuts, [p.keys.size]]).astype(np.int64)
@@ -87,9 +111,22 @@ def pairs_reduce(*pieces: PairPartial):
 
 
 def run_cooc(run, specs, options, backend: str, cfg, buckets: int, progress):
+    """The :class:`CoocResult` of the two passes and the partitions' :class:`Meta`; the token
+    caches left on the workers are closed whatever happens."""
+    try:
+        return _run_cooc(run, specs, options, backend, cfg, buckets, progress)
+    finally:
+        try:
+            run.client.run(drop_caches, run.token)
+        except Exception:   # a worker gone: its caches went with it
+            pass
+
+
+def _run_cooc(run, specs, options, backend: str, cfg, buckets: int, progress):
     from engine.cooc import choose_vocabulary, combine_vocabulary, finish
     n = len(specs)
-    maps = [run.submit_map("vocab", s, vocab_partition, options, backend, cfg, buckets) for s in specs]
+    maps = [run.submit_map("vocab", s, vocab_partition, options, backend, cfg, buckets, run.token, s.index)
+            for s in specs]
     pieces = [run.pieces("vocab", f, s.index, buckets) for f, s in zip(maps, specs)]
     metas = run.metas("vocab", maps, progress)
     run.phase("vocab_map")
@@ -104,7 +141,10 @@ def run_cooc(run, specs, options, backend: str, cfg, buckets: int, progress):
     vocabulary = choose_vocabulary(best, cfg)
     run.phase("vocab_reduce")
     vfut = run.submit("vocabulary", 0, _value, vocabulary)
-    maps2 = [run.submit_map("pairs", s, pairs_partition, options, backend, cfg, vfut, buckets) for s in specs]
+    where = run.client.who_has(maps)   # pass 2 where pass 1 left the partition's tokens
+    maps2 = [run.submit_map("pairs", s, pairs_partition, options, backend, cfg, vfut, buckets, run.token, s.index,
+                            workers=list(where.get(f.key, ())) or None)
+             for s, f in zip(specs, maps)]
     pieces2 = [run.pieces("pairs", f, s.index, buckets + 1) for f, s in zip(maps2, specs)]
     metas2 = run.metas("pairs", maps2)
     run.phase("pairs_map")

@@ -171,10 +171,12 @@ class DistRun:
         return self.client.submit(task, self.hooks, phase, index, fn, *args,
                                   key=self.key(phase, index), pure=False)
 
-    def submit_map(self, phase: str, spec, fn, options, *args):
+    def submit_map(self, phase: str, spec, fn, options, *args, workers=None):
+        """The map task of ``spec``; ``workers``: where to run it preferably."""
         self.tasks += 1
         return self.client.submit(map_task, self.hooks, phase, spec.index, fn, spec, options, *args,
-                                  key=self.key(phase, spec.index), pure=False)
+                                  key=self.key(phase, spec.index), pure=False, workers=workers,
+                                  allow_other_workers=workers is not None)
 
     def pieces(self, phase: str, fut, index: int, count: int) -> list:
         """Futures of items ``1..count`` of map output ``fut`` (item 0 is its Meta), each a

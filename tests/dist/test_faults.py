@@ -29,6 +29,20 @@ def test_task_killing_its_worker_once_is_rerun(client, corpus, expected, tmp_pat
     assert res.table().equals(expected)
 
 
+def test_cooc_pass2_worker_killed_reads_again(client, corpus, tmp_path):
+    """Pass 2 runs where pass 1 left the tokens; killed there, it reads the partition again."""
+    cfg = cooc.CoocConfig(window=3)
+    one = cooc.run([corpus], "cpu", cfg)
+    fine = cooc.run([corpus], "cpu", cfg, scheduler=Scheduler(client, partitions=4))
+    assert fine.stats.counters["dist_token_cache_hits"] == fine.stats.counters["dist_partitions"]
+    hooks = Hooks(fault=("pairs", 1, str(tmp_path / "killed"), "kill_once"))
+    hurt = cooc.run([corpus], "cpu", cfg, scheduler=Scheduler(client, partitions=4, hooks=hooks))
+    assert hurt.stats.counters["dist_token_cache_hits"] < hurt.stats.counters["dist_partitions"]
+    for res in (fine, hurt):
+        assert res.table("llr").equals(one.table("llr"))
+    client.wait_for_workers(2, timeout=60)
+
+
 def test_worker_sigkilled_half_way(client, corpus, expected):
     pids = client.run(os.getpid)
     out = {}
