@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--timeout", type=float, default=None, help="seconds per measurement (default 1800; quick 60)")
     ap.add_argument("--output-dir", default=None, help="folder for results.json, results.md and charts")
     add_e2e_arguments(ap)
+    ap.add_argument("--scheduler", default=None,
+                    help="scale-out run instead: schedulers to compare, e.g. single,local:1,local:2 (bench/scaleout.py)")
     return ap
 
 
@@ -79,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     timeout = a.timeout or (60.0 if a.quick else 1800.0)
     peers = set(_csv(a.peers)) if a.peers else None
     outdir = Path(a.output_dir) if a.output_dir else ROOT / "bench" / ("results/tmp" if a.quick else "results")
+    if a.scheduler:
+        from bench.scaleout import run_scaleout
+        return run_scaleout(_csv(a.scheduler), jobs, sizes, langs, outdir, a.seed)
 
     t_start = time.perf_counter()
     doc = {"schema": 1, "created": common.now_iso(),

@@ -50,6 +50,10 @@ StatsPath = Annotated[Optional[Path], typer.Option(
     "--stats", help="Also write the run's statistics here (JSON: documents, tokens, bytes, skips with "
                     "their first locations, seconds per stage, backend, host/device copies).")]
 STATS_FORMATS = (".json",)
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Run on a Dask cluster: local or local:N (an embedded cluster of N worker "
+                        "processes; one worker a GPU with --device gpu), tcp://HOST:PORT or a scheduler "
+                        "file (an existing cluster). Default: this process. Same output either way.")]
 
 # library parameter names whose flag is not "--" + the name with dashes
 FLAGS = {"n": "--n"}

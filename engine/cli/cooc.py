@@ -36,6 +36,7 @@ def register(app) -> None:
         encoding: cc.Encoding = "utf-8",
         strict: cc.Strict = False,
         quiet: cc.Quiet = False,
+        scheduler: cc.Scheduler = None,
     ) -> None:
         """Term co-occurrence (window or document) with PMI, PPMI, NPMI and log-likelihood (G^2).
 
@@ -60,7 +61,7 @@ def register(app) -> None:
                 plan = plan_outputs({"--output": output, "--stats": stats}, inputs, formats)
             backend = ctx.backend(device)
             with plan:
-                res = run(reader, backend, cfg)
+                res = run(reader, backend, cfg, scheduler=scheduler)
                 ctx.report(reader)
                 if term is not None:
                     table = res.associates(term, measure, top or 10)

@@ -32,6 +32,7 @@ def register(app) -> None:
         MinTokenLen,
         Paths,
         Quiet,
+        Scheduler,
         StatsPath,
         Stopwords,
         Strict,
@@ -73,6 +74,7 @@ def register(app) -> None:
         min_token_len: MinTokenLen = 1,
         stats: StatsPath = None,
         quiet: Quiet = False,
+        scheduler: Scheduler = None,
     ) -> None:
         """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
         from engine.console import print_summary
@@ -102,7 +104,7 @@ def register(app) -> None:
                 _check_meta(base.meta, cfg)
             backend = ctx.backend(device)
             with plan:  # all outputs renamed into place together, after the last is complete
-                res = run(r, backend, cfg, base=base)
+                res = run(r, backend, cfg, base=base, scheduler=scheduler)
                 ctx.report(r)
                 if output is not None:
                     res.write(output, "pairs", plan=plan, key="--output")
@@ -149,6 +151,7 @@ def register(app) -> None:
         min_token_len: MinTokenLen = 1,
         stats: StatsPath = None,
         quiet: Quiet = False,
+        scheduler: Scheduler = None,
     ) -> None:
         """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
         from engine import params
@@ -165,7 +168,7 @@ def register(app) -> None:
                                 {"--output": (".npy",) + FORMATS, "--stats": STATS_FORMATS})
             backend = ctx.backend(device)
             with plan:
-                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact)
+                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact, scheduler=scheduler)
                 ids, m = res.doc_ids, res.matrix
                 ctx.report(r)
                 if output is not None:

@@ -33,6 +33,7 @@ def register(app) -> None:
         encoding: cc.Encoding = "utf-8",
         strict: cc.Strict = False,
         quiet: cc.Quiet = False,
+        scheduler: cc.Scheduler = None,
     ) -> None:
         """Count word or character n-grams: occurrences (count) and documents (doc_freq).
 
@@ -57,7 +58,7 @@ def register(app) -> None:
             backend = ctx.backend(device)
             with plan:
                 t0 = time.perf_counter()
-                result = run(reader, backend, cfg)
+                result = run(reader, backend, cfg, scheduler=scheduler)
                 dt = time.perf_counter() - t0
                 ctx.report(reader)
                 table = result.table()

@@ -59,7 +59,7 @@ def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> 
     return res
 
 
-def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
+def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=None) -> CoocResult:
     """Co-occurrence counts of a corpus.
 
     Parameters
@@ -72,6 +72,9 @@ def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
         ``"auto"`` (default), ``"cpu"``, ``"gpu"`` or a backend object.
     config : CoocConfig, optional
         Defaults: window 5, min_count 2, max_vocab 50000, measure llr.
+    scheduler : None or a cluster, optional
+        None (this process) or a cluster (:func:`engine.ngrams.run`): the same result,
+        computed there.
 
     Returns
     -------
@@ -85,6 +88,9 @@ def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
         The corpus cannot be read.
     """
     cfg = config or CoocConfig()
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        return run_distributed("cooc", corpus, backend, cfg, scheduler)
     be = get_backend(backend)
     batches, reader = as_batches(corpus)
     cache = TokenCache(cfg.cache_bytes)

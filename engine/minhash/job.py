@@ -293,7 +293,7 @@ def _finish(cfg, be, stats, sigs, new, nb, bands, rows) -> MinHashResult:
 
 
 def run(corpus, backend="auto", config: MinHashConfig | None = None, base: SignatureSet | None = None,
-        on_batch=None) -> MinHashResult:
+        on_batch=None, *, scheduler=None) -> MinHashResult:
     """Near-duplicates of ``corpus``: ``finish(combine([map_partition(...)]))`` in this process.
 
     Parameters
@@ -304,12 +304,19 @@ def run(corpus, backend="auto", config: MinHashConfig | None = None, base: Signa
     backend : ``auto``, ``cpu``, ``gpu`` or a backend.
     config : a :class:`MinHashConfig` (default: its defaults).
     base : saved signatures (:func:`engine.minhash.load_signatures`) to add the corpus to.
+    scheduler : None (this process) or a cluster (:func:`engine.ngrams.run`): signatures
+        computed there, the same result.
     """
     t0 = time.perf_counter()
     cfg = config if config is not None else MinHashConfig()
     be = get_backend(backend)
     if base is not None:
         _check_meta(base.meta, cfg)  # before any work
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        res = run_distributed("minhash", corpus, be, cfg, scheduler, base=base)
+        res.seconds = time.perf_counter() - t0
+        return res
     batches, reader = as_batches(corpus)
     # one process: a GPU's signatures stay on the device from map_partition to finish
     part = map_partition(batches, be, cfg, on_batch=on_batch, device_resident=True)

@@ -123,6 +123,11 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
         check(seen[0], so_far=True)
 
     part = map_partition(batches, backend, cfg, keep_texts=exact, on_batch=count)
+    return similarity_of(part, backend, cfg, exact)
+
+
+def similarity_of(part, backend, cfg: MinHashConfig, exact: bool) -> SimilarityResult:
+    """The matrix of the signatures ``part`` (a combined :class:`MinHashPartial`)."""
     stats = JobStats().merge(part.stats)
     stats.job = "similarity"
     sigs = part.signature_set(cfg, backend)
@@ -148,7 +153,8 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
 
 
 def run_similarity(corpus, backend="auto", config: MinHashConfig | None = None,
-                   max_docs: int = MAX_SIMILARITY_DOCS, exact: bool = False) -> SimilarityResult:
+                   max_docs: int = MAX_SIMILARITY_DOCS, exact: bool = False, *,
+                   scheduler=None) -> SimilarityResult:
     """All-pairs estimated (or ``exact``) Jaccard of ``corpus`` (as :func:`engine.minhash.run`).
 
     Refuses (:class:`CorpusError`) a corpus of more than ``max_docs`` documents, or one
@@ -159,6 +165,9 @@ def run_similarity(corpus, backend="auto", config: MinHashConfig | None = None,
     """
     cfg = config if config is not None else MinHashConfig()
     be = get_backend(backend)
+    if scheduler is not None:   # signatures on the cluster, the matrix here
+        from engine.dist import run_distributed
+        return run_distributed("similarity", corpus, be, cfg, scheduler, max_docs=max_docs, exact=exact)
     batches, reader = as_batches(corpus)
     res = _similarity(batches, be, cfg, max_docs, exact)
     if reader is not None:

@@ -210,10 +210,17 @@ def finish(partial: NgramPartial, config: NgramConfig | None = None) -> NgramRes
     return NgramResult(table, stats)
 
 
-def run(corpus, backend="auto", config: NgramConfig | None = None) -> NgramResult:
+def run(corpus, backend="auto", config: NgramConfig | None = None, *, scheduler=None) -> NgramResult:
     """Count the n-grams of ``corpus`` (paths, a CorpusReader, a Batch or batches) in this
-    process: ``finish(combine([map_partition(...)]))``, with the reader's skips in the stats."""
+    process: ``finish(combine([map_partition(...)]))``, with the reader's skips in the stats.
+
+    ``scheduler``: None (this process), or a cluster (``local``, ``local:N``,
+    ``tcp://HOST:PORT``, a scheduler file, a ``distributed.Client`` or an
+    :class:`engine.dist.Scheduler`): the same result, computed there (:mod:`engine.dist`)."""
     cfg = config if config is not None else NgramConfig()
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        return run_distributed("ngrams", corpus, backend, cfg, scheduler)
     backend = get_backend(backend)
     batches, reader = as_batches(corpus)
     if backend.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
