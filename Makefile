@@ -4,12 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint test-cpu test-sim test-ptx test-install bench clean clean-cache
+.PHONY: demo test lint test-cpu test-sim test-ptx test-install bench clean clean-cache gpu-check
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,bench,dist]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -36,6 +36,12 @@ test-ptx: $(STAMP)
 # the suite above imports the checkout, so only this sees a packaging mistake.
 test-install:
 	bash .ci/test-install $(PYTHON)
+
+# On a machine with an NVIDIA GPU: its own venv (.venv-gpu) with .[gpu,dev], tests/gpu, then the
+# three jobs on seeds/ and a generated 200 MB corpus, --device cpu vs gpu, byte for byte;
+# results in $(OUT) (default ./gpu-check). Refuses in one line where there is no GPU.
+gpu-check:
+	bash .ci/gpu-check
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run --quick

@@ -34,7 +34,7 @@ from typing import Callable
 from bench.corpus_gen import corpus_meta
 
 __all__ = ["Tool", "load_job", "job_tools", "machine_info", "measure", "prepare_input",
-           "write_reports", "gpu_available"]
+           "write_reports", "load_results", "gpu_available"]
 
 ROOT = Path(__file__).resolve().parent.parent
 WARMUP_BYTES = 100_000
@@ -259,7 +259,7 @@ def _cpu_model() -> str:
 
 
 PACKAGES = ("corpus-engine", "numpy", "numba", "numba-cuda", "pyarrow", "scipy", "scikit-learn",
-            "datasketch", "rensa", "cupy-cuda12x", "cudf-cu12", "wordfreq", "matplotlib", "psutil")
+            "datasketch", "rensa", "polars", "duckdb", "cupy-cuda12x", "cudf-cu12", "wordfreq", "matplotlib", "psutil")
 
 
 def machine_info() -> dict:
@@ -431,8 +431,24 @@ def write_reports(doc: dict, outdir: Path) -> None:
     outdir.mkdir(parents=True, exist_ok=True)
     add_ratios(doc["results"])
     doc["charts"] = write_charts(doc, outdir)
+    if doc.get("e2e"):
+        from bench import e2e
+        doc["charts"].append(e2e.chart(doc["e2e"], outdir))
     (outdir / "results.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
     write_markdown(doc, outdir / "results.md")
+    if doc.get("e2e"):
+        from bench import e2e
+        with open(outdir / "results.md", "a", encoding="utf-8") as f:
+            f.write("\n".join(e2e.markdown(doc["e2e"])))
+
+
+def load_results(outdir: Path) -> dict | None:
+    """The results.json already in ``outdir``, or None."""
+    p = Path(outdir) / "results.json"
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def now_iso() -> str:

@@ -40,7 +40,8 @@ def _csv(s: str) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--jobs", default=",".join(JOBS), help="comma-separated: ngrams,minhash,cooc")
+    ap.add_argument("--jobs", default=None, help="comma-separated: ngrams,minhash,cooc (default all; "
+                    "none with --e2e)")
     ap.add_argument("--devices", default="cpu,gpu", help="corpus-engine devices: cpu,gpu")
     ap.add_argument("--peers", default=None,
                     help="peer tools to run (e.g. sklearn,counter,datasketch,rensa,scipy); default all")
@@ -51,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--quick", action="store_true", help="small corpora, one repeat, capped peers (< 2 min)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per measurement (default 1800; quick 60)")
     ap.add_argument("--output-dir", default=None, help="folder for results.json, results.md and charts")
+    add_e2e_arguments(ap)
+    ap.add_argument("--scheduler", default=None,
+                    help="scale-out run instead: schedulers to compare, e.g. single,local:1,local:2 (bench/scaleout.py)")
     return ap
 
 
@@ -58,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = build_parser()
     a = ap.parse_args(argv)
+    if a.jobs is None:   # --e2e alone adds its section to the results already there
+        a.jobs = "" if a.e2e else ",".join(JOBS)
     jobs, devices, langs = _csv(a.jobs), _csv(a.devices), _csv(a.lang)
     bad = [j for j in jobs if j not in JOBS] + [d for d in devices if d not in ("cpu", "gpu")] \
         + [x for x in langs if x not in LANGS]
@@ -75,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
     timeout = a.timeout or (60.0 if a.quick else 1800.0)
     peers = set(_csv(a.peers)) if a.peers else None
     outdir = Path(a.output_dir) if a.output_dir else ROOT / "bench" / ("results/tmp" if a.quick else "results")
+    if a.scheduler:
+        from bench.scaleout import run_scaleout
+        return run_scaleout(_csv(a.scheduler), jobs, sizes, langs, outdir, a.seed)
 
     t_start = time.perf_counter()
     doc = {"schema": 1, "created": common.now_iso(),
@@ -130,10 +139,42 @@ def main(argv: list[str] | None = None) -> int:
                             f"(median {row['median_s']:.3f}s, RSS {row['peak_rss_mb']:.0f} MB)")
                     else:
                         log(f"{job} {lang} {size:g}MB {name}: {row['status']} ({row.get('reason', '')})")
+    if a.e2e:
+        run_e2e_section(a, doc, sizes if a.sizes else None, langs, repeat, timeout, log)
     doc["total_s"] = time.perf_counter() - t_start
     common.write_reports(doc, outdir)
     log(f"wrote {outdir}/results.json, results.md, {', '.join(doc['charts'])}")
     return 0
+
+
+# ---------------------------------------------------------------- end-to-end section (bench/e2e.py)
+
+def add_e2e_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--e2e", action="store_true",
+                    help="also time each corpus command and its peer as whole processes (default "
+                         "100MB; without --jobs only this, merged into the results already there)")
+    ap.add_argument("--e2e-jobs", default=None,
+                    help="end-to-end jobs: ngrams,ngrams-full,cooc,minhash (default all)")
+
+
+def run_e2e_section(a, doc: dict, sizes: list[float] | None, langs: list[str], repeat: int,
+                    timeout: float, log) -> None:
+    """doc["e2e"] from bench.e2e.run_e2e; with no in-process job, keep the earlier results."""
+    from bench import e2e
+    jobs = _csv(a.e2e_jobs) if a.e2e_jobs else list(e2e.E2E_JOBS)
+    bad = [j for j in jobs if j not in e2e.E2E_JOBS]
+    if bad:
+        raise SystemExit(f"--e2e-jobs: unknown {', '.join(bad)} (known: {', '.join(e2e.E2E_JOBS)})")
+    sizes = sizes or ([QUICK_SIZE_MB] if a.quick else [e2e.DEFAULT_MB])
+    reps = a.repeat or 1
+    doc["e2e"] = e2e.run_e2e(langs, sizes, a.seed, reps, timeout, jobs, log=log)
+    if not doc["config"]["jobs"]:
+        outdir = Path(a.output_dir) if a.output_dir else ROOT / "bench" / ("results/tmp" if a.quick else "results")
+        previous = common.load_results(outdir)
+        if previous is not None:   # the in-process tables stay; only the e2e section is new
+            previous.update(e2e=doc["e2e"], e2e_command=doc["command"], e2e_created=doc["created"])
+            doc.clear()
+            doc.update(previous)
 
 
 if __name__ == "__main__":

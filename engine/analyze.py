@@ -273,7 +273,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
                    encoding: str = "utf-8", strict: bool = False,
                    on_read: Callable[[CorpusReader], None] | None = None,
                    warn: Callable[[str], None] | None = None, console=None, command: str = "",
-                   inputs: list[str] | None = None):
+                   inputs: list[str] | None = None, scheduler=None):
     """Run the analysis, print the console sections to ``console`` and return the
     :class:`engine.report.ReportData` for the HTML report (its ``stats``: a JobStats).
 
@@ -284,6 +284,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     on_read : called with the reader once the corpus is read (the CLI reports skips there).
     warn : called with a one-line message when a section fails (default: stderr).
     inputs : the input paths the report lists (default: the paths given).
+    scheduler : a cluster for the main n-gram counts (:func:`engine.ngrams.run`; the other
+        sections run here on the batches read once).
     """
     import pyarrow.compute as pc
     from rich.console import Console
@@ -313,7 +315,9 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     with stats.stage("read"):
         batches = list(reader)
     with stats.stage("ngrams"):
-        main = ngrams.run(batches, backend, cfg)
+        main = ngrams.run(batches if scheduler is None else
+                          CorpusReader([f[0] for f in reader.files], **reader.options()),
+                          backend, cfg, scheduler=scheduler)
     table = main.table()
     elapsed = time.perf_counter() - t0
     stats.documents, stats.tokens, stats.bytes = main.stats.documents, main.stats.tokens, main.stats.bytes

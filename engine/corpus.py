@@ -28,15 +28,16 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from engine.errors import ParameterError
+from engine.stats import MAX_LOCATIONS
+from kernels.constants import FLAW_MISSING
 
-__all__ = ["Batch", "CorpusError", "ReadStats", "CorpusReader", "read_corpus",
+__all__ = ["Batch", "CorpusError", "ReadStats", "CorpusReader", "FilePiece", "read_corpus",
            "batch_from_texts", "TEXT_SUFFIXES"]
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DEFAULT_BATCH_BYTES = 64 << 20
-MAX_LOCATIONS = 5
 SNIFF_BYTES = 64 << 10        # head of a JSONL stream that --encoding auto looks at
 TRANSCODE_READ = 1 << 20      # bytes decoded at a time on the non-UTF-8 JSONL path
 ZSTD_READ = 256 << 10         # compressed bytes fed at a time (bounds each decompressed piece)
@@ -123,13 +124,26 @@ class ReadStats:
                 lines.append(f"{prefix}{n} ({reason}): {', '.join(locs)}{more}")
         return lines
 
+    def merge(self, other: "ReadStats") -> "ReadStats":
+        """``self`` followed by ``other`` (a later partition of the corpus): sums, and the
+        first locations per reason in that order, as one reader would have kept them."""
+        self.documents += other.documents
+        self.bytes += other.bytes
+        self.files += other.files
+        for mine_counts, mine_locs, counts, locs in (
+                (self.skipped, self.locations, other.skipped, other.locations),
+                (self.warnings, self.warning_locations, other.warnings, other.warning_locations)):
+            mine_counts.update(counts)
+            for reason, where in locs.items():
+                kept = mine_locs.setdefault(reason, [])
+                kept.extend(where[:max(MAX_LOCATIONS - len(kept), 0)])
+        return self
+
     def as_dict(self) -> dict:
         return {"documents": self.documents, "bytes": self.bytes, "files": self.files,
                 "skipped": dict(self.skipped), "skipped_locations": self.locations,
                 "warnings": dict(self.warnings), "warning_locations": self.warning_locations}
 
-
-FLAW_MISSING = 4   # beside kernels.cpu.text's FLAW_BLANK, FLAW_NUL, FLAW_UTF8: a null row
 
 
 def _doc_flaws(data: np.ndarray, offsets: np.ndarray, check_utf8: bool) -> np.ndarray:
@@ -482,6 +496,62 @@ def _open_stream(path: Path, raw) -> io.RawIOBase:
     return raw
 
 
+@dataclass(frozen=True)
+class FilePiece:
+    """The part of one input file that a partition of a distributed run reads.
+
+    The whole file by default; a JSONL byte range ``[start, stop)`` whose ends fall on line
+    ends (``line0``: the lines of the file before ``start``, so that locations and default
+    ids are those of one reader); or the Parquet row groups ``[groups[0], groups[1])``
+    (``row0``: the rows before them).  Made by :func:`engine.dist.plan.plan_partitions`.
+    """
+    path: str
+    rel: str
+    size: int              # the file's size on disk
+    start: int = 0
+    stop: int = -1         # -1: to the end of the file
+    line0: int = 0
+    groups: tuple | None = None
+    row0: int = 0
+
+    @property
+    def first(self) -> bool:
+        """Whether the piece starts the file (the file is counted, its head checked, once)."""
+        return self.start == 0 and (self.groups is None or self.groups[0] == 0)
+
+    @property
+    def is_range(self) -> bool:
+        return self.start > 0 or self.stop >= 0
+
+    @property
+    def nbytes(self) -> int:
+        """On-disk bytes of the piece (a row-group piece counts its file's share)."""
+        return (self.stop if self.stop >= 0 else self.size) - self.start
+
+
+class _Range(io.RawIOBase):
+    """Bytes ``[start, stop)`` of the open file ``f``; ``tell`` counts from ``start``."""
+
+    def __init__(self, f, start: int, stop: int):
+        f.seek(start)
+        self.f, self.left, self.pos = f, stop - start, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        if self.left <= 0:
+            return 0
+        with memoryview(b) as view:
+            n = self.f.readinto(view[:min(len(view), self.left)]) or 0
+        self.left -= n
+        self.pos += n
+        return n
+
+    def tell(self) -> int:
+        return self.pos
+
+
 def _fill(stream, buf: bytearray, have: int) -> tuple[int, bool, _BrokenStream | None]:
     """Read ``stream`` into ``buf[have:]`` until ``buf`` is full or the stream ends.
     Returns the bytes now held, whether the stream ended, and how it broke if it did."""
@@ -602,6 +672,27 @@ class CorpusReader:
                  json_chunk_bytes: int = 32 << 20):
         if not paths:
             raise CorpusError("no input path given")
+        self._configure(text_field=text_field, id_field=id_field, encoding=encoding, strict=strict,
+                        batch_bytes=batch_bytes, progress=progress, json_chunk_bytes=json_chunk_bytes)
+        self.files = self._expand(paths)
+        self.total_bytes = sum(size for _, _, size in self.files)
+
+    @classmethod
+    def for_pieces(cls, pieces: Sequence[FilePiece], **options) -> "CorpusReader":
+        """A reader of the file pieces of one partition (a distributed run's task), in
+        order, with the options of :class:`CorpusReader` (no walk: the client did it)."""
+        pieces = list(pieces)
+        reader = cls.__new__(cls)
+        reader._configure(**options)
+        reader.pieces = pieces
+        reader.files = [(Path(p.path), p.rel, p.size) for p in pieces]
+        reader.total_bytes = sum(p.nbytes for p in pieces)
+        return reader
+
+    def _configure(self, *, text_field: str = "text", id_field: str = "id", encoding: str = "utf-8",
+                   strict: bool = False, batch_bytes: int = DEFAULT_BATCH_BYTES,
+                   progress: Callable[[int], None] | None = None,
+                   json_chunk_bytes: int = 32 << 20) -> None:
         if batch_bytes <= 0:
             raise CorpusError(f"batch_bytes must be a positive number of bytes, got {batch_bytes}")
         self.text_field, self.id_field = text_field, id_field
@@ -611,8 +702,16 @@ class CorpusReader:
         self.progress = progress or (lambda n: None)
         self.stats = ReadStats()
         self._ids = _IdSet()
-        self.files = self._expand(paths)
-        self.total_bytes = sum(size for _, _, size in self.files)
+        self.pieces: list[FilePiece] | None = None   # set by for_pieces: parts of files
+        # explicit ids and their locations, in reading order (None: not kept); a distributed
+        # run keeps them to find the duplicates across partitions
+        self.id_log: list | None = None
+
+    def options(self) -> dict:
+        """The options a reader of the same corpus's pieces needs (no progress callback)."""
+        return {"text_field": self.text_field, "id_field": self.id_field, "encoding": self.encoding,
+                "strict": self.strict, "batch_bytes": self.batch_bytes,
+                "json_chunk_bytes": self.json_chunk_bytes}
 
     # -- discovery -------------------------------------------------------------
     def _expand(self, paths) -> list[tuple[Path, str, int]]:
@@ -690,6 +789,8 @@ class CorpusReader:
         """Warn about ids seen before (``where(k)``: location of ``ids[k]``)."""
         if not ids:
             return
+        if self.id_log is not None:   # a partition of a distributed run: the client checks across
+            self.id_log.append((ids, [where(k) for k in range(len(ids))]))
         dups = self._ids.add(ids)
         reason = "duplicate id (document kept)"
         for k in dups[:MAX_LOCATIONS].tolist():
@@ -753,7 +854,7 @@ class CorpusReader:
             yield doc_id, text
 
     # -- JSONL -----------------------------------------------------------------
-    def _docs_jsonl(self, path: Path, size: int) -> Iterator:
+    def _docs_jsonl(self, path: Path, size: int, piece: FilePiece | None = None) -> Iterator:
         """JSONL in chunks of whole lines: Arrow's multithreaded JSON parser when the
         chunk is clean, the line-by-line Python parser (which names bad lines) when not.
         Compressed streams are read to their last complete line; a break is reported with
@@ -765,8 +866,13 @@ class CorpusReader:
             self._bad(f"unreadable ({e.strerror})", str(path))
             return
         state = _JsonlFile()
+        head = True
+        if piece is not None and piece.is_range:   # plain JSONL only (the planner's rule)
+            raw_f = _Range(raw_f, piece.start, piece.stop if piece.stop >= 0 else size)
+            state.line0, size, head = piece.line0, piece.nbytes, piece.start == 0
         try:
-            yield from self._jsonl_stream(path, raw_f, _open_stream(path, raw_f), state)
+            stream = raw_f if piece is not None and piece.is_range else _open_stream(path, raw_f)
+            yield from self._jsonl_stream(path, raw_f, stream, state, head)
         finally:
             self.progress(max(size - state.seen, 0))
             raw_f.close()
@@ -787,7 +893,7 @@ class CorpusReader:
             return "utf-8-sig"
         return self.encoding
 
-    def _jsonl_stream(self, path: Path, raw_f, stream, state: "_JsonlFile") -> Iterator:
+    def _jsonl_stream(self, path: Path, raw_f, stream, state: "_JsonlFile", head: bool = True) -> Iterator:
         # one read buffer for the whole file (fresh pages are not free): whole lines are
         # parsed, the partial last line is moved to the front for the next read
         buf = bytearray(self.json_chunk_bytes)
@@ -795,13 +901,15 @@ class CorpusReader:
         if have == 0 and broken is None:
             self._bad("empty file", str(path))
             return
-        enc = self._jsonl_encoding(bytes(buf[:min(have, SNIFF_BYTES)]), at_end and have <= SNIFF_BYTES, path)
+        # a later piece of a file cut by the planner (UTF-8 only): the head was the first's
+        enc = self._jsonl_encoding(bytes(buf[:min(have, SNIFF_BYTES)]), at_end and have <= SNIFF_BYTES,
+                                   path) if head else "utf-8"
         if enc is None:
             return
         if not _is_utf8(enc):   # the slow path: everything through a decoder
             stream = _Transcoded(stream, enc, bytes(buf[:have]), broken)
             have, at_end, broken = _fill(stream, buf, 0)
-        elif buf.startswith(codecs.BOM_UTF8):
+        elif head and buf.startswith(codecs.BOM_UTF8):
             buf[:have - 3] = buf[3:have]
             have -= 3
         while True:
@@ -1013,7 +1121,7 @@ class CorpusReader:
         self._check_ids([i for i, _ in explicit], lambda k: explicit[k][1])
 
     # -- Parquet ---------------------------------------------------------------
-    def _blocks_parquet(self, path: Path, size: int) -> Iterator["_Block"]:
+    def _blocks_parquet(self, path: Path, size: int, piece: FilePiece | None = None) -> Iterator["_Block"]:
         """Row group by row group: a corrupt group is reported (its rows counted) and the
         groups that read are kept."""
         import pyarrow as pa
@@ -1033,8 +1141,9 @@ class CorpusReader:
                                   "choose one with --text-field")
             cols = [self.text_field] + ([self.id_field] if self.id_field in names
                                         and self.id_field != self.text_field else [])
-            row = 0
-            for g in range(pf.num_row_groups):
+            groups = piece.groups if piece is not None and piece.groups is not None else (0, pf.num_row_groups)
+            row = piece.row0 if piece is not None else 0
+            for g in range(*groups):
                 group_rows = pf.metadata.row_group(g).num_rows
                 done = 0
                 try:
@@ -1060,15 +1169,17 @@ class CorpusReader:
 
     # -- all inputs ------------------------------------------------------------
     def _documents(self) -> Iterator[tuple[str, bytes]]:
-        for path, rel, size in self.files:
-            self.stats.files += 1
+        for k, (path, rel, size) in enumerate(self.files):
+            piece = self.pieces[k] if self.pieces is not None else None
+            if piece is None or piece.first:   # a file cut in pieces is counted once
+                self.stats.files += 1
             kind = _kind(path)
             if kind == "text":
                 yield from self._docs_text(path, rel, size)
             elif kind == "jsonl":
-                yield from self._docs_jsonl(path, size)
+                yield from self._docs_jsonl(path, size, piece)
             else:
-                yield from self._blocks_parquet(path, size)
+                yield from self._blocks_parquet(path, size, piece)
 
     def __iter__(self) -> Iterator[Batch]:
         pieces: list = []      # single documents (id, bytes) and _Blocks, in corpus order

@@ -28,10 +28,29 @@ __all__ = ["as_batches", "run_steps"]
 
 
 def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader | None]:
-    """The batches of ``corpus`` and the reader that makes them (None for given batches).
+    """The batches of ``corpus`` and the reader that makes them.
 
-    Paths (one or a list of ``str`` / ``os.PathLike``) are read with a
-    :class:`CorpusReader` built with ``reader_options``.
+    Parameters
+    ----------
+    corpus : str, os.PathLike, list of them, CorpusReader, Batch or iterable of Batch
+        Paths (files or folders) are read with a :class:`CorpusReader` built with
+        ``reader_options``; a reader is used as it is; batches are taken as they come (a
+        generator is streamed, each item checked when it arrives).
+    **reader_options
+        Keyword arguments of :class:`CorpusReader` (only used for paths).
+
+    Returns
+    -------
+    batches : iterable of Batch
+        What the job's ``map_partition`` reads.
+    reader : CorpusReader or None
+        The reader behind ``batches`` (its skips and warnings go into the result's
+        stats), None when batches were given.
+
+    Raises
+    ------
+    TypeError
+        ``corpus`` is none of the above (or an item of an iterable is not a Batch).
     """
     if isinstance(corpus, CorpusReader):
         return corpus, corpus
@@ -57,8 +76,26 @@ def _checked(batch):
 
 
 def run_steps(job, batches: Iterable[Batch], backend, config, reader: CorpusReader | None = None):
-    """``finish(combine([map_partition(batches)]))`` of module ``job`` in this process,
-    the reader's skips and warnings added to the result's stats."""
+    """Run the contract's three steps of one job in this process, over one partition.
+
+    Parameters
+    ----------
+    job : module
+        A job module with ``map_partition``, ``combine`` and ``finish``.
+    batches : iterable of Batch
+        The whole corpus, as one partition.
+    backend : str or Backend
+        Where ``map_partition`` runs.
+    config : object
+        The job's config (its ``*Config`` dataclass).
+    reader : CorpusReader, optional
+        The reader behind ``batches``: its skips and warnings are added to the stats.
+
+    Returns
+    -------
+    Result
+        ``job.finish(job.combine([job.map_partition(batches, backend, config)]), config)``.
+    """
     partial = job.map_partition(batches, backend, config)
     result = job.finish(job.combine([partial]), config)
     if reader is not None:

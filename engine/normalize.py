@@ -32,13 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
+from kernels.constants import IDENT, SPACE, UNSAFE, WORD  # the code-point flags (re-exported)
+
 __all__ = ["Tables", "get_tables", "normalize_text", "reference_tokens",
            "WORD", "SPACE", "UNSAFE", "IDENT"]
 
-WORD = np.uint8(1)     # the code point matches re's \w
-SPACE = np.uint8(2)    # the code point matches re's \s
-UNSAFE = np.uint8(4)   # context-sensitive under NFKC: the document takes the slow path
-IDENT = np.uint8(8)    # the code point maps to itself
 TABLE_FORMAT = 3
 N_CODEPOINTS = 0x110000
 

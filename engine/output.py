@@ -22,182 +22,32 @@ for real: as root ``os.access`` says yes to everything).
 Temporary files are named ``.NAME.corpus-engine-<pid>-<random>.tmp``: a run
 killed outright (SIGKILL) leaves one behind, and the next write to NAME removes
 it once that process is gone.
+
+This module is the plan (:class:`OutputPlan`, :func:`plan_outputs`) and the one-file
+writers built on it; beside it ``engine.output_targets`` (what a target is, the run's
+inputs), ``engine.output_temps`` (temp names, creation, stale temps) and
+``engine.output_formats`` (table file formats, console view).  Every name is importable
+from here.
 """
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
-import secrets
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 
 import pyarrow as pa
 
+from engine.output_formats import print_table, write_table_file
+from engine.output_targets import FORMATS, OutputError, Target, companion, folder_targets, run_inputs
+from engine.output_temps import TOOL, remove_stale_temps, temp_name
+from engine.output_temps import create_temp as _create_temp  # a module global: tests replace it
+from engine.output_temps import normal_mode as _normal_mode
+
 __all__ = ["write_table", "atomic_path", "check_output_path", "print_table", "OutputError",
            "FORMATS", "Target", "OutputPlan", "plan_outputs", "run_inputs", "companion",
            "folder_targets", "own_plan", "remove_stale_temps", "temp_name", "TOOL"]
-
-FORMATS = (".parquet", ".csv", ".jsonl")
-TOOL = "corpus-engine"
-# room for the tool's part of a temp name within the usual 255-byte limit on a file name
-_NAME_ROOM = 180
-_TEMP_TAIL = re.compile(r"(\d+)-[0-9a-f]+\.tmp")
-
-
-class OutputError(Exception):
-    """An output cannot be written (bad extension, unwritable folder): one line for the user."""
-
-
-# ---------------------------------------------------------------------------- targets
-@dataclass(frozen=True)
-class Target:
-    """One file a command will write.
-
-    Parameters
-    ----------
-    option : the command-line option named in error messages (``--output``).
-    path : where the file goes, as the user gave it.
-    formats : accepted endings of the file name (``.parquet``...); None accepts any.
-    key : how the command refers to it in the plan (default: ``option``); a
-        companion or a file of a folder option needs its own.
-    note : what the file is when it is not the option's path itself, for messages
-        (``the vocabulary written beside m.npz``).
-    optional : the command may end up not writing it (a plot with nothing to draw).
-    make_folder : create the missing folders above it (``--plots``) instead of failing.
-    """
-
-    option: str
-    path: Path
-    formats: tuple[str, ...] | None = FORMATS
-    key: str = ""
-    note: str = ""
-    optional: bool = False
-    make_folder: bool = False
-
-    def __post_init__(self):
-        object.__setattr__(self, "path", Path(self.path))
-        if self.formats is not None:
-            object.__setattr__(self, "formats", tuple(self.formats))
-        if not self.key:
-            object.__setattr__(self, "key", self.option)
-
-    @property
-    def label(self) -> str:
-        """The path as the user gave it, with what it is when that is not obvious."""
-        return f"{self.path} ({self.note})" if self.note else str(self.path)
-
-
-def companion(option: str, main: str | os.PathLike, suffix: str, what: str) -> Target:
-    """A file written beside ``main`` (cooc's ``<stem>.vocab.tsv`` beside ``<stem>.npz``).
-
-    It is planned and checked like any output, under the key ``option + suffix``.
-    """
-    main = Path(main)
-    return Target(option, main.with_name(main.stem + suffix), formats=None, key=option + suffix,
-                  note=f"{what} written beside {main}")
-
-
-def folder_targets(option: str, folder: str | os.PathLike, names: Iterable[str]) -> list[Target]:
-    """The files ``names`` a folder option (``--plots``) may write into ``folder``.
-
-    Each is optional (a command writes those it has) under the key ``option/name``;
-    the folder is created when the first one is written.
-    """
-    folder = Path(folder)
-    return [Target(option, folder / name, formats=None, key=f"{option}/{name}", optional=True,
-                   make_folder=True) for name in names]
-
-
-def run_inputs(reader=None, *files: str | os.PathLike | None,
-               stopwords: str | Iterable[str] | None = None) -> list[Path]:
-    """The files a run reads, which no output may replace.
-
-    Parameters
-    ----------
-    reader : a :class:`engine.corpus.CorpusReader` (its expanded ``files``), or None.
-    files : side inputs such as ``--signatures`` (None entries are ignored).
-    stopwords : the ``--stopwords`` option (comma-separated) or its specs; those
-        that name files are inputs, language codes are not.
-    """
-    out = [Path(entry[0]) for entry in (getattr(reader, "files", None) or ())]
-    out += [Path(f) for f in files if f is not None]
-    if isinstance(stopwords, str):
-        stopwords = stopwords.split(",")
-    for spec in stopwords or ():
-        spec = spec.strip()
-        if spec and Path(spec).is_file():  # the test engine.text uses to tell a file from a code
-            out.append(Path(spec))
-    return out
-
-
-# ---------------------------------------------------------------------------- temp files
-def temp_name(name: str, pid: int | None = None) -> str:
-    """The name of a temp file for the target ``name``: ``.NAME.corpus-engine-<pid>-<random>.tmp``."""
-    pid = os.getpid() if pid is None else pid
-    return f"{_temp_prefix(name)}{pid}-{secrets.token_hex(4)}.tmp"
-
-
-def _temp_prefix(name: str) -> str:
-    return f".{name[:_NAME_ROOM]}.{TOOL}-"
-
-
-def _pid_alive(pid: int) -> bool:
-    """Whether process ``pid`` may still be running (when in doubt: yes, keep its file)."""
-    if pid <= 0:
-        return True
-    if os.name != "posix":
-        # on Windows os.kill(pid, 0) would send CTRL_C_EVENT, not probe
-        try:
-            import psutil
-        except ImportError:
-            return True
-        return psutil.pid_exists(pid)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: alive, another user's
-        return True
-    return True
-
-
-def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
-    """Remove the temp files of ``path`` left by processes that no longer run; return them."""
-    path = Path(path)
-    prefix = _temp_prefix(path.name)
-    try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return []
-    removed = []
-    for name in names:
-        m = _TEMP_TAIL.fullmatch(name[len(prefix):]) if name.startswith(prefix) else None
-        if m and not _pid_alive(int(m[1])):
-            with contextlib.suppress(FileNotFoundError):  # another run cleaned it first
-                (path.parent / name).unlink()
-                removed.append(path.parent / name)
-    return removed
-
-
-def _create_temp(folder: Path, name: str) -> Path:
-    """Create (exclusively) and close a new temp file for ``name`` in ``folder``."""
-    while True:
-        tmp = folder / temp_name(name)
-        try:
-            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-            return tmp
-        except FileExistsError:  # 32 random bits taken: draw again
-            continue
-
-
-def _normal_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -223,9 +73,22 @@ class OutputPlan:
     def add(self, target: Target) -> Target:
         """Check ``target`` against the inputs and the outputs planned so far, then plan it.
 
+        Parameters
+        ----------
+        target : Target
+            The file to plan (its ``key`` not planned yet).
+
+        Returns
+        -------
+        Target
+            ``target``.
+
         Raises
         ------
-        OutputError : the reason, one line naming the option and the path.
+        OutputError
+            The reason, one line naming the option and the path.
+        ValueError
+            ``target.key`` is already planned (a bug of the command, not of the user).
         """
         if target.key in self._targets:
             raise ValueError(f"output {target.key!r} planned twice")
@@ -320,6 +183,23 @@ class OutputPlan:
 
         Stale temps of the same target (their process is gone) are removed first;
         a folder option's missing folders are created here.
+
+        Parameters
+        ----------
+        key : str
+            A planned output.
+
+        Returns
+        -------
+        Path
+            The same temp for every call until :meth:`commit`.
+
+        Raises
+        ------
+        OutputError
+            The temp cannot be created (the folder became unwritable, the disk is full).
+        RuntimeError
+            The plan was already committed.
         """
         if self._committed:
             raise RuntimeError("the outputs were already committed")
@@ -352,17 +232,33 @@ class OutputPlan:
             self._made.append(d)
 
     def write_table(self, key: str, table: pa.Table) -> Path:
-        """Write ``table`` into output ``key``'s temp, in the format its extension names."""
+        """Write a table into output ``key``'s temp.
+
+        Parameters
+        ----------
+        key : str
+            A planned output; its extension names the format (.parquet with zstd, .csv,
+            .jsonl one row a line).
+        table : pyarrow.Table
+            What to write.
+
+        Returns
+        -------
+        Path
+            The temp written (renamed onto the target by :meth:`commit`).
+        """
         tmp = self.temp(key)
-        _write_table_file(table, tmp, self.path(key).name.lower())
+        write_table_file(table, tmp, self.path(key).name.lower())
         return tmp
 
     def write_bytes(self, key: str, data: bytes) -> Path:
+        """Write ``data`` into output ``key``'s temp; return the temp."""
         tmp = self.temp(key)
         tmp.write_bytes(data)
         return tmp
 
     def write_text(self, key: str, text: str) -> Path:
+        """Write ``text`` (UTF-8) into output ``key``'s temp; return the temp."""
         tmp = self.temp(key)
         tmp.write_text(text, encoding="utf-8")
         return tmp
@@ -372,9 +268,19 @@ class OutputPlan:
         return list(self._temps)
 
     def commit(self) -> list[Path]:
-        """Rename every written temp onto its target; return the paths, in plan order.
+        """Rename every written temp onto its target.
 
-        Every planned output that is not optional must have been written.
+        Returns
+        -------
+        list of Path
+            The targets written, in plan order (empty when already committed).
+
+        Raises
+        ------
+        RuntimeError
+            A planned output that is not optional was not written (nothing is renamed).
+        OutputError
+            A target became a folder since planning (nothing is renamed).
         """
         if self._committed:
             return []
@@ -439,15 +345,24 @@ def plan_outputs(outputs: Mapping[str, str | os.PathLike | None],
 
     Parameters
     ----------
-    outputs : option name -> path (None: the option was not given).
-    inputs : the files the run reads (:func:`run_inputs`); no output may be one of them.
-    formats : option name -> accepted extensions (None: any); default :data:`FORMATS`.
-    extra : further targets: companions (:func:`companion`), folder files
-        (:func:`folder_targets`).
+    outputs : mapping of str to path or None
+        Option name -> path (None: the option was not given).
+    inputs : iterable of path, optional
+        The files the run reads (:func:`run_inputs`); no output may be one of them.
+    formats : mapping of str to sequence of str or None, optional
+        Option name -> accepted extensions (None: any); default :data:`FORMATS`.
+    extra : iterable of Target, optional
+        Further targets: companions (:func:`companion`), folder files (:func:`folder_targets`).
+
+    Returns
+    -------
+    OutputPlan
+        Every output checked and planned; use it as a context manager.
 
     Raises
     ------
-    OutputError : the first problem found, one line naming the option and the path.
+    OutputError
+        The first problem found, one line naming the option and the path.
     """
     formats = formats or {}
     plan = OutputPlan(inputs)
@@ -462,10 +377,33 @@ def plan_outputs(outputs: Mapping[str, str | os.PathLike | None],
 @contextlib.contextmanager
 def own_plan(plan: OutputPlan | None, key: str, path, formats: Sequence[str] | None,
              inputs: Iterable[str | os.PathLike] = ()) -> Iterator[OutputPlan]:
-    """For a writer usable alone or within a command's plan.
+    """The plan a writer usable alone or within a command's plan writes through.
 
-    With ``plan``, yield it (the command commits); else plan ``path`` alone as
-    ``key``, yield that plan and commit it when the block succeeds.
+    Parameters
+    ----------
+    plan : OutputPlan or None
+        The command's plan, which holds ``path`` as ``key`` (the command commits); None:
+        ``path`` is planned alone here and committed when the block succeeds.
+    key : str
+        The output's key.
+    path : str or os.PathLike
+        The output's path.
+    formats : sequence of str or None
+        Accepted extensions when planned here.
+    inputs : iterable of path, optional
+        The run's inputs when planned here.
+
+    Yields
+    ------
+    OutputPlan
+        The plan to write ``key`` through.
+
+    Raises
+    ------
+    ValueError
+        ``plan`` does not hold ``path`` as ``key``.
+    OutputError
+        Planned here, and the path cannot be written.
     """
     if plan is not None:
         if key not in plan or os.path.realpath(plan.path(key)) != os.path.realpath(path):
@@ -480,52 +418,79 @@ def own_plan(plan: OutputPlan | None, key: str, path, formats: Sequence[str] | N
 # ---------------------------------------------------------------------------- writers
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, option: str = "output") -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
+    """A temporary file beside ``path``, renamed onto it only when the block succeeds.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The target (any extension).
+    option : str, optional
+        The name used in error messages.
+
+    Yields
+    ------
+    Path
+        The temp to write.
+
+    Raises
+    ------
+    OutputError
+        ``path`` cannot be written (checked before the block runs).
+    """
     with plan_outputs({option: path}, formats={option: None}) as plan:
         yield plan.temp(option)
         plan.commit()
 
 
 def check_output_path(path: str | os.PathLike, formats=FORMATS, option: str = "--output") -> Path:
-    """Fail early (before the work) on an output path we could not write (no input check)."""
+    """Fail early (before the work) on an output path that could not be written.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The output path.
+    formats : sequence of str or None, optional
+        Accepted extensions (default :data:`FORMATS`).
+    option : str, optional
+        The name used in error messages.
+
+    Returns
+    -------
+    Path
+        ``path`` (not compared with the run's inputs: :func:`plan_outputs` does that).
+
+    Raises
+    ------
+    OutputError
+        The reason, one line.
+    """
     plan_outputs({option: path}, formats={option: formats})
     return Path(path)
 
 
-def _write_table_file(table: pa.Table, dest: Path, name: str) -> None:
-    """Write ``table`` to ``dest`` in the format the file name ``name`` ends with."""
-    if name.endswith(".parquet"):
-        import pyarrow.parquet as pq
-        pq.write_table(table, dest, compression="zstd")
-    elif name.endswith(".csv"):
-        import pyarrow.csv as pacsv
-        pacsv.write_csv(table, dest)
-    else:
-        with open(dest, "w", encoding="utf-8") as f:
-            for row in table.to_pylist():
-                f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 def write_table(table: pa.Table, path: str | os.PathLike, option: str = "--output") -> Path:
-    """Write ``table`` to ``path`` in the format its extension names, atomically."""
+    """Write a table to a file, atomically.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        What to write.
+    path : str or os.PathLike
+        Where: .parquet (zstd), .csv or .jsonl (one JSON object a line).
+    option : str, optional
+        The name used in error messages.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        ``path`` cannot be written (nothing is left behind).
+    """
     with plan_outputs({option: path}) as plan:
         plan.write_table(option, table)
         plan.commit()
     return Path(path)
-
-
-def print_table(table: pa.Table, title: str | None = None, console=None, max_rows: int = 50,
-                float_digits: int = 4) -> None:
-    """Render the first ``max_rows`` rows of ``table`` as a rich table."""
-    from rich.console import Console
-    from rich.table import Table
-    console = console or Console()
-    t = Table(title=title, show_lines=False)
-    for name in table.column_names:
-        numeric = pa.types.is_integer(table.schema.field(name).type) or pa.types.is_floating(table.schema.field(name).type)
-        t.add_column(name, justify="right" if numeric else "left")
-    for row in table.slice(0, max_rows).to_pylist():
-        t.add_row(*[f"{v:.{float_digits}f}" if isinstance(v, float) else str(v) for v in row.values()])
-    console.print(t)
-    if table.num_rows > max_rows:
-        console.print(f"[dim]... {table.num_rows - max_rows} more rows (use --output to write them all)[/dim]")

@@ -31,7 +31,29 @@ def _fail(name: str, must: str, value) -> ParameterError:
 
 def integer(name: str, value, *, minimum: int | None = None, maximum: int | None = None,
             optional: bool = False) -> int | None:
-    """``value`` as an int within [minimum, maximum]; None allowed when ``optional``."""
+    """Check an integer parameter.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's library name (what an error names).
+    value : object
+        The value given: an ``int`` or a numpy integer (not a bool, a float or a string).
+    minimum, maximum : int, optional
+        Inclusive bounds.
+    optional : bool, optional
+        Whether None is accepted (and returned).
+
+    Returns
+    -------
+    int or None
+        ``value`` as a Python int.
+
+    Raises
+    ------
+    ParameterError
+        ``value`` is not an integer within the bounds.
+    """
     if value is None and optional:
         return None
     must = "an integer" + (" " + _bounds(minimum, maximum) if _bounds(minimum, maximum) else "")
@@ -47,7 +69,32 @@ def integer(name: str, value, *, minimum: int | None = None, maximum: int | None
 
 def number(name: str, value, *, minimum: float | None = None, maximum: float | None = None,
            above: float | None = None, below: float | None = None, optional: bool = False) -> float | None:
-    """``value`` as a finite float: ``minimum <= value <= maximum``, ``above < value < below``."""
+    """Check a real-number parameter.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's library name.
+    value : object
+        An int, a float or a numpy number (not a bool, not a string); NaN and infinities
+        are refused.
+    minimum, maximum : float, optional
+        Inclusive bounds.
+    above, below : float, optional
+        Exclusive bounds.
+    optional : bool, optional
+        Whether None is accepted (and returned).
+
+    Returns
+    -------
+    float or None
+        ``value`` as a Python float.
+
+    Raises
+    ------
+    ParameterError
+        ``value`` is not a finite number within the bounds.
+    """
     if value is None and optional:
         return None
     conds = [f">= {minimum}" if minimum is not None else "", f"> {above}" if above is not None else "",
@@ -68,7 +115,27 @@ def number(name: str, value, *, minimum: float | None = None, maximum: float | N
 
 
 def choice(name: str, value, choices: Iterable[str]) -> str:
-    """``value`` if it is one of ``choices`` (strings compared as given)."""
+    """Check a parameter that names one of a few choices.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's library name.
+    value : object
+        The value given: a string, compared as given (no case folding).
+    choices : iterable of str
+        The accepted values (listed in the error).
+
+    Returns
+    -------
+    str
+        ``value``.
+
+    Raises
+    ------
+    ParameterError
+        ``value`` is not one of ``choices``.
+    """
     choices = tuple(choices)
     if not isinstance(value, str) or value not in choices:
         raise _fail(name, "one of " + ", ".join(choices), value)
@@ -76,7 +143,25 @@ def choice(name: str, value, choices: Iterable[str]) -> str:
 
 
 def flag(name: str, value) -> bool:
-    """``value`` if it is a bool (not 0/1, not a string)."""
+    """Check a yes / no parameter.
+
+    Parameters
+    ----------
+    name : str
+        The parameter's library name.
+    value : object
+        The value given: ``True`` or ``False`` (not 0 / 1, not a string).
+
+    Returns
+    -------
+    bool
+        ``value``.
+
+    Raises
+    ------
+    ParameterError
+        ``value`` is not a bool.
+    """
     if not isinstance(value, bool):
         raise _fail(name, "True or False", value)
     return value

@@ -32,13 +32,22 @@ class JobStats:
 
     Parameters
     ----------
-    job : ``ngrams``, ``minhash``, ``cooc``, ``similarity``.
-    backend : the backend's description (``cpu (numba 0.68, 2 threads)``).
-    documents, tokens, bytes, files : what was read and tokenised.
-    skipped, skipped_locations, warnings, warning_locations : the reader's reports.
-    seconds : seconds per stage (``read``, ``tokenize``, ``count``, ``order``, ``write``...).
-    host_to_device_bytes, device_to_host_bytes : copies between host and GPU (0 on the CPU).
-    counters : job-specific figures (``candidate_pairs``, ``distinct_keys``...).
+    job : str
+        ``ngrams``, ``minhash``, ``cooc`` or ``similarity``.
+    backend : str
+        The backend's description (``cpu (numba 0.68, 2 threads)``).
+    documents, tokens, bytes, files : int
+        What was read and tokenised.
+    skipped, warnings : collections.Counter
+        The reader's skipped documents and warnings, by reason.
+    skipped_locations, warning_locations : dict
+        Reason -> the first ``MAX_LOCATIONS`` locations (``FILE:LINE``...).
+    seconds : dict
+        Seconds per stage (``read``, ``tokenize``, ``count``, ``order``, ``write``...).
+    host_to_device_bytes, device_to_host_bytes : int
+        Copies between host and GPU (0 on the CPU).
+    counters : dict
+        Job-specific figures (``candidate_pairs``, ``distinct_keys``...).
     """
     job: str = ""
     backend: str = ""
@@ -57,7 +66,13 @@ class JobStats:
 
     @contextlib.contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Add the seconds spent in the ``with`` block to stage ``name``."""
+        """Add the seconds spent in the ``with`` block to stage ``name``.
+
+        Parameters
+        ----------
+        name : str
+            The stage (a key of :attr:`seconds`); time adds up over several blocks.
+        """
         t0 = time.perf_counter()
         try:
             yield
@@ -65,8 +80,19 @@ class JobStats:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
 
     def add_read(self, read_stats) -> "JobStats":
-        """Take over an :class:`engine.corpus.ReadStats` (files, skips, warnings); documents
-        and bytes too when the job did not count them itself."""
+        """Take over what the reader reported.
+
+        Parameters
+        ----------
+        read_stats : engine.corpus.ReadStats or None
+            Its files, skips and warnings are added; its documents and bytes are taken only
+            when the job did not count them itself.
+
+        Returns
+        -------
+        JobStats
+            ``self``.
+        """
         if read_stats is None:
             return self
         self.files += read_stats.files
@@ -79,7 +105,19 @@ class JobStats:
         return self
 
     def merge(self, other: "JobStats") -> "JobStats":
-        """``self`` followed by ``other`` (the later partition): sums, locations in order."""
+        """Add the stats of the partition after this one (exact, in partition order).
+
+        Parameters
+        ----------
+        other : JobStats
+            The later partition's stats.
+
+        Returns
+        -------
+        JobStats
+            ``self``: counts, seconds and numeric counters summed, the first locations kept
+            in order (``self``'s first), the first non-empty job and backend names.
+        """
         for name in ("documents", "tokens", "bytes", "files", "host_to_device_bytes",
                      "device_to_host_bytes"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -97,10 +135,18 @@ class JobStats:
 
     @property
     def total_seconds(self) -> float:
+        """Seconds of all stages together."""
         return sum(self.seconds.values())
 
     def as_dict(self) -> dict:
-        """JSON-ready: plain ints, floats, strings, lists and dicts."""
+        """The stats as plain data.
+
+        Returns
+        -------
+        dict
+            JSON-ready (ints, floats rounded to the microsecond, strings, lists and dicts):
+            what ``--stats PATH.json`` writes.
+        """
         return {"job": self.job, "backend": self.backend, "documents": int(self.documents),
                 "tokens": int(self.tokens), "bytes": int(self.bytes), "files": int(self.files),
                 "skipped": dict(self.skipped), "skipped_locations": self.skipped_locations,
@@ -111,4 +157,5 @@ class JobStats:
                 "counters": {k: (int(v) if hasattr(v, "dtype") else v) for k, v in self.counters.items()}}
 
     def to_json(self) -> str:
+        """:meth:`as_dict` as indented JSON text, ending with a newline."""
         return json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n"

@@ -21,7 +21,7 @@ from engine.corpus import Batch
 from engine.memory import small_pages
 from engine.normalize import get_tables, normalize_text, reference_tokens
 
-__all__ = ["TextOptions", "Tokens", "tokenize", "stopword_hashes",
+__all__ = ["TextOptions", "Tokens", "tokenize", "tokenize_slow_docs", "stopword_hashes",
            "hash_token", "text_options", "ParameterError"]
 
 
@@ -218,3 +218,37 @@ def tokenize(batch: Batch, backend, opts: TextOptions = TextOptions()) -> Tokens
             tok_nch = tok_nch[keep]
     return Tokens(batch, backend, norm, norm_off_dev, tok_start, tok_len, tok_nch, tok_hash,
                   tok_off_dev, int(slow.size))
+
+
+def tokenize_slow_docs(batch: Batch, sizes: np.ndarray, backend, opts: TextOptions = TextOptions()):
+    """The documents that a fused kernel left to the exact slow path, tokenised apart.
+
+    The fused CPU kernels (cooc's ``text_types``, MinHash's ``text_signatures`` and
+    ``text_shingle_sets``) normalise per code point; a document holding a
+    context-sensitive code point (see ``engine.normalize``) gets size ``-1`` from them
+    instead.  Those documents go through :func:`tokenize`, which normalises them exactly.
+
+    Parameters
+    ----------
+    batch : Batch
+        The batch the kernel read.
+    sizes : ndarray
+        One value per document of ``batch``: negative for a document left to the slow path.
+    backend : Backend
+        Where to tokenise them.
+    opts : TextOptions, optional
+        The job's text options (the same filters as the fused kernel's).
+
+    Returns
+    -------
+    slow : ndarray of int64
+        Index in ``batch`` of each slow document (empty when there are none).
+    tokens : Tokens or None
+        Their tokens, document ``i`` of ``tokens`` being ``batch`` document ``slow[i]``;
+        ``None`` when there are none.
+    """
+    from engine.corpus import batch_from_texts
+    slow = np.flatnonzero(np.asarray(sizes) < 0).astype(np.int64)
+    if slow.size == 0:
+        return slow, None
+    return slow, tokenize(batch_from_texts([batch.text(int(d)) for d in slow]), backend, opts)

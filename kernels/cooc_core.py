@@ -8,26 +8,63 @@ upper triangle of the symmetric matrix.  Weights are integers: 1 per pair, or
 threads add it (the float weight ``1/d`` is ``(L // d) / L``).
 
 Every core is a plain ``@numba.njit`` function without allocation: the CPU
-kernels call it inside ``prange`` loops, the CUDA kernels from one thread per
-token or per row.
+kernels (``kernels.cpu.cooc``) call them inside ``prange`` loops, the CUDA
+kernels (``kernels.cuda.cooc``) from one thread per token or per row.  The CPU
+pair pass does not materialise every pair (it counts frequent ones in a dense
+block), but it walks the same windows (:func:`window_stop`) and builds the same
+keys (:func:`ordered_pair`, :func:`pack_pair`) as :func:`window_pairs`.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from kernels.hashing import find_sorted  # noqa: F401  (used by term_id; re-exported)
+from kernels.constants import LOW32
+from kernels.hashing import find_sorted
 
-EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)  # never a pair key: ids are < 2**31
-LOW32 = np.uint64(0xFFFFFFFF)
+_SH32 = np.uint64(32)
+
+
+@njit(cache=True, inline="always")
+def ordered_pair(a, b):
+    """``(min(a, b), max(a, b))``: the upper-triangle cell of the unordered pair ``a, b``."""
+    if a > b:
+        return b, a
+    return a, b
+
+
+@njit(cache=True, inline="always")
+def pack_pair(lo, hi):
+    """uint64 key of the cell ``lo <= hi``: ``lo`` in the high word, ``hi`` in the low word."""
+    return (np.uint64(lo) << _SH32) | np.uint64(hi)
+
+
+@njit(cache=True, inline="always")
+def pair_first(key):
+    """The smaller id of the pair ``key`` (its high word, as uint64)."""
+    return key >> _SH32
+
+
+@njit(cache=True, inline="always")
+def pair_second(key):
+    """The larger id of the pair ``key`` (its low word, as uint64)."""
+    return key & LOW32
 
 
 @njit(cache=True)
 def pair_key(a, b):
     """uint64 key of the unordered pair of term ids ``a, b`` (min in the high word)."""
-    if a > b:
-        a, b = b, a
-    return (np.uint64(a) << np.uint64(32)) | np.uint64(b)
+    lo, hi = ordered_pair(a, b)
+    return pack_pair(lo, hi)
+
+
+@njit(cache=True, inline="always")
+def window_stop(i, e, window):
+    """Last token paired with token ``i``: ``min(i + window, e - 1)``, ``e`` the end of its document."""
+    stop = i + window
+    if stop > e - 1:
+        stop = e - 1
+    return stop
 
 
 @njit(cache=True)
@@ -42,11 +79,8 @@ def window_pairs(ids, i, e, window, wtab, keys, wts, o, write):
     a = ids[i]
     if a < 0:
         return 0
-    stop = i + window
-    if stop > e - 1:
-        stop = e - 1
     n = 0
-    for j in range(i + 1, stop + 1):
+    for j in range(i + 1, window_stop(i, e, window) + 1):
         b = ids[j]
         if b >= 0:
             if write:

@@ -19,12 +19,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from kernels.constants import IDENT, SPACE, UNSAFE, WORD  # the code-point flags of the tables
 from kernels.hashing import combine, utf8_decode, utf8_len, utf8_write, xxh64
-
-WORD = 1
-SPACE = 2
-UNSAFE = 4
-IDENT = 8
 
 
 @njit(cache=True)

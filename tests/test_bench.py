@@ -138,3 +138,109 @@ def test_quick_run_writes_reports(data_dir, tmp_path):
         img = mpimg.imread(out / name)
         assert img.ndim == 3 and img.shape[0] > 100 and img.shape[1] > 100
     assert set(doc["charts"]) == {"throughput.png", "scaling.png"}
+
+
+# ---------------------------------------------------------------- end-to-end rows (bench/e2e.py)
+
+def _tokens(text):
+    return re.findall(r"\w+", text.lower())
+
+
+def test_polars_peer_counts_match_a_counter(data_dir, tmp_path):
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    from bench import e2e_peers
+    path = corpus_gen.ensure_corpus("fr", 0.05, seed=0)
+    e2e_peers.polars_ngrams(str(path), str(tmp_path / "p.parquet"))
+    got = pq.read_table(tmp_path / "p.parquet").to_pylist()
+    for n in (1, 2, 3):
+        counts, dfs = Counter(), Counter()
+        for d in _docs(path):
+            toks = _tokens(d["text"])
+            grams = [" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1)]
+            counts.update(grams)
+            dfs.update(set(grams))
+        want = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:100]
+        rows = [r for r in got if r["n"] == n]
+        assert [(r["ngram"], r["count"], r["doc_freq"]) for r in rows] == \
+            [(g, c, dfs[g]) for g, c in want]
+
+
+def test_duckdb_peer_counts_window_pairs(data_dir, tmp_path):
+    from collections import Counter
+
+    import pyarrow.parquet as pq
+
+    from bench import e2e_peers
+    path = corpus_gen.ensure_corpus("en", 0.05, seed=0)
+    e2e_peers.duckdb_cooc(str(path), str(tmp_path / "c.parquet"))
+    rows = pq.read_table(tmp_path / "c.parquet").to_pylist()
+    freq, pairs = Counter(), Counter()
+    for d in _docs(path):
+        toks = _tokens(d["text"])
+        freq.update(toks)
+        for i, a in enumerate(toks):
+            for b in toks[i + 1:i + 1 + e2e_peers.COOC_WINDOW]:
+                if a != b:
+                    pairs[min(a, b), max(a, b)] += 1
+    assert len(rows) == e2e_peers.COOC_TOP
+    llr = [r["llr"] for r in rows]
+    assert llr == sorted(llr, reverse=True)
+    for r in rows:
+        assert r["a"] < r["b"] and r["count"] == pairs[r["a"], r["b"]]
+        assert freq[r["a"]] >= e2e_peers.COOC_MIN_COUNT and freq[r["b"]] >= e2e_peers.COOC_MIN_COUNT
+
+
+def test_rensa_peer_flags_a_planted_copy(tmp_path):
+    import pyarrow.parquet as pq
+
+    from bench import e2e_peers
+    texts = [" ".join(f"w{i}x{j}" for j in range(60)) for i in range(20)]
+    texts.append(texts[3])                                   # an exact copy of document 3
+    p = tmp_path / "c.jsonl"
+    p.write_text("".join(json.dumps({"id": f"d{i}", "text": t}) + "\n" for i, t in enumerate(texts)))
+    e2e_peers.rensa_minhash(str(p), str(tmp_path / "r.parquet"))
+    t = pq.read_table(tmp_path / "r.parquet").to_pydict()
+    flagged = {i for i, f in zip(t["id"], t["duplicate"]) if f}
+    assert flagged and flagged <= {"d3", "d20"}
+
+
+def test_readme_quotes_the_peers_code_verbatim():
+    src = (Path(run.ROOT) / "bench" / "e2e_peers.py").read_text(encoding="utf-8")
+    readme = (Path(run.ROOT) / "bench" / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"# --- peer: (\S+)\n(.*?)# --- end\n", src, re.S)
+    assert {name for name, _ in blocks} == {"polars-ngrams", "duckdb-cooc", "rensa-minhash"}
+    for _, code in blocks:
+        assert code.rstrip() in readme
+
+
+def test_quick_e2e_section_merges_into_earlier_results(data_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({
+        "schema": 1, "created": "x", "command": "earlier", "machine": common.machine_info(),
+        "config": {"jobs": ["ngrams"]}, "skipped_jobs": {}, "corpora": [],
+        "results": [{"job": "ngrams", "tool": "counter", "lang": "fr", "size_mb": 1.0,
+                     "status": "ok", "mb_per_s": 1.0, "median_s": 1.0, "input_bytes": 1e6,
+                     "peak_rss_mb": 50.0}]}))
+    rc = run.main(["--quick", "--e2e", "--e2e-jobs", "ngrams", "--sizes", "0.1MB", "--lang", "fr",
+                   "--output-dir", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["command"] == "earlier" and doc["results"][0]["tool"] == "counter"   # kept
+    rows = doc["e2e"]["rows"]
+    assert {(r["job"], r["tool"]) for r in rows} == {("ngrams", "corpus"), ("ngrams", "polars")}
+    for r in rows:
+        assert r["status"] == "ok", r
+        assert r["median_s"] > 0 and r["peak_rss_mb"] > 5 and r["mb_per_s"] > 0
+    eng = next(r for r in rows if r["tool"] == "corpus")
+    peer = next(r for r in rows if r["tool"] == "polars")
+    assert eng["ratio_to_peer"] == pytest.approx(eng["mb_per_s"] / peer["mb_per_s"])
+    start = {s["what"]: s for s in doc["e2e"]["startup"]}
+    assert {"python -c pass", "corpus --help", "corpus ngrams seeds/ -o x.parquet"} <= set(start)
+    assert all(s["status"] == "ok" and s["median_s"] > 0 and s["cpu_s"] > 0 for s in start.values())
+    md = (out / "results.md").read_text()
+    assert "## end to end" in md and "`corpus ngrams --n 1-3 --top 100 -o out.parquet`" in md
+    assert "e2e.png" in doc["charts"] and (out / "e2e.png").stat().st_size > 1000

@@ -322,3 +322,16 @@ def test_kth_largest_of_floats_equals_partition(seed):
     for k in {1, 2, 17, 1000, n // 3 + 1, n}:
         if 1 <= k <= n:
             assert kth_largest(key, k) == np.partition(key, n - k)[n - k], (n, k)
+
+
+def test_pair_key_cores_by_hand():
+    # the one layout of a pair key (kernels.cooc_core), as the CPU and CUDA kernels build and read it
+    from kernels import cooc_core as core
+    for a, b in [(0, 0), (3, 1), (1, 3), (2**31 - 1, 5), (7, 2**31 - 1)]:
+        lo, hi = min(a, b), max(a, b)
+        key = core.pair_key(np.int32(a), np.int32(b))
+        assert int(key) == (lo << 32) | hi
+        assert (int(core.pair_first(key)), int(core.pair_second(key))) == (lo, hi)
+        assert core.pack_pair(*core.ordered_pair(np.int32(a), np.int32(b))) == key
+    # window_stop: the last token paired with token i in a document ending at e
+    assert [core.window_stop(i, 10, 3) for i in (0, 6, 7, 9)] == [3, 9, 9, 9]

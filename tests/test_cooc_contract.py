@@ -255,7 +255,11 @@ def test_cli_stats_and_console_rows(tmp_path):
     assert out.exit_code == 0, out.output
     assert len(csv.read_text(encoding="utf-8").splitlines()) == 51
     body = [ln for ln in out.output.splitlines() if ln.startswith("│")]
-    assert len(body) == 20                       # the console shows 20 of the 50 rows written
+    assert len(body) == 0                        # --quiet with --output: no rows on the console
+    loud = r.invoke(app, ["cooc", str(ROOT / "seeds"), "--top", "50", "-o", str(tmp_path / "loud.csv"),
+                          "--device", "cpu"])
+    assert loud.exit_code == 0, loud.output
+    assert len([ln for ln in loud.output.splitlines() if ln.startswith("│")]) == 20   # 20 of the 50
     s = json.loads(stats.read_text(encoding="utf-8"))
     assert s["job"] == "cooc" and s["documents"] == 5 and s["files"] == 5 and s["counters"]["pairs"] > 0
     assert set(s["seconds"]) == {"vocabulary", "pairs", "measures", "order"}

@@ -159,7 +159,13 @@ def test_similarity_checks_gpu_memory_for_the_estimate(monkeypatch):
     pool = SimpleNamespace(free_bytes=lambda: 0)
     xp = SimpleNamespace(cuda=SimpleNamespace(Device=lambda: SimpleNamespace(mem_info=(1000, 10**9))),
                          get_default_memory_pool=lambda: pool)
-    gpu = SimpleNamespace(name="gpu", simulated=False, xp=xp)
+    from engine.backend import Backend, GPUBackend
+
+    class FakeGPU(GPUBackend):   # the real device query, on a stand-in for cupy
+        def __init__(self):
+            Backend.__init__(self)
+            self.simulated, self.strict, self.memory, self.xp = False, False, None, xp
+    gpu = FakeGPU()
     with pytest.raises(CorpusError, match=r"matrix on the GPU, 0\.0 GB free; .* or --device cpu"):
         mh._check_similarity_memory(100, gpu, exact=False)
     mh._check_similarity_memory(100, gpu, exact=True)  # --exact works on the host

@@ -23,10 +23,20 @@ app = typer.Typer(
 
 
 @app.callback()
-def _start() -> None:
+def _start(gpu_memory: str = typer.Option(
+        None, "--gpu-memory", help="Device memory the GPU path may plan for (e.g. 8GB; default: half "
+                                   "the free memory). Past it, n-gram tables move to the host.")) -> None:
     # a batch job: keep freed memory for the next batch instead of faulting in fresh pages
     from engine.memory import retain_freed_memory
     retain_freed_memory()
+    if gpu_memory is not None:
+        from engine.backend import set_gpu_memory
+        from engine.cli.common import fail
+        from engine.errors import ParameterError
+        try:
+            set_gpu_memory(gpu_memory)
+        except ParameterError as e:
+            fail(e.for_flag("--gpu-memory"), 2)
 
 
 @app.command()

@@ -13,7 +13,6 @@ from typing import Annotated, Optional
 import typer
 from rich.markup import escape
 
-from engine.analyze import analyze_corpus
 from engine.cli import common as cc
 
 
@@ -49,6 +48,7 @@ def register(app) -> None:
         plots: Annotated[Optional[Path], typer.Option(
             "--plots", help="Also write the report's plots as PNG files into this folder.")] = None,
         stats: cc.StatsPath = None,
+        scheduler: cc.Scheduler = None,
     ) -> None:
         """The main job on a corpus (default: the bundled seeds/): top n-grams per n with
         French and English stop words removed, near-duplicates and co-occurrence sections,
@@ -57,6 +57,7 @@ def register(app) -> None:
         The corpus is read once into memory and shared by the sections: meant for corpora
         that fit in RAM; the ngrams, minhash and cooc commands stream larger ones.
         --stats writes the run's statistics (JSON, seconds per section)."""
+        from engine.analyze import analyze_corpus
         from engine.ngrams import parse_n
         from engine.output import plan_outputs, run_inputs
         from engine.report import report_targets, write_report
@@ -75,7 +76,8 @@ def register(app) -> None:
                                       text_field=text_field, id_field=id_field, encoding=encoding,
                                       strict=strict, on_read=ctx.report, warn=_warn,
                                       console=cc.out_console, command=_command_line(),
-                                      inputs=[str(p) for p in (paths or [seeds_dir()])])
+                                      inputs=[str(p) for p in (paths or [seeds_dir()])],
+                                      scheduler=scheduler)
                 if stats is not None:
                     plan.write_text("--stats", data.stats.to_json())
                 if no_report:

@@ -18,11 +18,11 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from engine.backend import BackendUnavailable, get_backend
-from engine.corpus import CorpusError, CorpusReader
-from engine.output import OutputError
-from engine.resources import seeds_dir
-from engine.text import ParameterError, TextOptions, text_options  # noqa: F401  (re-exported: the commands use cc.text_options)
+from engine.errors import ParameterError
+
+# Start-up: `corpus --help` and every command import this module, so it imports no numpy,
+# pyarrow or job module; what a command needs is imported when it runs (engine.corpus,
+# engine.backend, engine.output, engine.text below, the job's package in its body).
 
 # soft_wrap: an error or skip line stays one line whatever the terminal width
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -44,12 +44,16 @@ Stopwords = Annotated[Optional[str], typer.Option(
 StripAccents = Annotated[bool, typer.Option("--strip-accents", help="Drop accents (combining marks) after normalisation.")]
 MinTokenLen = Annotated[int, typer.Option("--min-token-len", help="Drop tokens shorter than this many characters.")]
 Device = Annotated[str, typer.Option("--device", help="auto (GPU if usable), cpu, or gpu.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line (skipped inputs are still reported).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line, and with --output no rows on the console (skipped inputs are still reported).")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result here; format from the extension.")]
 StatsPath = Annotated[Optional[Path], typer.Option(
     "--stats", help="Also write the run's statistics here (JSON: documents, tokens, bytes, skips with "
                     "their first locations, seconds per stage, backend, host/device copies).")]
 STATS_FORMATS = (".json",)
+Scheduler = Annotated[Optional[str], typer.Option(
+    "--scheduler", help="Run on a Dask cluster: local or local:N (an embedded cluster of N worker "
+                        "processes; one worker a GPU with --device gpu), tcp://HOST:PORT or a scheduler "
+                        "file (an existing cluster). Default: this process. Same output either way.")]
 
 # library parameter names whose flag is not "--" + the name with dashes
 FLAGS = {"n": "--n"}
@@ -62,7 +66,10 @@ class JobContext:
         self.task = None
 
     def reader(self, paths, text_field="text", id_field="id", encoding="utf-8", strict=False,
-               batch_bytes=None) -> CorpusReader:
+               batch_bytes=None):
+        """The command's :class:`engine.corpus.CorpusReader`, with a progress bar on a terminal."""
+        from engine.corpus import CorpusReader
+        from engine.resources import seeds_dir
         paths = list(paths) if paths else [seeds_dir()]   # no path: the bundled sample corpus
         kwargs = {} if batch_bytes is None else {"batch_bytes": batch_bytes}
         reader = CorpusReader(paths, text_field=text_field, id_field=id_field, encoding=encoding,
@@ -88,6 +95,7 @@ class JobContext:
             self.progress.advance(self.task, n)
 
     def backend(self, device: str):
+        from engine.backend import get_backend
         return get_backend(device)
 
     def stop_progress(self) -> None:
@@ -95,11 +103,40 @@ class JobContext:
             self.progress.stop()
             self.progress = None
 
-    def report(self, reader: CorpusReader) -> None:
+    def report(self, reader) -> None:
         """Skip counts and first locations on stderr (always when something was skipped)."""
         self.stop_progress()
         for line in reader.stats.summary_lines():
             err_console.print(f"[yellow]{escape(line)}[/yellow]")
+
+
+def text_options(stopwords, strip_accents: bool, min_token_len: int):
+    """engine.text.text_options, imported when a command runs (start-up)."""
+    from engine.text import text_options as make
+    return make(stopwords, strip_accents, min_token_len)
+
+
+#: rows the console shows when the result also goes to a file (the file has them all)
+PREVIEW_ROWS = 20
+
+
+def console_rows(output, quiet: bool, default: int) -> int:
+    """Rows of the result to print: ``default`` without ``--output``; with it at most
+    PREVIEW_ROWS, and none with ``--quiet`` (the file is the result, the console a glance)."""
+    if output is None:
+        return default
+    return 0 if quiet else min(default, PREVIEW_ROWS)
+
+
+def print_rows(table, title: str, output, rows: int) -> None:
+    """The first ``rows`` rows of ``table`` on stdout; what is left is in ``output`` (or not shown)."""
+    from engine.output import print_table
+    if output is None:
+        print_table(table, title=title, console=out_console, max_rows=rows)
+        return
+    print_table(table.slice(0, rows), title=title, console=out_console, max_rows=rows)
+    if table.num_rows > rows:
+        out_console.print(f"[dim]... {table.num_rows - rows} more rows in {escape(str(output))}[/dim]")
 
 
 def fail(msg: str, code: int = 1):
@@ -111,6 +148,9 @@ def fail(msg: str, code: int = 1):
 @contextlib.contextmanager
 def job(quiet: bool = False) -> Iterator[JobContext]:
     """Run a command body: known errors become one line on stderr and an exit code."""
+    from engine.backend import BackendUnavailable
+    from engine.corpus import CorpusError
+    from engine.output import OutputError
     ctx = JobContext(quiet)
     try:
         yield ctx

@@ -10,18 +10,11 @@ from typing import Annotated, Optional
 
 import typer
 
-from engine import params
 from engine.cli import common as cc
-from engine.cooc import CoocConfig, CoocResult, run
 
 
 def register(app) -> None:
     """Add the ``cooc`` command to the typer ``app``."""
-
-
-    from engine.cli import common as cc
-    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
-
     @app.command()
     def cooc(
         paths: cc.Paths = None,
@@ -43,10 +36,15 @@ def register(app) -> None:
         encoding: cc.Encoding = "utf-8",
         strict: cc.Strict = False,
         quiet: cc.Quiet = False,
+        scheduler: cc.Scheduler = None,
     ) -> None:
         """Term co-occurrence (window or document) with PMI, PPMI, NPMI and log-likelihood (G^2).
 
         Output: .npz (sparse count matrix + <name>.vocab.tsv beside it), .parquet, .csv, .jsonl."""
+        from engine import params
+        from engine.cooc import CoocConfig, CoocResult, run
+        from engine.output import FORMATS, plan_outputs, run_inputs
+
         with cc.job(quiet) as ctx:
             params.integer("top", top, minimum=1, optional=True)
             cfg = CoocConfig(window=window, weighting=weighting, min_count=min_count, max_vocab=max_vocab,
@@ -63,7 +61,7 @@ def register(app) -> None:
                 plan = plan_outputs({"--output": output, "--stats": stats}, inputs, formats)
             backend = ctx.backend(device)
             with plan:
-                res = run(reader, backend, cfg)
+                res = run(reader, backend, cfg, scheduler=scheduler)
                 ctx.report(reader)
                 if term is not None:
                     table = res.associates(term, measure, top or 10)
@@ -73,9 +71,9 @@ def register(app) -> None:
                     title = f"co-occurring pairs by {measure}"
                 if not quiet:
                     cc.err_console.print(f"[dim]{res.summary()}; {res.stats.total_seconds:.2f} s[/dim]")
-                # the console shows at most 20 rows when the table goes to a file
-                rows = min(top or 20, 20) if output is not None else (top or 20)
-                print_table(table, title=title, console=cc.out_console, max_rows=rows)
+                rows = cc.console_rows(output, quiet, top or 20)
+                if rows:
+                    cc.print_rows(table, title, output, rows)
                 wrote = []
                 if npz:
                     p, v = res.write_npz(output, plan=plan)

@@ -10,23 +10,21 @@ from typing import Annotated, Optional
 
 import typer
 
-from engine import params
-from engine.console import print_matrix, print_summary
-from engine.minhash import (
-    MAX_SIMILARITY_DOCS,
-    MinHashConfig,
-    load_signatures,
-    run,
-    run_similarity,
-    save_signatures,
-    write_dedup,
-)
-from engine.minhash.store import _check_meta
+# the job package (numpy, numba) is imported when a command runs: start-up of every command
+# builds this module.  The --max-docs default is the library's (checked by tests/test_console.py).
+SIMILARITY_DOCS_DEFAULT = 2000
+
+
+def write_dedup(*args, **kwargs):
+    """engine.minhash.write_dedup, imported when called (a module-level name: tests replace it)."""
+    from engine.minhash import write_dedup as write
+    return write(*args, **kwargs)
 
 
 def register(app) -> None:
     """Add the ``minhash`` and ``similarity`` commands to the typer ``app``."""
     from engine.cli.common import (
+        PREVIEW_ROWS,
         STATS_FORMATS,
         Device,
         Encoding,
@@ -34,17 +32,18 @@ def register(app) -> None:
         MinTokenLen,
         Paths,
         Quiet,
+        Scheduler,
         StatsPath,
         Stopwords,
         Strict,
         StripAccents,
         TextField,
+        console_rows,
         job,
         out_console,
+        print_rows,
         text_options,
     )
-    from engine.output import FORMATS, plan_outputs, print_table, run_inputs
-
     Shingle = Annotated[str, typer.Option("--shingle", help="Shingles: word:N (word n-grams) or char:N (character n-grams).")]
     Perms = Annotated[int, typer.Option("--perms", help="Number of hash permutations (signature length).")]
     Seed = Annotated[int, typer.Option("--seed", help="Seed of the permutation parameters.")]
@@ -75,8 +74,14 @@ def register(app) -> None:
         min_token_len: MinTokenLen = 1,
         stats: StatsPath = None,
         quiet: Quiet = False,
+        scheduler: Scheduler = None,
     ) -> None:
         """Near-duplicate documents: MinHash signatures, LSH, exact verification, clusters."""
+        from engine.console import print_summary
+        from engine.minhash import MinHashConfig, load_signatures, run, save_signatures
+        from engine.minhash.store import _check_meta
+        from engine.output import FORMATS, plan_outputs, run_inputs
+
         with job(quiet) as ctx:
             cfg = MinHashConfig(shingle=shingle, perms=perms, threshold=threshold, bands=bands,
                                 rows=rows, seed=seed, verify=verify, max_bucket=max_bucket,
@@ -99,7 +104,7 @@ def register(app) -> None:
                 _check_meta(base.meta, cfg)
             backend = ctx.backend(device)
             with plan:  # all outputs renamed into place together, after the last is complete
-                res = run(r, backend, cfg, base=base)
+                res = run(r, backend, cfg, base=base, scheduler=scheduler)
                 ctx.report(r)
                 if output is not None:
                     res.write(output, "pairs", plan=plan, key="--output")
@@ -122,9 +127,10 @@ def register(app) -> None:
                 summ.pop("saved documents")
             mb = res.sigs.n_bytes / 1e6
             summ["time"] = f"{res.seconds:.2f} s ({mb / max(res.seconds, 1e-9):.1f} MB/s, {res.backend_name})"
-            print_summary(summ, out_console)
-            if output is None and res.pair_a.size:
-                print_table(res.table("pairs"), "Near-duplicate pairs", out_console, max_rows=20)
+            rows = console_rows(output, quiet, PREVIEW_ROWS)
+            print_summary(summ, out_console)   # a few lines, even with --quiet: what was found
+            if rows and res.pair_a.size:
+                print_rows(res.table("pairs"), "Near-duplicate pairs", output, rows)
 
     @app.command()
     def similarity(
@@ -133,7 +139,7 @@ def register(app) -> None:
         perms: Perms = 128,
         seed: Seed = 1,
         exact: Annotated[bool, typer.Option("--exact", help="Exact Jaccard of the shingle sets instead of the MinHash estimate.")] = False,
-        max_docs: Annotated[int, typer.Option("--max-docs", help="Refuse corpora with more documents than this.")] = MAX_SIMILARITY_DOCS,
+        max_docs: Annotated[int, typer.Option("--max-docs", help="Refuse corpora with more documents than this.")] = SIMILARITY_DOCS_DEFAULT,
         device: Device = "auto",
         output: Annotated[Optional[Path], typer.Option("--output", "-o", help="The matrix: .npy, or .parquet/.csv/.jsonl (doc_id + one column per document).")] = None,
         text_field: TextField = "text",
@@ -145,8 +151,14 @@ def register(app) -> None:
         min_token_len: MinTokenLen = 1,
         stats: StatsPath = None,
         quiet: Quiet = False,
+        scheduler: Scheduler = None,
     ) -> None:
         """All-pairs estimated Jaccard similarity matrix of a small corpus (e.g. the seed articles)."""
+        from engine import params
+        from engine.console import print_matrix
+        from engine.minhash import MinHashConfig, run_similarity
+        from engine.output import FORMATS, plan_outputs, run_inputs
+
         with job(quiet) as ctx:
             cfg = MinHashConfig(shingle=shingle, perms=perms, seed=seed,
                                 text=text_options(stopwords, strip_accents, min_token_len))
@@ -156,7 +168,7 @@ def register(app) -> None:
                                 {"--output": (".npy",) + FORMATS, "--stats": STATS_FORMATS})
             backend = ctx.backend(device)
             with plan:
-                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact)
+                res = run_similarity(r, backend, cfg, max_docs=max_docs, exact=exact, scheduler=scheduler)
                 ids, m = res.doc_ids, res.matrix
                 ctx.report(r)
                 if output is not None:
@@ -165,8 +177,11 @@ def register(app) -> None:
                     plan.write_text("--stats", res.stats.to_json())
                 plan.commit()
             what = "exact" if exact else f"estimated ({perms} permutations)"
-            if len(ids) <= 20:
+            rows = console_rows(output, quiet, PREVIEW_ROWS)
+            if rows and len(ids) <= rows:
                 print_matrix(ids, m, out_console, f"Jaccard similarity, {what}, {cfg.shingle} shingles")
-            else:
-                out_console.print(f"{len(ids)} documents: {what} Jaccard matrix "
-                                  + (f"written to {output}" if output else "computed (use --output to write it)"))
+            elif rows:   # a corner of the matrix, the rest in the file
+                print_matrix(ids[:rows], m[:rows, :rows], out_console,
+                             f"Jaccard similarity, {what}, {cfg.shingle} shingles: first {rows} of {len(ids)}")
+                if output is None:
+                    out_console.print(f"{len(ids)} documents: use --output to write the whole matrix")

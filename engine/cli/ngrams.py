@@ -11,14 +11,9 @@ from typing import Annotated, Optional
 import typer
 
 from engine.cli import common as cc
-from engine.ngrams import NgramConfig, run
 
 
 def register(app) -> None:
-    import time
-
-    from engine.output import plan_outputs, print_table, run_inputs
-
     @app.command()
     def ngrams(
         paths: cc.Paths = None,
@@ -38,14 +33,20 @@ def register(app) -> None:
         encoding: cc.Encoding = "utf-8",
         strict: cc.Strict = False,
         quiet: cc.Quiet = False,
+        scheduler: cc.Scheduler = None,
     ) -> None:
         """Count word or character n-grams: occurrences (count) and documents (doc_freq).
 
-        Without --output, prints a table (top 50 rows). Output columns: ngram, n, count, doc_freq,
+        Without --output, prints a table (top 50 rows); with it, at most 20 (none with --quiet). Output columns: ngram, n, count, doc_freq,
         ordered by count descending then ngram. Formats: .parquet, .csv, .jsonl.
         --stats writes the run's statistics (JSON).
         With no PATH, runs on the bundled sample corpus (seeds/).
         """
+        import time
+
+        from engine.ngrams import NgramConfig, run
+        from engine.output import plan_outputs, run_inputs
+
         with cc.job(quiet) as ctx:
             # the reader first (expanding the paths reads nothing): the outputs are checked
             # against its files before any work
@@ -57,15 +58,16 @@ def register(app) -> None:
             backend = ctx.backend(device)
             with plan:
                 t0 = time.perf_counter()
-                result = run(reader, backend, cfg)
+                result = run(reader, backend, cfg, scheduler=scheduler)
                 dt = time.perf_counter() - t0
                 ctx.report(reader)
                 table = result.table()
                 if output is not None:
                     with result.stats.stage("write"):
                         result.write(output, plan=plan)
-                else:
-                    print_table(table, title=f"{'char' if char else 'word'} n-grams", console=cc.out_console)
+                rows = cc.console_rows(output, quiet, 50)
+                if rows:
+                    cc.print_rows(table, f"{'char' if char else 'word'} n-grams", output, rows)
                 if stats is not None:
                     plan.write_text("--stats", result.stats.to_json())
                 plan.commit()

@@ -13,14 +13,13 @@ import numpy as np
 from engine import params
 from engine.errors import ParameterError
 from engine.text import TextOptions
+from kernels.constants import LOW32  # noqa: F401  (C.LOW32: used as such by engine.cooc.backends)
 
 __all__ = ["CoocConfig", "parse_window", "MEASURES", "WEIGHTINGS", "MAX_HARMONIC_WINDOW"]
 
 MEASURES = ("count", "pmi", "ppmi", "npmi", "llr")
 WEIGHTINGS = ("none", "harmonic")
 MAX_HARMONIC_WINDOW = 20   # lcm(1..20) = 232792560 keeps integer weight sums far from 2**63
-EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
-LOW32 = np.uint64(0xFFFFFFFF)
 INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
 DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block per thread (4 MB used)
 REST_CAP = 1 << 23           # buffered pair keys per thread before a reduction (64 MB each)
@@ -31,7 +30,25 @@ OUT_SLACK = 4096
 
 
 def parse_window(value, name: str = "window") -> int | str:
-    """A window: a positive integer (or its digits) or ``"doc"``."""
+    """Check a window parameter.
+
+    Parameters
+    ----------
+    value : int or str
+        A positive integer, its digits, or ``"doc"``.
+    name : str, optional
+        The parameter's name in errors.
+
+    Returns
+    -------
+    int or str
+        The window, or ``"doc"``.
+
+    Raises
+    ------
+    ParameterError
+        Anything else.
+    """
     if isinstance(value, str):
         v = value.strip().lower()
         if v == "doc":
@@ -51,13 +68,26 @@ def parse_window(value, name: str = "window") -> int | str:
 class CoocConfig:
     """Parameters of the co-occurrence job (validated on creation, by :mod:`engine.params`).
 
-    window : positive int (token window) or ``"doc"`` (document co-occurrence).
-    weighting : ``"none"`` (w = 1) or ``"harmonic"`` (w = 1/distance; window <= 20).
-    min_count, max_vocab : vocabulary pruning (term frequency, ties by term).
-    measure : sort key of the tables: count, pmi, ppmi, npmi or llr.
-    text : tokenisation options (stop words, accents, minimum token length).
-    cache_bytes : per-token type numbers kept in memory between the vocabulary pass and
-        the pair pass; beyond this they are spilled to a temporary folder.
+    Parameters
+    ----------
+    window : int or str
+        Positive int (token window) or ``"doc"`` (document co-occurrence).
+    weighting : str
+        ``"none"`` (w = 1) or ``"harmonic"`` (w = 1/distance; window <= 20).
+    min_count, max_vocab : int
+        Vocabulary pruning (term frequency, ties by term).
+    measure : str
+        Sort key of the tables: count, pmi, ppmi, npmi or llr.
+    text : TextOptions
+        Tokenisation options (stop words, accents, minimum token length).
+    cache_bytes : int
+        Per-token type numbers kept in memory between the vocabulary pass and the pair
+        pass; beyond this they are spilled to a temporary folder.
+
+    Raises
+    ------
+    ParameterError
+        A parameter out of range, named by its library name.
     """
     window: int | str = 5
     weighting: str = "none"
@@ -85,10 +115,19 @@ class CoocConfig:
 
     @property
     def doc_mode(self) -> bool:
+        """Whether pairs are document co-occurrences (``window == "doc"``)."""
         return self.window == "doc"
 
     def weights(self) -> tuple[np.ndarray, int]:
-        """(integer weight per distance 0..W, divisor): w(d) = table[d] / divisor."""
+        """The integer weights of a token window.
+
+        Returns
+        -------
+        table : ndarray of int64, shape (W + 1,)
+            ``table[d]`` for a pair at distance ``d`` (``table[0]`` unused).
+        divisor : int
+            1, or ``lcm(1..W)`` with harmonic weights: w(d) = table[d] / divisor exactly.
+        """
         w = self.window
         if self.weighting == "none":
             return np.ones(w + 1, np.int64), 1

@@ -23,8 +23,23 @@ __all__ = ["finish", "run", "cooccurrence"]
 
 
 def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> CoocResult:
-    """The result of the combined pair counts: columns sorted by (a, b), document
-    frequencies split off in document mode, margins and the sort key of ``config.measure``."""
+    """The contract's last step: the result of the combined pair counts.
+
+    Parameters
+    ----------
+    partial : PairPartial
+        The pair counts of the whole corpus (:func:`combine` of every partition's).
+    config : CoocConfig
+        The job's configuration (the same as the map steps').
+    vocabulary : Vocabulary
+        The vocabulary the pairs were counted with (:func:`choose_vocabulary`).
+
+    Returns
+    -------
+    CoocResult
+        Columns sorted by (a, b); in document mode the diagonal split off as the document
+        frequencies; margins and the sort key of ``config.measure`` computed.
+    """
     stats = JobStats(job="cooc").merge(vocabulary.stats).merge(partial.stats)
     with stats.stage("pairs"):
         a, b, vals = partial.columns()
@@ -44,19 +59,38 @@ def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> 
     return res
 
 
-def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
+def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=None) -> CoocResult:
     """Co-occurrence counts of a corpus.
 
     Parameters
     ----------
-    corpus : paths (files / folders), a :class:`CorpusReader`, a :class:`Batch` or an
-        iterable of batches (:func:`engine.job.as_batches`).  Read once: pass 2 runs over
-        the type number of every token kept by pass 1 (spilled to disk beyond
-        ``config.cache_bytes``).
-    backend : ``"auto"``, ``"cpu"``, ``"gpu"`` or a backend object.
-    config : :class:`CoocConfig` (defaults: window 5, min_count 2, max_vocab 50000).
+    corpus : paths, CorpusReader, Batch or iterable of Batch
+        Files / folders, a reader, or batches (:func:`engine.job.as_batches`).  Read once:
+        pass 2 runs over the type number of every token kept by pass 1 (spilled to disk
+        beyond ``config.cache_bytes``).
+    backend : str or Backend, optional
+        ``"auto"`` (default), ``"cpu"``, ``"gpu"`` or a backend object.
+    config : CoocConfig, optional
+        Defaults: window 5, min_count 2, max_vocab 50000, measure llr.
+    scheduler : None or a cluster, optional
+        None (this process) or a cluster (:func:`engine.ngrams.run`): the same result,
+        computed there.
+
+    Returns
+    -------
+    CoocResult
+        Counts, vocabulary, measures on demand, tables and writers; ``.stats`` with the
+        reader's skips and warnings.
+
+    Raises
+    ------
+    engine.corpus.CorpusError
+        The corpus cannot be read.
     """
     cfg = config or CoocConfig()
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        return run_distributed("cooc", corpus, backend, cfg, scheduler)
     be = get_backend(backend)
     batches, reader = as_batches(corpus)
     cache = TokenCache(cfg.cache_bytes)
@@ -74,6 +108,26 @@ def run(corpus, backend="auto", config: CoocConfig | None = None) -> CoocResult:
 
 def cooccurrence(source, *, window=5, weighting="none", min_count=2, max_vocab=50000, measure="llr",
                  text: TextOptions = TextOptions(), device="auto") -> CoocResult:
-    """Keyword form of :func:`run`."""
+    """Keyword form of :func:`run`.
+
+    Parameters
+    ----------
+    source : paths, CorpusReader, Batch or iterable of Batch
+        The corpus, as for :func:`run`.
+    window, weighting, min_count, max_vocab, measure, text
+        The fields of :class:`CoocConfig` (checked there).
+    device : str or Backend, optional
+        The backend, as for :func:`run`.
+
+    Returns
+    -------
+    CoocResult
+        ``run(source, device, CoocConfig(...))``.
+
+    Raises
+    ------
+    ParameterError
+        A parameter is out of range (it is named).
+    """
     return run(source, device, CoocConfig(window=window, weighting=weighting, min_count=min_count,
                                           max_vocab=max_vocab, measure=measure, text=text))

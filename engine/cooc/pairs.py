@@ -43,7 +43,13 @@ class PairPartial:
     stats: JobStats = field(default_factory=lambda: JobStats(job="cooc"))
 
     def sparse(self) -> "PairPartial":
-        """The same pairs with no dense block (every pair a key)."""
+        """The same pairs with no dense block.
+
+        Returns
+        -------
+        PairPartial
+            Every pair a key (``k = 0``); ``self`` when there is no block.
+        """
         if self.k == 0:
             return self
         cells = np.flatnonzero(self.dense)
@@ -52,7 +58,15 @@ class PairPartial:
         return PairPartial(np.zeros(0, np.int64), 0, keys, vals, self.divisor, self.stats)
 
     def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(a int32, b int32, value int64) of every pair, sorted by (a, b)."""
+        """The pairs as columns.
+
+        Returns
+        -------
+        a, b : ndarray of int32
+            Term ids, ``a <= b``, sorted by (a, b).
+        value : ndarray of int64
+            The pair's count in weight units.
+        """
         from kernels.cpu.cooc import assemble, dense_row_counts
         k = self.k
         dense = self.dense.reshape(1, -1)
@@ -74,14 +88,28 @@ def _merge_sorted(k1, v1, k2, v2):
 def map_partition(batches, backend, config: CoocConfig, vocabulary: Vocabulary) -> PairPartial:
     """Pass 2 over one partition: the pairs of the terms of ``vocabulary``.
 
-    ``batches``: the partition's batches (tokenised again here), or the
-    :class:`TokenCache` filled by ``map_vocabulary(..., tokens=cache)`` (emptied as it goes).
+    Parameters
+    ----------
+    batches : iterable of Batch or TokenCache
+        The partition's batches (tokenised again here), or the :class:`TokenCache` filled
+        by ``map_vocabulary(..., tokens=cache)`` for the same partition (emptied as it goes).
+    backend : str or Backend
+        Where to count.
+    config : CoocConfig
+        Window (or document mode) and weighting.
+    vocabulary : Vocabulary
+        The chosen terms (the same for every partition).
+
+    Returns
+    -------
+    PairPartial
+        Integer pair counts (numpy arrays); stats with seconds ``pairs``.
     """
     be = get_backend(backend)
     ops = ops_for(be)
     stats = JobStats(job="cooc", backend=be.describe())
     wtab, divisor = config.weights() if not config.doc_mode else (None, 1)
-    with stats.stage("pairs"):
+    with stats.stage("pairs"), be.count_into(stats):
         cache = batches if isinstance(batches, TokenCache) else None
         if cache is None:
             cache = TokenCache(config.cache_bytes)
@@ -107,7 +135,24 @@ def map_partition(batches, backend, config: CoocConfig, vocabulary: Vocabulary) 
 
 
 def combine(partials) -> PairPartial:
-    """The pair counts of consecutive partitions as one (integer sums: exact)."""
+    """The pair counts of consecutive partitions as one (integer sums: exact).
+
+    Parameters
+    ----------
+    partials : iterable of PairPartial
+        In corpus order, all with the same weighting.  Partials with different dense
+        blocks (a GPU partition has none) are combined in the sparse form.
+
+    Returns
+    -------
+    PairPartial
+        The sums; an empty partial when there are none.
+
+    Raises
+    ------
+    ValueError
+        The partials were counted with different weightings.
+    """
     partials = list(partials)
     if not partials:
         return PairPartial(np.zeros(0, np.int64), 0, np.empty(0, np.uint64), np.empty(0, np.int64))

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from engine import params
+from engine import arrow_arrays, params
 from engine.cooc.config import MEASURES, CoocConfig
 from engine.cooc.measures import check_measure, m_units, margins, measure_rows, sort_key
 from engine.errors import ParameterError
@@ -96,7 +96,20 @@ class CoocResult:
         return m if self.divisor == 1 else m / self.divisor
 
     def measure(self, name: str, rows: np.ndarray | None = None) -> np.ndarray:
-        """One measure (count, pmi, ppmi, npmi or llr) of the rows ``rows`` (default: all rows)."""
+        """One measure of some rows.
+
+        Parameters
+        ----------
+        name : str
+            count, pmi, ppmi, npmi or llr.
+        rows : ndarray of int, optional
+            The rows wanted (default: every row).
+
+        Returns
+        -------
+        ndarray
+            The counts (int64, float64 with harmonic weights) or the measure (float64).
+        """
         if name == "count":
             return self.counts(rows)
         return measure_rows(name, self.a, self.b, self.raw, rows, self._margins(), self.divisor,
@@ -126,11 +139,34 @@ class CoocResult:
         return {b"cooc": f"{mode}; min_count {c.min_count}, max_vocab {c.max_vocab}, "
                          f"{len(self.vocab)} terms, {self.n_docs} documents".encode()}
 
-    def table(self, measure: str | None = None, top: int | None = None) -> pa.Table:
-        """Rows term_a <= term_b, count, pmi, ppmi, npmi, llr; by ``measure`` descending, ties by terms.
+    def to_cudf(self, measure: str | None = None, top: int | None = None):
+        """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
+        from engine.gpu.frames import to_cudf
+        return to_cudf(self.table(measure, top))
 
-        With ``top``, only the sort measure is computed for every row; the rows at or
-        above the top-th value (ties included) are sorted and get the other measures."""
+    def table(self, measure: str | None = None, top: int | None = None) -> pa.Table:
+        """The pairs as a table, best first.
+
+        Parameters
+        ----------
+        measure : str, optional
+            Sort key, descending (default: the configuration's); ties by terms.
+        top : int, optional
+            Rows kept (default: all).  Only the sort measure is computed for every row;
+            the rows at or above the top-th value (ties included) are sorted and get the
+            other measures.
+
+        Returns
+        -------
+        pyarrow.Table
+            Columns term_a <= term_b, count, pmi, ppmi, npmi, llr; the configuration in the
+            schema metadata.
+
+        Raises
+        ------
+        ParameterError
+            ``measure`` or ``top`` is not valid.
+        """
         measure = self._check_measure(measure)
         top = params.integer("top", top, minimum=1, optional=True)
         key = self.sort_key(measure)
@@ -166,14 +202,30 @@ class CoocResult:
             o = o[:top]
         ia, ib = ia[o], ib[o]
         rows = o if sel is None else sel[o]
-        vocab = pa.array(self.vocab, pa.string())
-        cols = {"term_a": vocab.take(pa.array(ia)), "term_b": vocab.take(pa.array(ib))}
+        vocab = arrow_arrays.strings(self.vocab)
+        cols = {"term_a": vocab.take(arrow_arrays.numeric(ia)), "term_b": vocab.take(arrow_arrays.numeric(ib))}
         for name, v in self.measures(rows).items():
-            cols[name] = pa.array(v)
+            cols[name] = arrow_arrays.numeric(v)
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def term_id(self, term: str) -> int:
-        """Vocabulary id of ``term`` (normalised like the tokens); ParameterError if absent."""
+        """The vocabulary id of a term.
+
+        Parameters
+        ----------
+        term : str
+            One word, normalised like the tokens (case, NFKC, accents as configured).
+
+        Returns
+        -------
+        int
+            Its term id.
+
+        Raises
+        ------
+        ParameterError
+            ``term`` is not one word after normalisation, or is not in the vocabulary.
+        """
         from engine.normalize import reference_tokens
         toks = reference_tokens(term, self.config.text.strip_accents)
         if len(toks) != 1:
@@ -190,7 +242,27 @@ class CoocResult:
         return i
 
     def associates(self, term: str, measure: str | None = None, top: int | None = 10) -> pa.Table:
-        """The terms most associated with ``term``: columns term, associate, count, measures."""
+        """The terms most associated with one term.
+
+        Parameters
+        ----------
+        term : str
+            The term (see :meth:`term_id`).
+        measure : str, optional
+            Sort key, descending (default: the configuration's); ties by terms.
+        top : int or None, optional
+            Rows kept (None: all).
+
+        Returns
+        -------
+        pyarrow.Table
+            Columns term, associate, count, pmi, ppmi, npmi, llr.
+
+        Raises
+        ------
+        ParameterError
+            ``term`` or ``measure`` is not valid.
+        """
         measure = self._check_measure(measure)
         t = self.term_id(term)
         sel = np.flatnonzero(((self.a == t) | (self.b == t)) & (self.a != self.b))
@@ -200,14 +272,25 @@ class CoocResult:
         order = np.lexsort((rank[other], -sort_key(ms[measure])))
         if top is not None:
             order = order[:top]
-        cols = {"term": pa.array([self.vocab[t]] * order.size, pa.string()),
-                "associate": pa.array([self.vocab[i] for i in other[order]], pa.string())}
+        cols = {"term": arrow_arrays.strings([self.vocab[t]] * order.size),
+                "associate": arrow_arrays.strings([self.vocab[i] for i in other[order]])}
         for name in MEASURES:
-            cols[name] = pa.array(ms[name][order])
+            cols[name] = arrow_arrays.numeric(ms[name][order])
         return pa.table(cols).replace_schema_metadata(self._schema_meta())
 
     def matrix(self, measure: str = "count"):
-        """The symmetric V x V scipy.sparse CSR matrix of M (or of a measure on M's non-zeros)."""
+        """The symmetric co-occurrence matrix.
+
+        Parameters
+        ----------
+        measure : str, optional
+            count (default: M itself) or a measure, on M's non-zeros.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix
+            V x V, rows and columns by term id.
+        """
         import scipy.sparse as sp
         measure = self._check_measure(measure)
         v = self.measures()[measure] if measure != "count" else self.counts()
@@ -219,12 +302,13 @@ class CoocResult:
         return sp.csr_matrix((data, (rows, cols)), shape=(n, n))
 
     def vocab_table(self) -> pa.Table:
-        cols = {"id": pa.array(np.arange(len(self.vocab))), "term": pa.array(self.vocab, pa.string()),
-                "count": pa.array(self.term_count)}
+        """The vocabulary: columns id, term, count, and doc_freq (document mode) or marginal."""
+        cols = {"id": arrow_arrays.numeric(np.arange(len(self.vocab))), "term": arrow_arrays.strings(self.vocab),
+                "count": arrow_arrays.numeric(self.term_count)}
         if self.doc_freq is not None:
-            cols["doc_freq"] = pa.array(self.doc_freq)
+            cols["doc_freq"] = arrow_arrays.numeric(self.doc_freq)
         else:
-            cols["marginal"] = pa.array(self.marginals())
+            cols["marginal"] = arrow_arrays.numeric(self.marginals())
         return pa.table(cols)
 
     @staticmethod
@@ -236,7 +320,21 @@ class CoocResult:
                 companion(option, path, ".vocab.tsv", "the vocabulary")]
 
     def write_stats(self, path, plan=None) -> Path:
-        """``stats.to_json()`` at ``path`` (through the command's ``plan`` as ``--stats``)."""
+        """Write the run's statistics as JSON.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            A ``.json`` file.
+        plan : engine.output.OutputPlan, optional
+            The command's plan holding ``path`` as ``--stats`` (the command commits);
+            without it the file is checked, written and renamed here.
+
+        Returns
+        -------
+        Path
+            ``path``.
+        """
         from engine.output import own_plan
         with own_plan(plan, "--stats", path, (".json",)) as p:
             p.write_text("--stats", self.stats.to_json())
@@ -247,14 +345,19 @@ class CoocResult:
 
         Parameters
         ----------
-        path : the ``.npz`` file.
-        plan : the command's :class:`engine.output.OutputPlan` holding ``path`` as
-            ``--output`` and its companion (:meth:`npz_targets`); the command commits.
-            Without it, both are checked, written and renamed here.
+        path : str or os.PathLike
+            The ``.npz`` file.
+        plan : engine.output.OutputPlan, optional
+            The command's plan holding ``path`` as ``--output`` and its companion
+            (:meth:`npz_targets`); the command commits.  Without it, both are checked,
+            written and renamed here.
 
         Returns
         -------
-        (matrix path, vocabulary path)
+        matrix : Path
+            ``path``.
+        vocabulary : Path
+            The ``<stem>.vocab.tsv`` beside it.
         """
         import scipy.sparse as sp
 
@@ -276,6 +379,7 @@ class CoocResult:
         return path, plan.path(vocab)
 
     def summary(self) -> str:
+        """One line: documents, bytes, tokens, terms, pairs, mode and backend."""
         c = self.config
         mode = ("documents (measures use N documents and document frequencies)" if c.doc_mode
                 else f"window {c.window}, weighting {c.weighting}")

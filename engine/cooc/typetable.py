@@ -8,11 +8,13 @@ import tempfile
 
 import numpy as np
 
+from engine.arrays import offsets_from_counts
 from engine.backend import get_backend
 from engine.cooc import config as C
-from engine.corpus import Batch, batch_from_texts
+from engine.corpus import Batch
 from engine.memory import small_pages
-from engine.text import TextOptions, tokenize
+from engine.text import TextOptions, tokenize_slow_docs
+from kernels.constants import EMPTY
 
 __all__ = ["TypeTable", "TokenCache"]
 
@@ -32,7 +34,7 @@ class TypeTable:
             parts = max(1, numba.get_num_threads())
         cap = cap or C.INITIAL_TYPE_CAP
         self.parts = parts
-        self.tab = np.full((parts, 2 * cap), C.EMPTY, np.uint64)   # (hash, number) per slot
+        self.tab = np.full((parts, 2 * cap), EMPTY, np.uint64)   # (hash, number) per slot
         self.count = np.zeros((parts, cap), np.int64)
         self.pos = np.zeros((parts, cap), np.int64)
         self.len = np.zeros((parts, cap), np.int32)
@@ -57,7 +59,7 @@ class TypeTable:
         from kernels.cpu.cooc import type_rehash
         cap = self.cap * 2
         old = self.tab
-        self.tab = np.full((self.parts, 2 * cap), C.EMPTY, np.uint64)
+        self.tab = np.full((self.parts, 2 * cap), EMPTY, np.uint64)
         for p in range(self.parts):
             type_rehash(old[p], self.tab[p], cap - 1)
         for name in ("count", "pos", "len"):
@@ -116,21 +118,19 @@ class TypeTable:
         segments = []
         for p in range(parts):
             ntok = np.maximum(doc_ntok[cut[p]:cut[p + 1]], 0)
-            seg_off = np.zeros(ntok.size + 1, np.int64)
-            np.cumsum(ntok, out=seg_off[1:])
+            seg_off = offsets_from_counts(ntok)
             segments.append((out[p, :out_n[p]], seg_off, out.nbytes // parts + seg_off.nbytes))
             if docs is not None:
                 docs.append(np.arange(cut[p], cut[p + 1], dtype=np.int64))
         n_tokens = int(out_n.sum())
-        slow = np.flatnonzero(doc_ntok < 0)
-        if slow.size:
-            toks = tokenize(batch_from_texts([batch.text(int(d)) for d in slow]), get_backend("cpu"), opts)
+        slow, toks = tokenize_slow_docs(batch, doc_ntok, get_backend("cpu"), opts)
+        if toks is not None:
             tt = np.empty(toks.n_tokens, np.int32)
             self.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
             seg_off = np.asarray(toks.doc_tok_offsets)
             segments.append((tt, seg_off, tt.nbytes + seg_off.nbytes))
             if docs is not None:
-                docs.append(slow.astype(np.int64))
+                docs.append(slow)
             n_tokens += toks.n_tokens
         return segments, n_tokens
 
@@ -174,9 +174,11 @@ class TypeTable:
         self._fold(parts, [(out, cut[p], cut[p + 1]) for p in range(parts)])
 
     def counts(self) -> np.ndarray:
+        """Occurrences of each type number (int64, a view of the table)."""
         return self.count[0, :self.numbers]
 
     def terms(self, numbers) -> list[str]:
+        """The spellings (normalised, as first seen) of the type numbers ``numbers``."""
         pool = self.pool[0, :self.pool_used[0]].tobytes()
         pos, ln = self.pos[0][numbers].tolist(), self.len[0][numbers].tolist()
         return [pool[s:s + n].decode("utf-8") for s, n in zip(pos, ln)]
@@ -184,7 +186,7 @@ class TypeTable:
     def hashes(self) -> np.ndarray:
         """Hash of each type number."""
         h = np.empty(self.numbers, np.uint64)
-        m = self.tab[0, 0::2] != C.EMPTY
+        m = self.tab[0, 0::2] != EMPTY
         h[self.tab[0, 1::2][m].astype(np.int64)] = self.tab[0, 0::2][m]
         return h
 
@@ -227,6 +229,7 @@ class TokenCache:
                 yield h, o
 
     def close(self):
+        """Drop every batch held and remove the spill folder (idempotent)."""
         self.items = []
         if self.dir is not None:
             shutil.rmtree(self.dir, ignore_errors=True)

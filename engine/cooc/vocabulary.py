@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from engine.arrays import gather_ranges, offsets_from_counts, sorted_runs
 from engine.backend import get_backend
 from engine.cooc.backends import ops_for
 from engine.cooc.config import CoocConfig
@@ -73,7 +74,18 @@ class Vocabulary:
         return len(self.terms)
 
     def ids(self, keys: np.ndarray) -> np.ndarray:
-        """int32 term id of each key (-1 when not in the vocabulary)."""
+        """Term ids of token hashes.
+
+        Parameters
+        ----------
+        keys : ndarray of uint64
+            Token hashes (term keys).
+
+        Returns
+        -------
+        ndarray of int32
+            The id of each key, -1 when it is not in the vocabulary.
+        """
         from kernels.cpu.cooc import lookup_ids
         if not self.terms:
             return np.full(np.asarray(keys).size, -1, np.int32)
@@ -95,11 +107,25 @@ def _grown(a: np.ndarray, n: int, fill) -> np.ndarray:
 
 
 def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | None = None) -> VocabPartial:
-    """Pass 1 over one partition: the :class:`VocabPartial` of ``batches``.
+    """Pass 1 over one partition: its term counts.
 
-    ``tokens``: a :class:`TokenCache` that receives every token's type number (index into
-    the partial) and the documents' token offsets, so that :func:`engine.cooc.map_partition`
-    counts pairs without reading the batches again (its ``keys`` are set to the partial's).
+    Parameters
+    ----------
+    batches : iterable of Batch
+        The partition (its document indices count from its first document).
+    backend : str or Backend
+        Where to tokenise.
+    config : CoocConfig
+        The text options are used here.
+    tokens : TokenCache, optional
+        Receives every token's type number (index into the partial) and the documents'
+        token offsets, so that :func:`engine.cooc.map_partition` counts pairs without
+        reading the batches again (its ``keys`` are set to the partial's).
+
+    Returns
+    -------
+    VocabPartial
+        Numpy arrays only; stats with documents, tokens, bytes and seconds ``vocabulary``.
     """
     from kernels.cpu.cooc import type_doc_freq
     be = get_backend(backend)
@@ -109,7 +135,7 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
     doc_freq = np.zeros(0, np.int64)
     first_doc = np.zeros(0, np.int64)
     last = np.zeros(0, np.int64)
-    with stats.stage("vocabulary"):
+    with stats.stage("vocabulary"), be.count_into(stats):
         for batch in batches:
             segments, n_tokens = ops.count_types(be, types, batch, config.text)
             n = types.numbers
@@ -125,14 +151,12 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
             del segments, batch   # the text is not needed any more: memory for the pair pass
         n = types.numbers
         pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
-        offsets = np.zeros(n + 1, np.int64)
-        np.cumsum(ln, out=offsets[1:])
+        offsets = offsets_from_counts(ln)
         pool = types.pool[0]
         if n and np.array_equal(pos, offsets[:-1]):
             strings = pool[:offsets[-1]].copy()
         else:   # spellings not in type order in the pool: gather them
-            strings = pool[np.repeat(pos - offsets[:-1], ln) + np.arange(offsets[-1])] if n else \
-                np.empty(0, np.uint8)
+            strings, _ = gather_ranges(pool, pos, ln)
         part = VocabPartial(types.hashes(), types.counts().copy(), doc_freq[:n].copy(),
                             first_doc[:n].copy(), strings, offsets, stats)
     if tokens is not None:
@@ -142,19 +166,24 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
 
 def _take_strings(strings: np.ndarray, offsets: np.ndarray, idx: np.ndarray):
     """The spellings ``idx`` of a flat (strings, offsets) pair, as a new flat pair."""
-    ln = offsets[idx + 1] - offsets[idx]
-    out_off = np.zeros(idx.size + 1, np.int64)
-    np.cumsum(ln, out=out_off[1:])
-    src = np.repeat(offsets[idx] - out_off[:-1], ln) + np.arange(out_off[-1])
-    return strings[src], out_off
+    return gather_ranges(strings, offsets[idx], offsets[idx + 1] - offsets[idx])
 
 
 def combine_vocabulary(partials) -> VocabPartial:
     """The partials of consecutive partitions as one (exact; depends only on the list order).
 
-    Counts and document frequencies are summed; first documents are shifted by the
-    documents of the partials before; a key keeps the spelling of the first partial that
-    has it; keys in order of first appearance (partial, then its own order).
+    Parameters
+    ----------
+    partials : iterable of VocabPartial
+        In corpus order.
+
+    Returns
+    -------
+    VocabPartial
+        Counts and document frequencies summed; first documents shifted by the documents
+        of the partials before; a key keeps the spelling of the first partial that has it;
+        keys in order of first appearance (partial, then its own order).  No partials:
+        an empty partial.
     """
     partials = list(partials)
     if not partials:
@@ -169,9 +198,8 @@ def combine_vocabulary(partials) -> VocabPartial:
         p = partials[0]
         return VocabPartial(p.keys, p.counts, p.doc_freq, p.first_doc, p.strings, p.offsets, stats)
     keys = np.concatenate([p.keys for p in partials])
-    o = np.argsort(keys, kind="stable")   # equal keys in list order
+    o, start = sorted_runs(keys)   # stable: equal keys in list order
     ks = keys[o]
-    start = np.flatnonzero(np.concatenate([[True], ks[1:] != ks[:-1]])) if ks.size else np.empty(0, np.int64)
     counts = np.add.reduceat(np.concatenate([p.counts for p in partials])[o], start) if ks.size else \
         np.empty(0, np.int64)
     df = np.add.reduceat(np.concatenate([p.doc_freq for p in partials])[o], start) if ks.size else \
@@ -183,7 +211,7 @@ def combine_vocabulary(partials) -> VocabPartial:
     earliest = o[start]                 # position of each key's first occurrence in the list
     order = np.argsort(earliest, kind="stable")
     strings = np.concatenate([p.strings for p in partials])
-    bytes_base = np.concatenate([[0], np.cumsum([p.strings.size for p in partials])])
+    bytes_base = offsets_from_counts([p.strings.size for p in partials])
     offsets = np.concatenate([p.offsets[:-1] + b for p, b in zip(partials, bytes_base[:-1])] +
                              [np.array([bytes_base[-1]], np.int64)])
     s, off = _take_strings(strings, offsets, earliest[order])
@@ -191,8 +219,22 @@ def combine_vocabulary(partials) -> VocabPartial:
 
 
 def choose_vocabulary(partial: VocabPartial, config: CoocConfig) -> Vocabulary:
-    """The terms kept: occurrences >= ``min_count``, then the ``max_vocab`` most frequent
-    (ties by term, code point order = UTF-8 byte order); ids in frequency order, ties by term."""
+    """The terms kept, and their ids.
+
+    Parameters
+    ----------
+    partial : VocabPartial
+        The term counts of the whole corpus (:func:`combine_vocabulary`).
+    config : CoocConfig
+        ``min_count`` and ``max_vocab``.
+
+    Returns
+    -------
+    Vocabulary
+        Terms with occurrences >= ``min_count``, then the ``max_vocab`` most frequent
+        (ties by term, code point order = UTF-8 byte order); ids in frequency order, ties
+        by term.
+    """
     stats = JobStats(job="cooc").merge(partial.stats)
     with stats.stage("vocabulary"):
         cnt_all = partial.counts

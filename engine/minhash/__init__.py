@@ -47,8 +47,6 @@ from engine.minhash.lsh import pair_estimates as pair_estimates
 from engine.minhash.lsh import pair_jaccard as pair_jaccard
 from engine.minhash.result import MinHashResult
 from engine.minhash.signatures import SignatureSet, TextSource
-from engine.minhash.signatures import _k as _k
-from engine.minhash.signatures import _launch as _launch
 from engine.minhash.signatures import batch_signatures as batch_signatures
 from engine.minhash.signatures import shingles as shingles
 from engine.minhash.signatures import signatures_from_hashes as signatures_from_hashes

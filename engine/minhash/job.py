@@ -72,6 +72,7 @@ class MinHashPartial:
     n_bytes: int = 0
     backend: str = "cpu"
     stats: JobStats = field(default_factory=lambda: JobStats(job="minhash"))
+    holder: object = field(default=None, repr=False)   # the GPU backend holding ``sig`` (device_resident)
 
     @property
     def n_docs(self) -> int:
@@ -86,11 +87,18 @@ class MinHashPartial:
         return _strings(self.id_data, self.id_offsets)
 
     def signature_set(self, cfg: MinHashConfig, backend) -> SignatureSet:
-        """The :class:`SignatureSet` of these documents (with their texts' source when kept)."""
+        """The :class:`SignatureSet` of these documents (with their texts' source when kept);
+        signatures left on a device by :func:`map_partition` stay there."""
         source = (TextSource.from_flat(cfg, get_backend(backend), self.text_data, self.text_offsets)
                   if self.has_texts else None)
         return SignatureSet(self.doc_ids, self.sig, self.n_shingles, cfg.signature_meta(), source,
-                            int(self.n_bytes))
+                            int(self.n_bytes), holder=self.holder)
+
+    def host(self) -> "MinHashPartial":
+        """These signatures on the host (plain numpy arrays, as the contract's partials are)."""
+        if self.holder is not None:
+            self.sig, self.holder = self.holder.to_host(self.sig), None
+        return self
 
 
 class _Grow:
@@ -118,14 +126,19 @@ class _Grow:
 
 def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfig | None = None, *,
                   keep_texts: bool | None = None,
-                  on_batch: Callable[[Batch], None] | None = None) -> MinHashPartial:
+                  on_batch: Callable[[Batch], None] | None = None,
+                  device_resident: bool = False) -> MinHashPartial:
     """Signatures (and, when ``keep_texts``, default ``config.verify``, the texts) of ``batches``.
 
     ``on_batch(batch)`` is called after each batch's signatures (the similarity matrix
-    refuses a corpus that grows too large there).
+    refuses a corpus that grows too large there).  ``device_resident`` (a GPU backend only):
+    the signatures stay on the device (``partial.holder``), for :func:`finish` in the same
+    process; :meth:`MinHashPartial.host` makes the partial plain numpy.
     """
     cfg = config if config is not None else MinHashConfig()
     be = get_backend(backend)
+    if device_resident and be.pick(cpu=False, gpu=True):
+        return _map_on_device(batches, be, cfg, cfg.verify if keep_texts is None else bool(keep_texts), on_batch)
     keep = cfg.verify if keep_texts is None else bool(keep_texts)
     stats = JobStats(job="minhash", backend=be.describe())
     sig, text = _Grow(np.uint32, cfg.perms), _Grow(np.uint8)
@@ -137,7 +150,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
             batch = next(it, None)
         if batch is None:
             break
-        with stats.stage("signatures"):
+        with stats.stage("signatures"), be.count_into(stats):
             nsh.append(batch_signatures(batch, be, cfg, out=sig.reserve(batch.n_docs))[1])
         if keep:
             lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
@@ -158,13 +171,53 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
                           nbytes, be.name, stats)
 
 
+def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> MinHashPartial:
+    """:func:`map_partition` with the signatures left on the GPU: per batch only the raw
+    shingle counts (and the tokenizer's sizes) come back."""
+    from engine.minhash.signatures import device_signatures
+    stats = JobStats(job="minhash", backend=be.describe())
+    sigs, nsh, ids, texts, text_off = [], [], [], [], [np.zeros(1, np.int64)]
+    nbytes = base = 0
+    it = iter(batches)
+    while True:
+        with stats.stage("read"):
+            batch = next(it, None)
+        if batch is None:
+            break
+        with stats.stage("signatures"), be.count_into(stats):
+            s, n = device_signatures(batch, be, cfg)
+        sigs.append(s)
+        nsh.append(n)
+        if keep:
+            lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
+            texts.append(batch.data[lo:hi])
+            text_off.append(batch.offsets[1:] - lo + base)
+            base += hi - lo
+        ids.extend(batch.doc_ids)
+        nbytes += batch.n_bytes
+        if on_batch is not None:
+            on_batch(batch)
+    xp = be.xp
+    sig = xp.concatenate(sigs) if len(sigs) > 1 else sigs[0] if sigs else xp.empty((0, cfg.perms), np.uint32)
+    n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
+    id_data, id_off = _flat_strings(ids)
+    stats.documents, stats.bytes = len(ids), nbytes
+    stats.counters.update(shingles=int(n_sh.sum()), empty_documents=int((n_sh == 0).sum()))
+    return MinHashPartial(sig, n_sh, id_data, id_off,
+                          np.concatenate(texts) if texts else np.empty(0, np.uint8),
+                          np.concatenate(text_off) if keep else np.zeros(1, np.int64),
+                          nbytes, be.name, stats, holder=be)
+
+
 def combine(partials: Sequence[MinHashPartial]) -> MinHashPartial:
-    """The partials' documents in list order (the order of the corpus), stats merged."""
+    """The partials' documents in list order (the order of the corpus), stats merged;
+    device-resident partials are brought to the host first."""
     partials = list(partials)
     if not partials:
         raise ValueError("combine needs at least one partial")
     if len(partials) == 1:
         return partials[0]
+    partials = [p.host() for p in partials]
     widths = {p.sig.shape[1] for p in partials}
     if len(widths) != 1:
         raise ValueError(f"partials of different signature widths: {sorted(widths)}")
@@ -205,14 +258,19 @@ def finish(partial: MinHashPartial, config: MinHashConfig | None = None, *, back
     sigs = new if base is None else _concat(base, new)
     nb = 0 if base is None else base.n_docs
     bands, rows = cfg.lsh_params()
+    with be.count_into(stats):
+        return _finish(cfg, be, stats, sigs, new, nb, bands, rows)
+
+
+def _finish(cfg, be, stats, sigs, new, nb, bands, rows) -> MinHashResult:
     with stats.stage("lsh"):
         live = np.flatnonzero(~sigs.empty)
-        a, b = candidate_pairs(sigs.sig, live, bands, rows, cfg.max_bucket, be)
+        a, b = candidate_pairs(sigs.device_sig(be), live, bands, rows, cfg.max_bucket, be)
         if nb:
             sel = b >= nb  # at least one new document (a < b)
             a, b = a[sel], b[sel]
     with stats.stage("verify"):
-        est = pair_estimates(sigs.sig, a, b, be)
+        est = pair_estimates(sigs.device_sig(be), a, b, be)
         jac = np.full(a.size, np.nan)
         if cfg.verify:
             exact = a >= nb
@@ -224,7 +282,7 @@ def finish(partial: MinHashPartial, config: MinHashConfig | None = None, *, back
         keep = score >= cfg.threshold  # rounding is monotone: no pair below the threshold
     pa_, pb_ = a[keep], b[keep]
     with stats.stage("clusters"):
-        rep, size = connected_clusters(sigs.n_docs, pa_, pb_, be)
+        rep, size = connected_clusters(sigs.n_docs, pa_, pb_, be, stats)
     res = MinHashResult(cfg, sigs, bands, rows, a, b, pa_, pb_, est[keep], jac[keep], rep, size,
                         nb, stats.total_seconds, be.name, stats)
     s = res.summary()
@@ -235,7 +293,7 @@ def finish(partial: MinHashPartial, config: MinHashConfig | None = None, *, back
 
 
 def run(corpus, backend="auto", config: MinHashConfig | None = None, base: SignatureSet | None = None,
-        on_batch=None) -> MinHashResult:
+        on_batch=None, *, scheduler=None) -> MinHashResult:
     """Near-duplicates of ``corpus``: ``finish(combine([map_partition(...)]))`` in this process.
 
     Parameters
@@ -246,14 +304,23 @@ def run(corpus, backend="auto", config: MinHashConfig | None = None, base: Signa
     backend : ``auto``, ``cpu``, ``gpu`` or a backend.
     config : a :class:`MinHashConfig` (default: its defaults).
     base : saved signatures (:func:`engine.minhash.load_signatures`) to add the corpus to.
+    scheduler : None (this process) or a cluster (:func:`engine.ngrams.run`): signatures
+        computed there, the same result.
     """
     t0 = time.perf_counter()
     cfg = config if config is not None else MinHashConfig()
     be = get_backend(backend)
     if base is not None:
         _check_meta(base.meta, cfg)  # before any work
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        res = run_distributed("minhash", corpus, be, cfg, scheduler, base=base)
+        res.seconds = time.perf_counter() - t0
+        return res
     batches, reader = as_batches(corpus)
-    res = finish(combine([map_partition(batches, be, cfg, on_batch=on_batch)]), cfg, backend=be, base=base)
+    # one process: a GPU's signatures stay on the device from map_partition to finish
+    part = map_partition(batches, be, cfg, on_batch=on_batch, device_resident=True)
+    res = finish(combine([part]), cfg, backend=be, base=base)
     if reader is not None:
         res.stats.add_read(reader.stats)
     res.seconds = time.perf_counter() - t0

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.minhash.signatures import SignatureSet, _k, _launch
+from engine.gpu.arrays import offsets_of
+from engine.gpu.graph import connected_components
+from engine.minhash.signatures import SignatureSet
 
 __all__ = ["candidate_pairs", "pair_estimates", "pair_jaccard", "exact_jaccard", "connected_clusters",
            "VERIFY_CHUNK_BYTES"]
@@ -33,14 +35,14 @@ def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
     verification (or the estimate) then rejects.
     """
     xp = backend.xp
-    k = _k(backend)
-    live = backend.asarray(np.asarray(live, dtype=np.int64))
+    k = backend.kernels.minhash
+    live = backend.to_device(np.asarray(live, dtype=np.int64))
     n = int(live.size)
     if n < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    s = backend.asarray(sig)
+    s = backend.to_device(sig)
     keys = xp.empty((bands, s.shape[0]), np.uint64)  # all rows: no copy of the live signatures
-    _launch(backend, k.band_keys, s.shape[0] * bands, s, np.int64(bands), np.int64(rows), keys)
+    k.band_keys(s.shape[0] * bands, s, np.int64(bands), np.int64(rows), keys)
     if n != s.shape[0]:
         keys = keys[:, live]
     del s
@@ -64,13 +66,11 @@ def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
         sd = live[(packed & low).astype(np.int64)]
         del packed
         cnt = xp.where(size > max_bucket, size - 1, size * (size - 1) // 2).astype(np.int64)
-        off = xp.zeros(cnt.size + 1, np.int64)
-        xp.cumsum(cnt, out=off[1:])
+        off = offsets_of(xp, cnt)
         total = int(off[-1])
         out_a = xp.empty(total, np.int64)
         out_b = xp.empty(total, np.int64)
-        _launch(backend, k.candidate_pairs, int(starts.size), sd, starts, ends,
-                np.int64(max_bucket), off, out_a, out_b)
+        k.candidate_pairs(int(starts.size), sd, starts, ends, np.int64(max_bucket), off, out_a, out_b)
         c = out_a * np.int64(1 << 32) + out_b
         del out_a, out_b
         code = c if code is None else xp.concatenate([code, c])  # merged band by band: memory
@@ -90,8 +90,8 @@ def pair_estimates(sig, a, b, backend) -> np.ndarray:
     if len(a) == 0:
         return np.empty(0, np.float64)
     out = xp.empty(len(a), np.int64)
-    _launch(backend, _k(backend).pair_equal, len(a), backend.asarray(sig), backend.asarray(a),
-            backend.asarray(b), np.int64(sig.shape[1]), out)
+    backend.kernels.minhash.pair_equal(len(a), backend.to_device(sig), backend.to_device(a),
+                                       backend.to_device(b), np.int64(sig.shape[1]), out)
     return backend.to_host(out) / sig.shape[1]
 
 
@@ -101,8 +101,8 @@ def pair_jaccard(sh_hash, sh_off, a, b, backend) -> np.ndarray:
     if len(a) == 0:
         return np.empty(0, np.float64)
     inter = xp.empty(len(a), np.int64)
-    _launch(backend, _k(backend).pair_intersections, len(a), backend.asarray(sh_hash),
-            backend.asarray(sh_off), backend.asarray(a), backend.asarray(b), inter)
+    backend.kernels.minhash.pair_intersections(len(a), backend.to_device(sh_hash), backend.to_device(sh_off),
+                                               backend.to_device(a), backend.to_device(b), inter)
     inter = backend.to_host(inter)
     cnt = np.diff(sh_off)
     union = cnt[a] + cnt[b] - inter
@@ -135,24 +135,17 @@ def exact_jaccard(sigs: SignatureSet, a, b, backend) -> np.ndarray:
     return out
 
 
-def connected_clusters(n: int, a: np.ndarray, b: np.ndarray, backend):
-    """(labels = representative index per document, size per document) of the pair graph."""
-    labels = None
-    if backend.name == "gpu" and not getattr(backend, "simulated", False) and len(a):
-        try:  # cupyx needs pylibcugraph for csgraph; fall back to scipy on the host
-            import cupy
-            import cupyx.scipy.sparse as csp
-            from cupyx.scipy.sparse.csgraph import connected_components as gcc
-            m = csp.coo_matrix((cupy.ones(len(a), np.float32), (cupy.asarray(a), cupy.asarray(b))),
-                               shape=(n, n)).tocsr()
-            labels = cupy.asnumpy(gcc(m, directed=False, return_labels=True)[1])
-        except Exception:
-            labels = None
-    if labels is None:
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.csgraph import connected_components
-        m = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n)).tocsr()
-        labels = connected_components(m, directed=False, return_labels=True)[1]
+def connected_clusters(n: int, a: np.ndarray, b: np.ndarray, backend, stats=None):
+    """(labels = representative index per document, size per document) of the pair graph.
+
+    The components come from :func:`engine.gpu.graph.connected_components` (the device's
+    library when the ``gpu`` extra provides it, else scipy: chosen explicitly, its name put
+    in ``stats.counters["components"]``); the representative is the lowest member, so every
+    implementation gives the same clusters.
+    """
+    labels, engine_name = connected_components(n, a, b, backend)
+    if stats is not None:
+        stats.counters["components"] = engine_name
     labels = np.asarray(labels, dtype=np.int64)
     nl = int(labels.max()) + 1 if n else 0
     rep_of = np.full(nl, n, dtype=np.int64)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from engine import arrow_arrays
 from engine.minhash.config import MinHashConfig
 from engine.minhash.signatures import SignatureSet
 from engine.stats import JobStats
@@ -74,10 +75,10 @@ class MinHashResult:
     def pairs_table(self) -> pa.Table:
         ids = np.asarray(self.doc_ids, dtype=object)
         return pa.table({
-            "doc_a": pa.array(ids[self.pair_a].tolist(), pa.string()),
-            "doc_b": pa.array(ids[self.pair_b].tolist(), pa.string()),
-            "estimate": pa.array(self.estimate, pa.float64()),
-            "jaccard": pa.array(self.jaccard, pa.float64(), from_pandas=True),
+            "doc_a": arrow_arrays.strings(ids[self.pair_a].tolist()),
+            "doc_b": arrow_arrays.strings(ids[self.pair_b].tolist()),
+            "estimate": arrow_arrays.numeric(self.estimate, np.float64),
+            "jaccard": arrow_arrays.numeric(self.jaccard, np.float64, nan_as_null=True),
         })
 
     def clusters_table(self) -> pa.Table:
@@ -85,9 +86,9 @@ class MinHashResult:
         idx = np.flatnonzero(self.size >= 2)
         ids = np.asarray(self.doc_ids, dtype=object)
         return pa.table({
-            "doc_id": pa.array(ids[idx].tolist(), pa.string()),
-            "cluster": pa.array(ids[self.rep[idx]].tolist(), pa.string()),
-            "size": pa.array(self.size[idx], pa.int64()),
+            "doc_id": arrow_arrays.strings(ids[idx].tolist()),
+            "cluster": arrow_arrays.strings(ids[self.rep[idx]].tolist()),
+            "size": arrow_arrays.numeric(self.size[idx], np.int64),
         })
 
     def table(self, kind: str = "pairs") -> pa.Table:
@@ -95,6 +96,11 @@ class MinHashResult:
         from engine import params
         kind = params.choice("kind", kind, TABLES)
         return self.pairs_table() if kind == "pairs" else self.clusters_table()
+
+    def to_cudf(self, kind: str = "pairs"):
+        """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
+        from engine.gpu.frames import to_cudf
+        return to_cudf(self.table(kind))
 
     def write(self, path, kind: str = "pairs", plan=None, key: str = "--output") -> Path:
         """Write :meth:`table` ``kind`` to ``path`` (.parquet, .csv, .jsonl), atomically.

@@ -28,34 +28,19 @@ from typing import Optional
 import numpy as np
 
 from engine.corpus import Batch, batch_from_texts
+from engine.gpu.arrays import offsets_of, segment_of
 from engine.minhash.config import MinHashConfig, _fused_args, parse_shingle, permutations
 from engine.text import tokenize
 
 __all__ = ["TextSource", "SignatureSet", "shingles", "unique_shingles", "signatures_from_hashes",
-           "batch_signatures"]
-
-
-# ---------------------------------------------------------------------------- kernels per backend
-def _k(backend):
-    if backend.name == "gpu":
-        from kernels.cuda import minhash
-    else:
-        from kernels.cpu import minhash
-    return minhash
-
-
-def _launch(backend, kernel, n, *args):
-    if backend.name == "gpu":
-        backend.launch(kernel, n, *args)
-    else:
-        kernel(*args)
+           "batch_signatures", "device_signatures"]
 
 
 def shingles(toks, cfg: MinHashConfig, backend):
     """Raw shingle hashes of every document of ``toks`` and their offsets (backend arrays)."""
     xp = backend.xp
     kind, n = parse_shingle(cfg.shingle)
-    k = _k(backend)
+    k = backend.kernels.minhash
     nd = toks.batch.n_docs
     if kind == "word":
         m = xp.diff(toks.doc_tok_offsets)
@@ -68,42 +53,47 @@ def shingles(toks, cfg: MinHashConfig, backend):
     out = xp.empty(total, np.uint64)
     if kind == "word":
         first = xp.empty(total, np.int64)
-        _launch(backend, k.word_shingles, nd, toks.tok_hash, toks.doc_tok_offsets, np.int64(n),
-                off, out, first)
+        k.word_shingles(nd, toks.tok_hash, toks.doc_tok_offsets, np.int64(n), off, out, first)
     else:
         start = xp.empty(total, np.int64)
         ln = xp.empty(total, np.int32)
-        _launch(backend, k.char_shingles, nd, toks.norm, toks.norm_offsets, m.astype(np.int64),
-                 np.int64(n), off, out, start, ln)
+        k.char_shingles(nd, toks.norm, toks.norm_offsets, m.astype(np.int64), np.int64(n), off, out, start, ln)
     return out, off
 
 
 def unique_shingles(h, off, backend):
     """Per document sorted distinct shingle hashes: (values, offsets), on the backend."""
-    xp = backend.xp
+    return backend.pick(cpu=_unique_shingles_cpu, gpu=_unique_shingles_sorted)(h, off, backend)
+
+
+def _unique_shingles_cpu(h, off, backend):
+    """One sort + dedup per document, in parallel over the documents (kernels.cpu.minhash)."""
+    from kernels.cpu import minhash as k
     nd = off.size - 1
-    if backend.name == "gpu":
-        counts = xp.diff(off)
-        doc = xp.repeat(xp.arange(nd, dtype=np.int64), counts)
-        o1 = xp.argsort(h, kind="stable")
-        o2 = xp.argsort(doc[o1], kind="stable")
-        order = o1[o2]
-        hs, ds = h[order], doc[order]
-        keep = xp.ones(hs.size, dtype=bool)
-        if hs.size > 1:
-            keep[1:] = (hs[1:] != hs[:-1]) | (ds[1:] != ds[:-1])
-        uh = hs[keep]
-        uc = xp.bincount(ds[keep], minlength=nd).astype(np.int64)
-        uoff = xp.zeros(nd + 1, dtype=np.int64)
-        xp.cumsum(uc, out=uoff[1:])
-        return uh, uoff
-    k = _k(backend)
     counts = k.sort_unique(h, off)
     uoff = np.zeros(nd + 1, dtype=np.int64)
     np.cumsum(counts, out=uoff[1:])
     out = np.empty(int(uoff[-1]), np.uint64)
     k.compact(h, off, counts, uoff, out)
     return out, uoff
+
+
+def _unique_shingles_sorted(h, off, backend):
+    """Two stable sorts over the whole batch (by hash, then by document) and a run mask:
+    array-module calls only, valid on numpy and CuPy 13/14 alike."""
+    xp = backend.xp
+    nd = int(off.size) - 1
+    doc = segment_of(xp, off, int(h.size))
+    o1 = xp.argsort(h, kind="stable")
+    o2 = xp.argsort(doc[o1], kind="stable")
+    order = o1[o2]
+    hs, ds = h[order], doc[order]
+    keep = xp.ones(hs.size, dtype=bool)
+    if hs.size > 1:
+        keep[1:] = (hs[1:] != hs[:-1]) | (ds[1:] != ds[:-1])
+    uh = hs[keep]
+    uc = xp.bincount(ds[keep], minlength=nd).astype(np.int64)
+    return uh, offsets_of(xp, uc)
 
 
 def signatures_from_hashes(h, off, cfg_or_perms, backend, seed: int | None = None):
@@ -117,9 +107,8 @@ def signatures_from_hashes(h, off, cfg_or_perms, backend, seed: int | None = Non
     xp = backend.xp
     nd = int(off.size) - 1
     sig = xp.empty((nd, perms), np.uint32)
-    k = _k(backend)
-    _launch(backend, k.signatures, nd * perms, backend.asarray(h), backend.asarray(off),
-            backend.asarray(pa_), backend.asarray(pb_), sig)
+    backend.kernels.minhash.signatures(nd * perms, backend.to_device(h), backend.to_device(off),
+                                       backend.to_device(pa_), backend.to_device(pb_), sig)
     return sig
 
 
@@ -195,10 +184,15 @@ class TextSource:
         CPU: one fused pass from the bytes (``text_shingle_sets``, sized by the raw
         shingle counts of the signature pass); GPU: tokenize -> shingles -> sort/unique.
         """
-        if backend.name != "cpu":
-            h, off = self.shingles(docs, backend)
-            uh, uoff = unique_shingles(h, backend.asarray(off), backend)
-            return uh, backend.to_host(uoff)
+        return backend.pick(cpu=self._shingle_sets_fused, gpu=self._shingle_sets_chained)(docs, raw_counts, backend)
+
+    def _shingle_sets_chained(self, docs, raw_counts, backend):
+        batch = self.batch(docs)
+        h, off = shingles(tokenize(batch, backend, self.cfg.text), self.cfg, backend)
+        uh, uoff = unique_shingles(h, off, backend)
+        return uh, backend.to_host(uoff)
+
+    def _shingle_sets_fused(self, docs, raw_counts, backend):
         from kernels.cpu import minhash as k
         batch = self.batch(docs)
         nd = batch.n_docs
@@ -230,14 +224,31 @@ class TextSource:
 
 @dataclass
 class SignatureSet:
-    """Signatures of a corpus (host arrays) and, when kept, the source of its shingle sets."""
+    """Signatures of a corpus and, when kept, the source of its shingle sets.
+
+    ``sig`` may be given as a device array (the GPU's signatures stay there: LSH and
+    verification read :meth:`device_sig`); :attr:`sig` is then copied to the host on first
+    use only, through ``holder`` (the backend holding it), which counts the copy.
+    """
     doc_ids: list
-    sig: np.ndarray            # uint32 [docs, perms]
+    _sig: object               # uint32 [docs, perms], host or (with holder) device
     n_shingles: np.ndarray     # int64, raw shingles per document (0 = empty document)
     meta: dict
     source: Optional[TextSource] = None
     n_bytes: int = 0
     _all: Optional[tuple] = field(default=None, repr=False)
+    holder: object = field(default=None, repr=False)
+
+    @property
+    def sig(self) -> np.ndarray:
+        """uint32 [docs, perms] on the host."""
+        if self.holder is not None:
+            self._sig, self.holder = self.holder.to_host(self._sig), None
+        return self._sig
+
+    def device_sig(self, backend):
+        """The signatures on ``backend`` (no copy when they are there already)."""
+        return backend.to_device(self._sig if self.holder is backend else self.sig)
 
     @property
     def n_docs(self) -> int:
@@ -274,15 +285,28 @@ def batch_signatures(batch: Batch, backend, cfg: MinHashConfig, out: np.ndarray 
     the unfused path tokenize -> shingles -> signatures (same cores, same bits).
     ``out``: a C-contiguous uint32 [docs, perms] host array to write into.
     """
-    nd = batch.n_docs
-    sig = np.empty((nd, cfg.perms), np.uint32) if out is None else out
-    if backend.name != "cpu":
-        toks = tokenize(batch, backend, cfg.text)
-        h, off = shingles(toks, cfg, backend)
-        nsh = backend.to_host(backend.xp.diff(off)).astype(np.int64)
-        sig[...] = backend.to_host(signatures_from_hashes(h, off, cfg, backend))
-        return sig, nsh
+    sig = np.empty((batch.n_docs, cfg.perms), np.uint32) if out is None else out
+    return backend.pick(cpu=_batch_signatures_fused, gpu=_batch_signatures_chained)(batch, backend, cfg, sig)
+
+
+def _batch_signatures_chained(batch: Batch, backend, cfg: MinHashConfig, sig: np.ndarray):
+    dev, nsh = device_signatures(batch, backend, cfg)
+    sig[...] = backend.to_host(dev)
+    return sig, nsh
+
+
+def device_signatures(batch: Batch, backend, cfg: MinHashConfig):
+    """(signatures [docs, perms] on the GPU backend, raw shingle counts on the host) of one
+    batch: tokenize -> shingles -> signatures, nothing but the counts copied back."""
+    toks = tokenize(batch, backend, cfg.text)
+    h, off = shingles(toks, cfg, backend)
+    nsh = backend.to_host(backend.xp.diff(off)).astype(np.int64)
+    return signatures_from_hashes(h, off, cfg, backend), nsh
+
+
+def _batch_signatures_fused(batch: Batch, backend, cfg: MinHashConfig, sig: np.ndarray):
     from kernels.cpu.minhash import text_signatures
+    nd = batch.n_docs
     pa_, pb_ = permutations(cfg.perms, cfg.seed)
     nsh = np.empty(nd, np.int64)
     text_signatures(batch.data, batch.offsets, *_fused_args(cfg), pa_, pb_, sig, nsh)

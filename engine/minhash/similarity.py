@@ -12,14 +12,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from engine import params
+from engine import arrow_arrays, params
 from engine.backend import get_backend
 from engine.corpus import CorpusError
 from engine.job import as_batches
 from engine.minhash.config import MAX_SIMILARITY_DOCS, MinHashConfig
 from engine.minhash.job import map_partition
 from engine.minhash.lsh import exact_jaccard
-from engine.minhash.signatures import _k, _launch
 from engine.stats import JobStats
 
 __all__ = ["SimilarityResult", "run_similarity", "similarity_matrix", "matrix_table"]
@@ -41,12 +40,9 @@ def _similarity_bytes(n: int, exact: bool, n_shingles: int = 0) -> int:
 
 def _device_free_bytes(backend) -> int | None:
     """Free memory of the backend's GPU (None on the CPU, the simulator, or if unknown)."""
-    if backend.name != "gpu" or getattr(backend, "simulated", False):
-        return None
-    try:  # blocks cupy's pool holds for reuse are free to this process too
-        xp = backend.xp
-        return int(xp.cuda.Device().mem_info[0]) + int(xp.get_default_memory_pool().free_bytes())
-    except Exception:  # the device query is an estimate's input, not worth failing the run for
+    try:
+        return backend.device_free_bytes()
+    except RuntimeError:  # cupy's CUDA errors: the query is an estimate's input, not worth failing for
         return None
 
 
@@ -74,10 +70,10 @@ def _check_similarity_memory(n: int, backend, exact: bool, n_shingles: int = 0,
 
 def matrix_table(ids, m) -> pa.Table:
     """doc_id and one column per document (a repeated id gets ``#column``)."""
-    cols = {"doc_id": pa.array(list(ids), pa.string())}
+    cols = {"doc_id": arrow_arrays.strings(list(ids))}
     for j, name in enumerate(ids):
         key = name if name not in cols else f"{name}#{j}"
-        cols[key] = pa.array(m[:, j], pa.float64(), from_pandas=True)
+        cols[key] = arrow_arrays.numeric(m[:, j], np.float64, nan_as_null=True)
     return pa.table(cols)
 
 
@@ -127,11 +123,16 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
         check(seen[0], so_far=True)
 
     part = map_partition(batches, backend, cfg, keep_texts=exact, on_batch=count)
+    return similarity_of(part, backend, cfg, exact)
+
+
+def similarity_of(part, backend, cfg: MinHashConfig, exact: bool) -> SimilarityResult:
+    """The matrix of the signatures ``part`` (a combined :class:`MinHashPartial`)."""
     stats = JobStats().merge(part.stats)
     stats.job = "similarity"
     sigs = part.signature_set(cfg, backend)
     n = sigs.n_docs
-    with stats.stage("matrix"):
+    with stats.stage("matrix"), backend.count_into(stats):
         if exact:
             _check_similarity_memory(n, backend, exact, int(sigs.n_shingles.sum()))
             a, b = np.triu_indices(n, 1)
@@ -142,8 +143,7 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
         else:
             xp = backend.xp
             out = xp.empty((n, n), np.int64)
-            _launch(backend, _k(backend).equal_matrix, n * n, backend.asarray(sigs.sig),
-                    np.int64(cfg.perms), out)
+            backend.kernels.minhash.equal_matrix(n * n, backend.to_device(sigs.sig), np.int64(cfg.perms), out)
             m = backend.to_host(out) / cfg.perms
         e = sigs.empty
         m[e, :] = np.nan
@@ -153,7 +153,8 @@ def _similarity(batches, backend, cfg: MinHashConfig, max_docs: int, exact: bool
 
 
 def run_similarity(corpus, backend="auto", config: MinHashConfig | None = None,
-                   max_docs: int = MAX_SIMILARITY_DOCS, exact: bool = False) -> SimilarityResult:
+                   max_docs: int = MAX_SIMILARITY_DOCS, exact: bool = False, *,
+                   scheduler=None) -> SimilarityResult:
     """All-pairs estimated (or ``exact``) Jaccard of ``corpus`` (as :func:`engine.minhash.run`).
 
     Refuses (:class:`CorpusError`) a corpus of more than ``max_docs`` documents, or one
@@ -164,6 +165,9 @@ def run_similarity(corpus, backend="auto", config: MinHashConfig | None = None,
     """
     cfg = config if config is not None else MinHashConfig()
     be = get_backend(backend)
+    if scheduler is not None:   # signatures on the cluster, the matrix here
+        from engine.dist import run_distributed
+        return run_distributed("similarity", corpus, be, cfg, scheduler, max_docs=max_docs, exact=exact)
     batches, reader = as_batches(corpus)
     res = _similarity(batches, be, cfg, max_docs, exact)
     if reader is not None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from engine import arrow_arrays
 from engine.corpus import CorpusError
 from engine.errors import ParameterError
 from engine.job import as_batches
@@ -46,10 +47,10 @@ def save_signatures(sigs: SignatureSet, path, plan=None) -> Path:
     from engine.output import own_plan
     path = Path(path)
     perms = sigs.sig.shape[1]
-    flat = pa.array(np.ascontiguousarray(sigs.sig).reshape(-1), pa.uint32())
+    flat = arrow_arrays.numeric(sigs.sig, np.uint32)
     table = pa.table({
-        "doc_id": pa.array(list(sigs.doc_ids), pa.string()),
-        "n_shingles": pa.array(sigs.n_shingles, pa.int64()),
+        "doc_id": arrow_arrays.strings(list(sigs.doc_ids)),
+        "n_shingles": arrow_arrays.numeric(sigs.n_shingles, np.int64),
         "signature": pa.FixedSizeListArray.from_arrays(flat, perms),
     })
     meta = dict(sigs.meta, format=FORMAT_VERSION)

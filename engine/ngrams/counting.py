@@ -340,9 +340,9 @@ def reduce_on_device(xp, keys, docs):
     if n == 0:
         e = xp.empty(0, np.int64)
         return xp.empty(0, np.uint64), e, e, e
-    # stable, so the first index of a run is the key's first occurrence (cupy's argsort
-    # is always stable and takes no ``kind``)
-    order = np.argsort(keys, kind="stable") if xp is np else xp.argsort(keys)
+    # stable, so the first index of a run is the key's first occurrence (CuPy >= 12 takes
+    # kind="stable", its only sort; numpy needs it asked for)
+    order = xp.argsort(keys, kind="stable")
     sk = keys[order]
     sd = docs[order]
     new_key = xp.empty(n, dtype=bool)
@@ -351,7 +351,7 @@ def reduce_on_device(xp, keys, docs):
     new_doc = new_key.copy()
     new_doc[1:] |= sd[1:] != sd[:-1]
     starts = xp.flatnonzero(new_key)
-    ends = xp.concatenate([starts[1:], xp.asarray([n], dtype=starts.dtype)])
+    ends = xp.concatenate([starts[1:], xp.full(1, n, dtype=starts.dtype)])
     cs = xp.cumsum(new_doc)
     dfs = cs[ends - 1] - cs[starts] + 1
     first = order[starts]
@@ -360,10 +360,8 @@ def reduce_on_device(xp, keys, docs):
 
 def doc_of_items(xp, doc_ids, cnt, off, m):
     """Global document index of each of the ``m`` items (``cnt`` per document)."""
-    if xp is np:
-        return np.repeat(doc_ids, cnt)
-    # cupy.repeat takes no array of repeats: locate each item in the offsets instead
-    return doc_ids[xp.searchsorted(off, xp.arange(m), side="right") - 1]
+    from engine.gpu.arrays import segment_of
+    return doc_ids[segment_of(xp, off, m)]   # CuPy < 14.1 takes no array of repeats
 
 
 class SpillFolders:

@@ -5,8 +5,9 @@ output order), and :func:`run`, the three in this process.
 Data flow per batch: tokenize (backend) -> n-gram hashes (backend kernel) -> counted by key
 (:mod:`engine.ngrams.counting`).  On the CPU every occurrence goes into the host table (word
 n-grams hashed by the counting kernel itself: their stage ``hash`` is inside ``count`` and
-reads 0); on a
-GPU the batch is reduced on the device first and only its distinct keys come back.
+reads 0); on a GPU the batch is reduced on the device first and only its distinct keys come
+back.  :func:`run` on a GPU is device-resident throughout (:mod:`engine.gpu.ngrams`): only the
+output rows come back.
 """
 from __future__ import annotations
 
@@ -58,9 +59,8 @@ class _Buffers:
 
 def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
     """Hash the order-``n`` n-grams of one tokenised batch and count them in ``counter``."""
-    from kernels.cpu.count import gather_spans, gather_word_ngrams
     xp = backend.xp
-    if backend.name == "cpu" and not cfg.char:   # hashed as they are counted: no array of keys
+    if backend.pick(cpu=True, gpu=False) and not cfg.char:   # hashed as they are counted: no array of keys
         stats.seconds.setdefault("hash", 0.0)   # the stage is inside count here (one shape of stats)
         with stats.stage("count"):
             m = int(np.maximum(np.diff(toks.doc_tok_offsets) - n + 1, 0).sum())
@@ -88,34 +88,35 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
     key = f"occurrences_n{n}"
     stats.counters[key] = stats.counters.get(key, 0) + m
 
-    def gatherer(norm, tok_start, tok_len, spans, item_of, item_off):
-        """``gather(refs)`` for the counter: the strings of new keys ``refs`` (``spans``
-        indexed by ref) and their first-occurrence ordinals (n-gram ``item_of[ref]``)."""
-        def gather(refs):
-            with stats.stage("strings"):
-                if cfg.char:
-                    data, offsets = gather_spans(norm, spans[0][refs], spans[1][refs])
-                else:
-                    data, offsets = gather_word_ngrams(norm, tok_start, tok_len, spans[0][refs], n)
-                items = refs if item_of is None else item_of[refs]
-                return data, offsets, first_ordinals(items, item_off, batch.doc_base)
-        return gather
-
     with stats.stage("count"):
-        if backend.name == "cpu":   # char n-grams: every occurrence into the host table, strings too
+        spans = (start, length) if cfg.char else (first_tok,)
+        if backend.pick(cpu=True, gpu=False):   # char n-grams: every occurrence into the host table, strings too
             counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, start, length,
                                           toks.tok_start, toks.tok_len, 0)
             return
-        doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
-        uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
-        # only the batch's distinct keys and their first occurrences come back to the host
-        spans = (start[first], length[first]) if cfg.char else (first_tok[first],)
-        host = [backend.to_host(a) for a in (uk, c, d, first, off, *spans)]
-        stats.device_to_host_bytes += sum(a.nbytes for a in host)
-        uk, c, d, first, off = host[:5]
-        gather = gatherer(toks.host("norm"), toks.host("tok_start"), toks.host("tok_len"),
-                          host[5:], first, off)
-        counter.add_aggregated(uk, c, d, gather)
+        _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, spans, stats)
+
+
+def _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, spans, stats) -> None:
+    """GPU: reduce the batch on the device; only its distinct keys (and their first
+    occurrences) come back, and the strings of the keys new to ``counter``, gathered on the
+    device (neither the normalised text nor the token arrays cross to the host)."""
+    from engine.gpu.arrays import gather_spans, gather_word_ngrams
+    xp = backend.xp
+    doc_ids = xp.arange(batch.n_docs, dtype=np.int64) + batch.doc_base
+    uk, c, d, first = reduce_on_device(xp, keys, doc_of_items(xp, doc_ids, cnt, off, m))
+    spans = tuple(a[first] for a in spans)    # each distinct key's first occurrence, on the device
+    uk, c, d, first, off = (backend.to_host(a) for a in (uk, c, d, first, off))
+
+    def gather(refs):
+        with stats.stage("strings"):
+            sel = tuple(a[backend.to_device(refs)] for a in spans)
+            if cfg.char:
+                data, offsets = gather_spans(xp, toks.norm, *sel)
+            else:
+                data, offsets = gather_word_ngrams(xp, toks.norm, toks.tok_start, toks.tok_len, sel[0], n)
+            return backend.to_host(data), backend.to_host(offsets), first_ordinals(first[refs], off, batch.doc_base)
+    counter.add_aggregated(uk, c, d, gather)
 
 
 def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig | None = None) -> NgramPartial:
@@ -135,6 +136,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
     # one budget for all orders: the counters never spill alone, all of them do together
     counters = {n: KeyCounter(budget, spill, self_spill=False) for n in cfg.orders}
     buf = _Buffers(backend.xp)
+    copied = backend.copied()
     try:
         for batch in _timed_batches(batches, stats):
             with stats.stage("tokenize"):
@@ -154,6 +156,7 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
         # the string gathers ran inside the counting: count their time once, under strings
         stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
         stats.counters["spills"] = sum(c.n_spills for c in counters.values())
+        backend.charge(stats, since=copied)
         buf.arrays.clear()   # the n-gram buffers, before the partial's arrays are made
         with stats.stage("count"):
             return from_counters(counters, stats)
@@ -205,12 +208,25 @@ def finish(partial: NgramPartial, config: NgramConfig | None = None) -> NgramRes
     return NgramResult(table, stats)
 
 
-def run(corpus, backend="auto", config: NgramConfig | None = None) -> NgramResult:
+def run(corpus, backend="auto", config: NgramConfig | None = None, *, scheduler=None) -> NgramResult:
     """Count the n-grams of ``corpus`` (paths, a CorpusReader, a Batch or batches) in this
-    process: ``finish(combine([map_partition(...)]))``, with the reader's skips in the stats."""
+    process: ``finish(combine([map_partition(...)]))``, with the reader's skips in the stats.
+
+    ``scheduler``: None (this process), or a cluster (``local``, ``local:N``,
+    ``tcp://HOST:PORT``, a scheduler file, a ``distributed.Client`` or an
+    :class:`engine.dist.Scheduler`): the same result, computed there (:mod:`engine.dist`)."""
     cfg = config if config is not None else NgramConfig()
+    if scheduler is not None:
+        from engine.dist import run_distributed
+        return run_distributed("ngrams", corpus, backend, cfg, scheduler)
     backend = get_backend(backend)
     batches, reader = as_batches(corpus)
+    if backend.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
+        from engine.gpu.ngrams import run_on_device
+        result = run_on_device(batches, backend, cfg)
+        if reader is not None:
+            result.stats.add_read(reader.stats)
+        return result
     return run_steps(sys.modules[__name__], batches, backend, cfg, reader)
 
 

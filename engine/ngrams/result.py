@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from engine import arrow_arrays
 from engine.stats import JobStats
 
 __all__ = ["NgramResult", "ngram_table", "COLUMNS"]
@@ -23,9 +24,9 @@ def ngram_table(data: np.ndarray, offsets: np.ndarray, n: np.ndarray, counts: np
         ngram = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
     else:
         ngram = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
-    return pa.table({"ngram": ngram, "n": pa.array(n.astype(np.int32, copy=False)),
-                     "count": pa.array(counts.astype(np.int64, copy=False)),
-                     "doc_freq": pa.array(doc_freq.astype(np.int64, copy=False))})
+    return pa.table({"ngram": ngram, "n": arrow_arrays.numeric(n, np.int32),
+                     "count": arrow_arrays.numeric(counts, np.int64),
+                     "doc_freq": arrow_arrays.numeric(doc_freq, np.int64)})
 
 
 @dataclass
@@ -37,6 +38,11 @@ class NgramResult:
     def table(self) -> pa.Table:
         """Columns ngram (string), n (int32), count (int64), doc_freq (int64)."""
         return self.rows
+
+    def to_cudf(self):
+        """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
+        from engine.gpu.frames import to_cudf
+        return to_cudf(self.table())
 
     @property
     def num_rows(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from kernels.constants import FLAW_BLANK, FLAW_NUL, FLAW_UTF8  # doc_flaws codes (0: usable)
 from kernels.hashing import find_sorted, utf8_error
 from kernels.text_core import (
     char_ngrams_doc,
@@ -81,9 +82,6 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
     for d in prange(offsets.size - 1):
         char_ngrams_doc(norm, offsets[d], offsets[d + 1], n, out_hash, out_start, out_len,
                         out_offsets[d])
-
-
-FLAW_BLANK, FLAW_NUL, FLAW_UTF8 = 1, 2, 3   # doc_flaws codes (0: usable)
 
 
 @njit(parallel=True, cache=True)

@@ -1,10 +1,12 @@
 """CUDA twins of the co-occurrence kernels: one thread per token (or per row) around the shared cores.
 
-On the GPU the pairs are materialised (sized by a counting launch and a
-prefix sum) and counted by key with a sort + segmented sum in cupy; the CPU
+On the GPU the pairs are materialised in bounded chunks (sized by a counting launch and
+a prefix sum; a write launch per chunk of tokens or rows) and counted by key with a
+sort + segmented sum in cupy; the CPU
 counts frequent pairs in a dense block and buffers the others (see
 ``kernels.cpu.cooc``).  Lazy
-``@cuda.jit``: importing this module needs no driver.
+``@cuda.jit(cache=True)``: importing this module needs no driver; compiled kernels are
+cached beside the module like the njit ones.
 """
 from __future__ import annotations
 
@@ -18,38 +20,40 @@ term_id = device(cooc_core.term_id)
 window_pairs = device(cooc_core.window_pairs)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def lookup_ids(sorted_hashes, sorted_ids, hashes, out):
     i = cuda.grid(1)
     if i < hashes.size:
         out[i] = term_id(sorted_hashes, sorted_ids, hashes[i])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def window_pair_counts(ids, tok_end, window, wtab, kd, wd, out):
     i = cuda.grid(1)
     if i < ids.size:
         out[i] = window_pairs(ids, i, tok_end[i], window, wtab, kd, wd, 0, False)
 
 
-@cuda.jit
-def window_pair_write(ids, tok_end, window, wtab, out_off, keys, wts):
-    i = cuda.grid(1)
-    if i < ids.size:
-        window_pairs(ids, i, tok_end[i], window, wtab, keys, wts, out_off[i], True)
+@cuda.jit(cache=True)
+def window_pair_write(ids, tok_end, window, wtab, lo, hi, out_off, base, keys, wts):
+    """The pairs of tokens ``[lo, hi)``: token i's at ``out_off[i] - base`` of this chunk."""
+    i = lo + cuda.grid(1)
+    if i < hi:
+        window_pairs(ids, i, tok_end[i], window, wtab, keys, wts, out_off[i] - base, True)
 
 
-@cuda.jit
-def doc_pair_write(uids, row_end, out_off, keys, wts):
-    r = cuda.grid(1)
-    if r < uids.size:
-        doc_pairs_row(uids, r, row_end[r], keys, wts, out_off[r])
+@cuda.jit(cache=True)
+def doc_pair_write(uids, row_end, lo, hi, out_off, base, keys, wts):
+    """The pairs of rows ``[lo, hi)``: row r's at ``out_off[r] - base`` of this chunk."""
+    r = lo + cuda.grid(1)
+    if r < hi:
+        doc_pairs_row(uids, r, row_end[r], keys, wts, out_off[r] - base)
 
 
 _I32, _I64, _U64 = "int32[::1]", "int64[::1]", "uint64[::1]"
 PTX_SIGNATURES = {
     "lookup_ids": f"void({_U64}, {_I32}, {_U64}, {_I32})",
     "window_pair_counts": f"void({_I32}, {_I64}, int64, {_I64}, {_U64}, {_I64}, {_I64})",
-    "window_pair_write": f"void({_I32}, {_I64}, int64, {_I64}, {_I64}, {_U64}, {_I64})",
-    "doc_pair_write": f"void({_I32}, {_I64}, {_I64}, {_U64}, {_I64})",
+    "window_pair_write": f"void({_I32}, {_I64}, int64, {_I64}, int64, int64, {_I64}, int64, {_U64}, {_I64})",
+    "doc_pair_write": f"void({_I32}, {_I64}, int64, int64, {_I64}, int64, {_U64}, {_I64})",
 }

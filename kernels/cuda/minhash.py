@@ -1,6 +1,7 @@
 """CUDA twins of the MinHash kernels: one thread per item around the shared cores.
 
-Lazy ``@cuda.jit`` (no eager signature): importing this module needs no driver.
+Lazy ``@cuda.jit(cache=True)`` (no eager signature): importing this module needs no driver;
+compiled kernels are cached beside the module like the njit ones.
 Signatures use one thread per (document, permutation), so a batch of a few
 thousand documents already fills a GPU; the thread runs the same core as the
 CPU kernel over its one permutation.
@@ -21,7 +22,7 @@ equal_slots = device(minhash_core.equal_slots)
 intersect_sorted = device(minhash_core.intersect_sorted)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def word_shingles(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
     d = cuda.grid(1)
     if d < tok_offsets.size - 1:
@@ -29,7 +30,7 @@ def word_shingles(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
                           out_offsets[d])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def char_shingles(norm, offsets, ncp, n, out_offsets, out_hash, out_start, out_len):
     d = cuda.grid(1)
     if d < offsets.size - 1:
@@ -37,7 +38,7 @@ def char_shingles(norm, offsets, ncp, n, out_offsets, out_hash, out_start, out_l
                           out_len, out_offsets[d])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def signatures(hashes, offsets, pa, pb, sig):
     t = cuda.grid(1)
     k = pa.size
@@ -47,7 +48,7 @@ def signatures(hashes, offsets, pa, pb, sig):
         minhash_doc(hashes, offsets[d], offsets[d + 1], pa, pb, p, p + 1, sig, d)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def band_keys(sig, bands, rows, keys):
     t = cuda.grid(1)
     if t < sig.shape[0] * bands:
@@ -56,21 +57,21 @@ def band_keys(sig, bands, rows, keys):
         keys[j, d] = band_key(sig, d, j, rows)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def candidate_pairs(docs, starts, ends, bound, out_offsets, out_a, out_b):
     u = cuda.grid(1)
     if u < starts.size:
         bucket_pairs(docs, starts[u], ends[u], bound, out_a, out_b, out_offsets[u])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def pair_equal(sig, pa, pb, k, out):
     p = cuda.grid(1)
     if p < pa.size:
         out[p] = equal_slots(sig, pa[p], pb[p], k)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def pair_intersections(h, offsets, pa, pb, out):
     p = cuda.grid(1)
     if p < pa.size:
@@ -79,7 +80,7 @@ def pair_intersections(h, offsets, pa, pb, out):
         out[p] = intersect_sorted(h, offsets[a], offsets[a + 1], offsets[b], offsets[b + 1])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def equal_matrix(sig, k, out):
     t = cuda.grid(1)
     n = sig.shape[0]

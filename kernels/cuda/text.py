@@ -1,6 +1,7 @@
 """CUDA twins of the text kernels: one thread per document around the shared cores.
 
-Lazy ``@cuda.jit`` (no eager signature): importing this module needs no driver.
+Lazy ``@cuda.jit(cache=True)`` (no eager signature): importing this module needs no driver;
+compiled kernels are cached beside the module like the njit ones.
 Arrays may be cupy arrays (real GPU) or numpy arrays (CUDA simulator).
 """
 from __future__ import annotations
@@ -16,7 +17,7 @@ normalize_tokenize_doc = device(text_core.normalize_tokenize_doc)
 word_ngrams_doc = device(text_core.word_ngrams_doc)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def norm_tok_counts(data, offsets, flags, map_off, map_len, map_cps, d8, d64, d32, dh, lens, ntok):
     d = cuda.grid(1)
     if d < lens.size:
@@ -26,7 +27,7 @@ def norm_tok_counts(data, offsets, flags, map_off, map_len, map_cps, d8, d64, d3
         ntok[d] = nt
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def norm_tok_write(data, offsets, flags, map_off, map_len, map_cps, lens, out_offsets, out,
                    tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
     d = cuda.grid(1)
@@ -36,7 +37,7 @@ def norm_tok_write(data, offsets, flags, map_off, map_len, map_cps, lens, out_of
                                tok_offsets[d], True)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def word_ngrams(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
     d = cuda.grid(1)
     if d < tok_offsets.size - 1:
@@ -44,14 +45,14 @@ def word_ngrams(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
                         out_offsets[d])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def codepoint_counts(norm, offsets, out):
     d = cuda.grid(1)
     if d < out.size:
         out[d] = count_codepoints(norm, offsets[d], offsets[d + 1])
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
     d = cuda.grid(1)
     if d < offsets.size - 1:

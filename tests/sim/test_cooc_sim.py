@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.backend import get_backend
+from engine.backend import GPUBackend, get_backend
 from engine.cooc import CoocConfig, run
 from engine.corpus import batch_from_texts
 from kernels import cooc_core as core
@@ -18,7 +18,8 @@ TEXTS = [
     "Sam Altman (OpenAI) et Jensen Huang (Nvidia) : 10 gigawatts.",
 ]
 
-GPU = get_backend("gpu")
+GPU = get_backend("gpu")                            # the jobs' backend: strict array module
+RAW = GPUBackend(simulated=True, strict=False)      # kernels launched on host arrays directly
 RNG = np.random.default_rng(3)
 IDS = RNG.integers(-1, 6, size=40).astype(np.int32)
 DOC_OFF = np.array([0, 7, 7, 19, 20, 40], np.int64)
@@ -34,7 +35,7 @@ def test_lookup_ids():
     vocab = np.unique(hashes[::2])
     ids = RNG.permutation(vocab.size).astype(np.int32)
     out = np.empty(hashes.size, np.int32)
-    GPU.launch(kg.lookup_ids, hashes.size, vocab, ids, hashes, out)
+    RAW.launch(kg.lookup_ids, hashes.size, vocab, ids, hashes, out)
     assert np.array_equal(out, kc.lookup_ids(vocab, ids, hashes))
     assert (out[::2] >= 0).all()
 
@@ -54,14 +55,20 @@ def _window_pairs_ref(window, wtab):
 def test_window_pair_kernels(window, harmonic):
     wtab, _ = CoocConfig(window=window, weighting="harmonic" if harmonic else "none").weights()
     counts = np.empty(IDS.size, np.int64)
-    GPU.launch(kg.window_pair_counts, IDS.size, IDS, TOK_END, np.int64(window), wtab,
+    RAW.launch(kg.window_pair_counts, IDS.size, IDS, TOK_END, np.int64(window), wtab,
                np.empty(1, np.uint64), np.empty(1, np.int64), counts)
     ref_counts, kc_, wc = _window_pairs_ref(window, wtab)
     assert np.array_equal(counts, ref_counts)
     off = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     total = int(counts.sum())
     kg_, wg = np.empty(total, np.uint64), np.empty(total, np.int64)
-    GPU.launch(kg.window_pair_write, IDS.size, IDS, TOK_END, np.int64(window), wtab, off, kg_, wg)
+    cut = IDS.size // 3    # two chunks: tokens [0, cut) and [cut, n), each written from its own base
+    for lo, hi in ((0, cut), (cut, IDS.size)):
+        base = int(off[lo])
+        end = int(off[hi]) if hi < IDS.size else total
+        part_k, part_w = kg_[base:end], wg[base:end]
+        RAW.launch(kg.window_pair_write, hi - lo, IDS, TOK_END, np.int64(window), wtab, np.int64(lo),
+                   np.int64(hi), off, np.int64(base), part_k, part_w)
     assert total > 10 and np.array_equal(kg_, kc_) and np.array_equal(wg, wc)
     # and by hand: pairs at distance 1..window within a document, both ids kept
     want = [(min(IDS[i], IDS[j]), max(IDS[i], IDS[j]), wtab[j - i]) for i in range(IDS.size)
@@ -78,7 +85,10 @@ def test_doc_pair_kernel():
     total = int(counts.sum())
     kg_, wg = np.empty(total, np.uint64), np.empty(total, np.int64)
     kc_, wc = np.empty(total, np.uint64), np.empty(total, np.int64)
-    GPU.launch(kg.doc_pair_write, uids.size, uids, row_end, off, kg_, wg)
+    for lo, hi in ((0, 4), (4, uids.size)):
+        base, end = int(off[lo]), int(off[hi]) if hi < uids.size else total
+        RAW.launch(kg.doc_pair_write, hi - lo, uids, row_end, np.int64(lo), np.int64(hi), off, np.int64(base),
+                   kg_[base:end], wg[base:end])
     for r in range(uids.size):
         core.doc_pairs_row(uids, r, row_end[r], kc_, wc, off[r])
     assert np.array_equal(kg_, kc_) and np.array_equal(wg, wc)
@@ -114,3 +124,28 @@ def test_gpu_partitions_combine_like_one_cpu_run(cfg):
     assert res.vocab == one.vocab and res.table().equals(one.table())
     for name in ("a", "b", "raw", "term_count"):
         assert np.array_equal(getattr(res, name), getattr(one, name)), name
+
+
+@pytest.mark.parametrize("cfg", [CoocConfig(window=3, weighting="harmonic", min_count=1), CoocConfig(window="doc", min_count=1)],
+                         ids=["w3-harmonic", "doc"])
+def test_pairs_in_many_tiny_chunks_equal_cpu(cfg, monkeypatch):
+    """Pair generation bounded to 7 pairs a chunk (plus one token's or one row's): many
+    chunks, each reduced and merged on the device, the same table as the CPU."""
+    from engine.cooc import backends
+    chunks = []
+    push = backends.GPUPairs._push
+
+    def counted(self, keys, wts):
+        chunks.append(int(keys.size))
+        push(self, keys, wts)
+    monkeypatch.setattr(backends, "GPU_CHUNK_PAIRS", 7)
+    monkeypatch.setattr(backends.GPUPairs, "_push", counted)
+    b = batch_from_texts(TEXTS)
+    g = run(b, GPU, cfg)
+    c = run(b, "cpu", cfg)
+    bound = 7 + (cfg.window if not cfg.doc_mode else len(c.vocab))
+    assert len(chunks) >= 8 and max(chunks) <= bound
+    assert sum(chunks) >= c.nnz
+    assert c.table().equals(g.table())
+    for name in ("a", "b", "raw", "term_count"):
+        assert np.array_equal(getattr(c, name), getattr(g, name)), name

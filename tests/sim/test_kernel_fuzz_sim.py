@@ -51,7 +51,6 @@ def test_tokenizer_twins_equal_on_random_bytes(backends, docs, strip):
 
 def _char_kernels(be, data, offsets, n):
     """Code point counts, char n-grams and MinHash char shingles of raw (maybe invalid) bytes."""
-    from engine.minhash import _k, _launch
     d, o = be.asarray(data), be.asarray(offsets)
     ncp = be.to_host(be.codepoint_counts(d, o)).astype(np.int64)
     res = [ncp]
@@ -63,7 +62,7 @@ def _char_kernels(be, data, offsets, n):
         out = [be.asarray(np.zeros(k, np.uint64)), be.asarray(np.zeros(k, np.int64)),
                be.asarray(np.zeros(k, np.int32))]
         if shingles:
-            _launch(be, _k(be).char_shingles, m.size, d, o, be.asarray(ncp), np.int64(n), be.asarray(off), *out)
+            be.kernels.minhash.char_shingles(m.size, d, o, be.asarray(ncp), np.int64(n), be.asarray(off), *out)
         else:
             be.char_ngrams(d, o, n, be.asarray(off), *out)
         res += [be.to_host(a) for a in out]

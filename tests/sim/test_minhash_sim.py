@@ -95,3 +95,28 @@ def test_job_steps_on_the_gpu_equal_the_cpu(backends):
     for kind in ("pairs", "clusters"):
         assert res.table(kind).equals(one.table(kind)), kind
     assert res.stats.counters["verified_pairs"] == one.stats.counters["verified_pairs"]
+
+
+def test_device_resident_signatures(backends):
+    """run() keeps the GPU's signatures on the device from map_partition to finish: only the
+    counts come back per batch; the host copy is made when asked for, and equals the CPU's."""
+    from engine.gpu.strict_xp import StrictArray
+    from engine.minhash import combine, finish, map_partition
+    cpu, gpu = backends
+    cfg = MinHashConfig(shingle="word:3", perms=16, threshold=0.5)
+    b = batch_from_texts(TEXTS)
+    plain = map_partition([b], gpu, cfg)
+    dev = map_partition([b], gpu, cfg, device_resident=True)
+    assert isinstance(dev.sig, StrictArray) and dev.holder is gpu and isinstance(plain.sig, np.ndarray)
+    assert dev.stats.device_to_host_bytes < plain.stats.device_to_host_bytes - 4 * 16 * len(TEXTS) + 1
+    res = finish(combine([dev]), cfg, backend=gpu)
+    one = run(b, cpu, cfg)
+    for kind in ("pairs", "clusters"):
+        assert res.table(kind).equals(one.table(kind)), kind
+    np.testing.assert_array_equal(res.sigs.sig, one.sigs.sig)      # copied to the host on demand
+    # two device-resident partials combine on the host, in order
+    parts = [map_partition([batch_from_texts(TEXTS[:5])], gpu, cfg, device_resident=True),
+             map_partition([batch_from_texts(TEXTS[5:], base=5)], gpu, cfg, device_resident=True)]
+    both = combine(parts)
+    assert both.holder is None and isinstance(both.sig, np.ndarray)
+    np.testing.assert_array_equal(both.sig, plain.sig)

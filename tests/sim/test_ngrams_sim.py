@@ -28,9 +28,31 @@ def test_gpu_equals_cpu(kw):
 
 
 def test_gpu_spill_equals_cpu():
+    """The host-table path of a GPU partition (map_partition: the device reduces each batch,
+    the host table spills past its budget) equals the CPU; run() on a GPU is device-resident."""
+    from engine import ngrams
+    cfg = ngrams.NgramConfig(n="1-3", memory="1MB")
     cpu = count_ngrams(batches(), n="1-3", device="cpu")
-    gpu = count_ngrams(batches(), n="1-3", device="gpu", memory="1MB")
-    assert gpu.equals(cpu)
+    part = ngrams.map_partition(batches(), "gpu", cfg)
+    assert ngrams.finish(ngrams.combine([part]), cfg).table().equals(cpu)
+    assert count_ngrams(batches(), n="1-3", device="gpu", memory="1MB").equals(cpu)
+
+
+def test_device_string_order_is_byte_order():
+    import numpy as np
+
+    from engine.backend import get_backend
+    from engine.gpu.ngrams import string_order
+    g = get_backend("gpu")
+    rng = np.random.default_rng(5)
+    words = [bytes(rng.integers(0, 4, size=rng.integers(0, 20)).astype(np.uint8) + 97 * (i % 2))
+             for i in range(60)] + [b"ab", b"ab\x00", b"a", b"", b"abcdefghij", b"abcdefghi"]
+    data = b"".join(words)
+    starts = np.cumsum([0] + [len(w) for w in words[:-1]]).astype(np.int64)
+    lens = np.array([len(w) for w in words], np.int64)
+    o = g.to_host(string_order(g.xp, g.to_device(np.frombuffer(data, np.uint8)), g.to_device(starts),
+                               g.to_device(lens)))
+    assert [words[i] for i in o] == sorted(words)
 
 
 def test_gpu_partials_equal_cpu_partials_and_combine():
@@ -54,3 +76,18 @@ def test_gpu_partials_equal_cpu_partials_and_combine():
     whole = ngrams.run(batches(), "cpu", cfg).table()
     assert ngrams.finish(ngrams.combine(gpu), cfg).table().equals(whole)
     assert np.array_equal(ngrams.combine(gpu).counts, ngrams.combine(cpu).counts)
+
+
+def test_device_tables_past_the_budget_move_to_the_host():
+    """A device budget smaller than the first batch's tables: they move to the host and the
+    rest is counted by the host-table path; the same table as the CPU."""
+    from engine import ngrams
+    from engine.backend import GPUBackend
+    g = GPUBackend(simulated=True)
+    g.memory = 2000    # bytes: below the parser's 1 MB floor, for a corpus this small
+    cfg = ngrams.NgramConfig(n="1-3")
+    res = ngrams.run(batches(), g, cfg)
+    assert res.stats.counters["device_rows_moved_to_host"] > 0 and res.stats.device_to_host_bytes > 0
+    assert res.table().equals(count_ngrams(batches(), n="1-3", device="cpu"))
+    assert ngrams.run(batches(), g, ngrams.NgramConfig(n="1-2", top=3)).table().equals(
+        count_ngrams(batches(), n="1-2", top=3, device="cpu"))

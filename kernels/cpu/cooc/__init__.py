@@ -1,0 +1,39 @@
+"""CPU twins of the co-occurrence kernels (numba njit) around ``kernels.cooc_core``.
+
+One module a pass, the names all importable from here:
+
+``kernels.cpu.cooc.vocab``
+    bytes (or token hashes) -> type numbers, counted in per-thread open-addressing
+    tables folded into the corpus-wide one; document frequencies; term ids by gather.
+``kernels.cpu.cooc.pairs``
+    the pair pass: pairs of frequent terms in a dense block per thread, the others
+    appended to per-thread key buffers; distinct ids per document; the final columns.
+``kernels.cpu.cooc.reduce``
+    the buffered keys reduced exactly (row ranges sized for the L2 cache, radix sort,
+    sums of equal keys) into one run sorted by key; two sorted runs merged.
+``kernels.cpu.cooc.measures``
+    marginals and the association measures, row by row.
+
+The CUDA twins (``kernels.cuda.cooc``) materialise every pair with the same cores and
+count them by sort; both give the same integer counts.
+"""
+from kernels.cpu.cooc.measures import MEASURE_CODES, marginal_sums, measure_rows
+from kernels.cpu.cooc.pairs import assemble, dense_row_counts, doc_dense_rest, doc_unique, window_dense_rest
+from kernels.cpu.cooc.reduce import BUCKET_KEYS, bucket_plan, merge_sorted, rest_compact, rest_reduce, rest_scatter
+from kernels.cpu.cooc.vocab import (
+    gather_ids,
+    lookup_ids,
+    text_types,
+    type_count,
+    type_doc_freq,
+    type_merge,
+    type_rehash,
+    type_remap,
+)
+
+__all__ = [
+    "BUCKET_KEYS", "MEASURE_CODES", "assemble", "bucket_plan", "dense_row_counts", "doc_dense_rest",
+    "doc_unique", "gather_ids", "lookup_ids", "marginal_sums", "measure_rows", "merge_sorted",
+    "rest_compact", "rest_reduce", "rest_scatter", "text_types", "type_count", "type_doc_freq",
+    "type_merge", "type_rehash", "type_remap", "window_dense_rest",
+]

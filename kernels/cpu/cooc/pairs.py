@@ -1,0 +1,162 @@
+"""Pair pass of the co-occurrence job on the CPU: a dense block for frequent pairs, a buffer for the rest.
+
+Term ids are frequency ranks, so most pairs (74-85 % on the bench corpora) join two of
+the ``k`` most frequent terms.  :func:`window_dense_rest` (and :func:`doc_dense_rest`)
+split the tokens (rows) into one contiguous range per thread; each thread adds such
+pairs to its own dense ``k x k`` block (row ``a``, column ``b``, ``a <= b``: one
+increment, no hashing, hot rows in cache) and appends every other pair key to its own
+buffer (sequential writes).  A full buffer stops its thread at a token boundary
+(``resume``); the caller reduces the buffers (``kernels.cpu.cooc.reduce``) and calls
+again, so memory stays bounded.  The windows and keys are those of the shared cores
+(``kernels.cooc_core``: :func:`~kernels.cooc_core.window_stop`,
+:func:`~kernels.cooc_core.ordered_pair`, :func:`~kernels.cooc_core.pack_pair`), which the
+CUDA twins call through ``window_pairs`` / ``doc_pairs_row``.
+
+:func:`doc_unique` gives the sorted distinct ids of each document (the rows of the
+document mode); :func:`dense_row_counts` and :func:`assemble` write the final columns
+(a, b, count): dense row ``a``, then its buffered pairs.  Every sum is an integer sum:
+the counts do not depend on threads or batches.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from kernels.cooc_core import ordered_pair, pack_pair, pair_first, pair_second, window_stop
+
+
+@njit(cache=True, inline="always")
+def _emit(a, b, w, dense, k, rk, rw, m, unit):
+    """Pair a, b: into the dense block when both ids are < k, else appended to the buffer."""
+    lo, hi = ordered_pair(a, b)
+    if hi < k:
+        dense[np.int64(lo) * k + hi] += w
+        return m
+    rk[m] = pack_pair(lo, hi)
+    if not unit:
+        rw[m] = w
+    return m + 1
+
+
+@njit(parallel=True, cache=True)
+def window_dense_rest(ids, doc_off, window, wtab, unit, tbeg, tend, dense, k, rest_k, rest_w,
+                      rest_n, resume):
+    """Window pairs of tokens ``resume[t] .. tend[t]`` of each thread ``t`` (see the module doc).
+
+    ``unit``: every weight is 1 (``rest_w`` unused).  Stops a thread before a
+    token whose pairs might not fit its buffer; ``resume[t]`` is where it stopped.
+    """
+    for t in prange(tbeg.size):
+        i = resume[t]
+        e_t = tend[t]
+        if i >= e_t:
+            continue
+        dn = dense[t]
+        rk = rest_k[t]
+        rw = rest_w[t]
+        cap = rk.size
+        m = rest_n[t]
+        d = np.searchsorted(doc_off, i, side="right") - 1
+        while i < e_t:
+            if m + window > cap:
+                break
+            while doc_off[d + 1] <= i:
+                d += 1
+            a = ids[i]
+            if a >= 0:
+                for j in range(i + 1, window_stop(i, doc_off[d + 1], window) + 1):
+                    b = ids[j]
+                    if b >= 0:
+                        m = _emit(a, b, 1 if unit else wtab[j - i], dn, k, rk, rw, m, unit)
+            i += 1
+        rest_n[t] = m
+        resume[t] = i
+
+
+@njit(parallel=True, cache=True)
+def doc_dense_rest(uids, row_end, tbeg, tend, dense, k, rest_k, rest_w, rest_n, resume):
+    """Document pairs (row r: uids[r] with uids[r..row_end[r]), weight 1), like window_dense_rest."""
+    for t in prange(tbeg.size):
+        r = resume[t]
+        e_t = tend[t]
+        if r >= e_t:
+            continue
+        dn = dense[t]
+        rk = rest_k[t]
+        rw = rest_w[t]
+        cap = rk.size
+        m = rest_n[t]
+        while r < e_t:
+            e = row_end[r]
+            if m + (e - r) > cap:
+                break
+            a = uids[r]
+            for q in range(r, e):
+                m = _emit(a, uids[q], 1, dn, k, rk, rw, m, True)
+            r += 1
+        rest_n[t] = m
+        resume[t] = r
+
+
+@njit(parallel=True, cache=True)
+def dense_row_counts(dense, k, rows):
+    """Non-zero cells of row a (summed over the threads' blocks) at ``rows[a + 1]``."""
+    nt = dense.shape[0]
+    for a in prange(k):
+        c = 0
+        for b in range(a, k):
+            s = 0
+            for t in range(nt):
+                s += dense[t, a * k + b]
+            if s != 0:
+                c += 1
+        rows[a + 1] = c
+
+
+@njit(parallel=True, cache=True)
+def assemble(dense, k, drows, rkeys, rvals, rrows, out_a, out_b, out_v):
+    """All pairs sorted by (a, b) as columns: row a < k is its dense cells (summed over the
+    threads' blocks, b < k) then its buffered pairs (b >= k); rows >= k are buffered pairs only.
+    ``drows``: cumulated non-zero cells per dense row; ``rrows[a]``: first key of row a in
+    ``rkeys`` (a = 0..k)."""
+    nt = dense.shape[0]
+    for a in prange(k + 1):
+        if a < k:
+            o = drows[a] + rrows[a]
+            for b in range(a, k):
+                s = 0
+                for t in range(nt):
+                    s += dense[t, a * k + b]
+                if s != 0:
+                    out_a[o] = a
+                    out_b[o] = b
+                    out_v[o] = s
+                    o += 1
+            r1 = rrows[a + 1]
+        else:
+            o = drows[k] + rrows[k]
+            r1 = rkeys.size
+        for r in range(rrows[a], r1):
+            key = rkeys[r]
+            out_a[o] = np.int32(pair_first(key))
+            out_b[o] = np.int32(pair_second(key))
+            out_v[o] = rvals[r]
+            o += 1
+
+
+@njit(parallel=True, cache=True)
+def doc_unique(ids, doc_off, out, counts):
+    """Sorted distinct term ids (>= 0) of each document, written at the document's own offset."""
+    for d in prange(doc_off.size - 1):
+        s = doc_off[d]
+        e = doc_off[d + 1]
+        v = np.sort(ids[s:e])
+        u = 0
+        prev = -1
+        for k in range(v.size):
+            x = v[k]
+            if x >= 0 and x != prev:
+                out[s + u] = x
+                u += 1
+                prev = x
+        counts[d] = u

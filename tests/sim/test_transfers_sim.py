@@ -1,0 +1,99 @@
+"""Each job on 357 KB of real text (the bundled seed articles, two edited copies, and the
+prose of the Python reference documentation that ships with CPython, ``pydoc_data``) on the
+simulated GPU with the strict array module: output equal to the CPU backend's, every
+host/device copy counted, and what crosses bounded by what the job must bring back (about
+35 s for the three jobs: the simulator runs every GPU thread in Python).
+"""
+import pytest
+
+from engine import cooc, minhash, ngrams
+from engine.backend import get_backend
+from engine.corpus import batch_from_texts
+from engine.resources import seeds_dir
+
+CPU, GPU = get_backend("cpu"), get_backend("gpu")
+JOBS = {"ngrams": (ngrams, ngrams.NgramConfig(n="1-3", top=100)),
+        "cooc": (cooc, cooc.CoocConfig()),
+        "minhash": (minhash, minhash.MinHashConfig())}
+
+
+def _tables(job, res):
+    if job == "cooc":
+        return [res.table(None, 1000)]
+    if job == "minhash":
+        return [res.table("pairs"), res.table("clusters")]
+    return [res.table()]
+
+
+def corpus():
+    """The five seed articles, an edited copy of two (for MinHash to find), then Python
+    reference topics in name order up to 300 KB."""
+    import pydoc_data.topics
+    texts = [p.read_text("utf-8") for p in sorted(seeds_dir().glob("*.txt"))]
+    texts += [texts[0].replace("the", "a", 3), texts[2] + " One more sentence at the end."]
+    for name in sorted(pydoc_data.topics.topics):
+        if sum(len(t.encode()) for t in texts) >= 300_000:
+            break
+        texts.append(pydoc_data.topics.topics[name])
+    return batch_from_texts(texts)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return {job: (mod.run(corpus(), CPU, cfg), mod.run(corpus(), GPU, cfg)) for job, (mod, cfg) in JOBS.items()}
+
+
+@pytest.mark.parametrize("job", list(JOBS))
+def test_gpu_output_equals_cpu(runs, job):
+    c, g = runs[job]
+    assert "strict" in g.stats.backend
+    for tc, tg in zip(_tables(job, c), _tables(job, g)):
+        assert tc.num_rows > 0 and tg.equals(tc)
+    assert (c.stats.host_to_device_bytes, c.stats.device_to_host_bytes) == (0, 0)
+
+
+@pytest.mark.parametrize("job", list(JOBS))
+def test_copies_counted_and_bounded(runs, job):
+    c, g = runs[job]
+    s = g.stats
+    text = s.bytes
+    assert text > 300_000
+    assert s.host_to_device_bytes >= text            # the text went up (once per pass)
+    assert 0 < s.device_to_host_bytes
+    if job == "ngrams":
+        # device-resident: per document the tokenizer's sizes (16 bytes), then only the output
+        # rows: their strings with offsets, counts and document frequencies, per order
+        table = g.table()
+        strings = sum(len(v.encode()) for v in table.column("ngram").to_pylist())
+        assert s.device_to_host_bytes == 16 * s.documents + strings + 24 * table.num_rows + 8 * 3
+    elif job == "minhash":
+        # the signatures stay on the device: per document the tokenizer's sizes and the raw
+        # shingle count (24 bytes), per candidate pair its two ends, the estimate and the
+        # exact intersection (32), and the shingle-set offsets of the verified documents
+        pairs = s.counters["candidate_pairs"]
+        assert 24 * s.documents <= s.device_to_host_bytes <= 24 * s.documents + 32 * pairs + 8 * (2 * pairs + 1) \
+            + 24 * 2 * pairs
+    else:
+        # a type number a token (the host token cache), the spellings, the distinct pairs
+        assert s.device_to_host_bytes <= 4 * s.tokens + 40 * s.tokens + 16 * g.nnz + 16 * s.documents + 64
+
+
+NOT_YET = pytest.mark.xfail(strict=True, reason="issue 13 target not met yet for cooc: every distinct pair comes "
+                             "to the host (the measures and the top are computed there) and a type number a token "
+                             "(the host token cache); n-grams and minhash are device-resident")
+
+
+@pytest.mark.parametrize("job", ["ngrams", pytest.param("cooc", marks=NOT_YET), "minhash"])
+def test_device_to_host_at_most_5_percent_of_the_text(runs, job):
+    s = runs[job][1].stats
+    assert s.device_to_host_bytes <= 0.05 * s.bytes
+
+
+@pytest.mark.parametrize("texts", [[], ["", "  ", "!!"], ["un"]], ids=["no-documents", "no-tokens", "one-token"])
+@pytest.mark.parametrize("job", list(JOBS))
+def test_degenerate_corpora_equal_cpu(job, texts):
+    mod, cfg = JOBS[job]
+    batches = [batch_from_texts(texts)] if texts else []
+    c, g = mod.run(batches, CPU, cfg), mod.run(batches, GPU, cfg)
+    for tc, tg in zip(_tables(job, c), _tables(job, g)):
+        assert tg.equals(tc)
