@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -75,12 +76,17 @@ class LanguageGuess:
 
     def __init__(self, max_docs: int = LANG_DOCS):
         from stop_words import get_stop_words
-        self.lists = {}
+        self.codes: list[str] = []
+        langs_of: dict[str, list[int]] = {}   # stop word -> the languages (indices) it belongs to
         for code in LANGS:
             try:
-                self.lists[code] = frozenset(w.casefold() for w in get_stop_words(code))
+                words = frozenset(w.casefold() for w in get_stop_words(code))
             except Exception:
                 continue
+            for w in words:
+                langs_of.setdefault(w, []).append(len(self.codes))
+            self.codes.append(code)
+        self.langs_of = {w: tuple(v) for w, v in langs_of.items()}
         self.word = re.compile(r"\w+")
         self.counts: dict[str, int] = {}
         self.seen = 0
@@ -97,9 +103,13 @@ class LanguageGuess:
             self.seen += 1
             toks = self.word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
                                      .decode("utf-8", "ignore")[:3000].casefold())
+            per_lang = [0] * len(self.codes)
+            counts = Counter(toks)       # the loop below runs over the distinct stop words only
+            for t in counts.keys() & self.langs_of.keys():
+                for li in self.langs_of[t]:
+                    per_lang[li] += counts[t]
             best, hits = "unknown", 0
-            for code, sw in self.lists.items():
-                h = sum(t in sw for t in toks)
+            for code, h in zip(self.codes, per_lang):   # the first language with the most hits
                 if h > hits:
                     best, hits = code, h
             if not toks or hits < 0.15 * len(toks):

@@ -14,7 +14,7 @@ from rich.console import Console
 from engine import cooc, minhash, ngrams
 from engine.analyze import COOC_MEASURE, COOC_WINDOW, _clusters, analyze_corpus, main_terms
 from engine.analyze_pass import drop_stopwords
-from engine.corpus import CorpusReader
+from engine.corpus import CorpusReader, batch_from_texts
 from engine.resources import seeds_dir
 from engine.text import TextOptions, text_options, tokenize
 
@@ -158,3 +158,45 @@ def test_vocabulary_from_tokens_equals_the_fused_kernel(tmp_path):
                 zip(p.keys, terms, p.counts, p.doc_freq, p.first_doc)}
     assert by_key(pa) == by_key(pb) and len(pa) > 100
     assert pa.stats.tokens == pb.stats.tokens and pa.stats.documents == pb.stats.documents
+
+
+def _reference_languages(batches, max_docs):
+    """The language guess as analyze computed it before the pass (plain Python): stop-word
+    hits per language, one set lookup per token and language."""
+    import re
+
+    from stop_words import get_stop_words
+    lists = {code: frozenset(w.casefold() for w in get_stop_words(code))
+             for code in ("en", "fr", "de", "es", "it", "pt", "nl")}
+    counts, seen = {}, 0
+    for batch in batches:
+        for i in range(batch.n_docs):
+            if seen >= max_docs:
+                break
+            seen += 1
+            toks = re.findall(r"\w+", bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
+                              .decode("utf-8", "ignore")[:3000].casefold())
+            best, hits = "unknown", 0
+            for code, sw in lists.items():
+                h = sum(t in sw for t in toks)
+                if h > hits:
+                    best, hits = code, h
+            if not toks or hits < 0.15 * len(toks):
+                best = "unknown"
+            counts[best] = counts.get(best, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: (kv[0] == "unknown", -kv[1], kv[0]))), seen
+
+
+@pytest.mark.parametrize("max_docs", [3, 2000])
+def test_language_guess_equals_the_reference(tmp_path, max_docs):
+    from engine.analyze import _guess_languages
+    texts = ["the cat and the dog of the house are in the garden", "le chat et le chien de la maison",
+             "der Hund und die Katze sind in dem Garten", "el perro y el gato de la casa",
+             "de hond en de kat zijn in het huis", "mot1 mot2 mot3", "DIE Die die Das DAS und",
+             "il cane e il gatto della casa sono nel giardino", "o cão e o gato da casa"]
+    batches = [batch_from_texts(texts)] + list(CorpusReader([seeds_dir(), _generated(tmp_path / "c")]))
+    got = _guess_languages(batches, max_docs)
+    assert got == _reference_languages(batches, max_docs)
+    assert got[1] == min(max_docs, sum(b.n_docs for b in batches))
+    if max_docs > 10:
+        assert {"en", "fr", "es", "unknown"} <= set(got[0])   # a mixed sample
