@@ -298,7 +298,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     from engine.minhash import MinHashConfig
     from engine.output import print_table
     from engine.report import ReportData
-    from engine.text import TextOptions, text_options
+    from engine.text import text_options
 
     console = console or Console(highlight=False)
     warn = warn or _warn_stderr
@@ -348,10 +348,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
             top_ngrams[k] = [(r["ngram"], r["count"], r["doc_freq"]) for r in t.to_pylist()]
 
         # rank-frequency of every word, stop words kept (unigram counts of the same pass)
-        with stats.stage("unigrams"):
-            uni = ngrams.finish(ngrams.combine([done.unigrams]), ngrams.NgramConfig(n=1, text=TextOptions()))
-        zipf_counts = uni.table()["count"].to_numpy()
-        zipf_words = uni.table()["ngram"].slice(0, 6).to_pylist()
+        words = done.unigrams   # every word, stop words kept: the counts of the unigram table
+        zipf_counts, zipf_words = words.counts, words.top_words
 
         with stats.stage("near_duplicates"):
             try:
@@ -364,13 +362,13 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     finally:
         done.cache.close()
     langs, sampled = done.languages
-    stats.counters.update({"tokens_with_stopwords": uni.stats.tokens, "distinct_words": uni.num_rows})
+    stats.counters.update({"tokens_with_stopwords": words.tokens, "distinct_words": words.distinct})
     for k in range(lo, hi + 1):
         stats.counters[f"distinct_n{k}"] = main.stats.counters.get(f"distinct_n{k}", 0)
     rs = reader.stats
     summary = {"documents": main.stats.documents, "tokens": main.stats.tokens, "MB": f"{rs.bytes / 1e6:.2f}",
-               "distinct words": int(uni.num_rows), "skipped inputs": rs.n_skipped, "files": rs.files,
-               "bytes": rs.bytes, "tokens with stop words": uni.stats.tokens,
+               "distinct words": words.distinct, "skipped inputs": rs.n_skipped, "files": rs.files,
+               "bytes": rs.bytes, "tokens with stop words": words.tokens,
                "tokens (after stop words)": main.stats.tokens, "seconds (n-grams)": f"{elapsed:.2f}"}
     params = {"n": f"{lo}-{hi}", "top": top, "stop words": stopwords or "kept", "device": device,
               "backend": backend.describe(), "normalisation": "NFKC + casefold, tokens = \\w+ runs",

@@ -2,8 +2,9 @@
 tokenised once; the tokens feed each analytic's consumer (its running state, the same code
 as the job's ``map_partition``):
 
-* the n-gram counts (stop words removed) and the unigram counts (stop words kept):
-  :class:`engine.ngrams.job.NgramConsumer`;
+* the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer`;
+* the word counts, stop words kept (the rank-frequency plot): a type table
+  (:class:`engine.cooc.vocabulary.VocabConsumer` without a token cache, :class:`WordCounts`);
 * the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`
   (it keeps the documents' bytes for the exact verification, as ``engine.minhash`` does);
 * the co-occurrence vocabulary (stop words removed) and the per-token type numbers of its
@@ -30,7 +31,7 @@ import numpy as np
 from engine.stats import JobStats
 from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
 
-__all__ = ["PassOutput", "LanguageGuess", "drop_stopwords", "analyze_pass"]
+__all__ = ["PassOutput", "WordCounts", "LanguageGuess", "drop_stopwords", "analyze_pass"]
 
 LANG_DOCS = 2000        # documents sampled for the language guess
 LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
@@ -123,10 +124,36 @@ class LanguageGuess:
 
 
 @dataclass
+class WordCounts:
+    """Occurrences of every distinct word, stop words kept (the rank-frequency plot): what the
+    unigram table of ``engine.ngrams`` gives for ``count``, from the term counts of a
+    :class:`engine.cooc.vocabulary.VocabPartial` (a type table: no strings, document
+    frequencies or first occurrences kept per occurrence, and a table sized by the words)."""
+    counts: np.ndarray      # int64, most first (the unigram table's ``count`` column)
+    top_words: list         # the first words of the unigram table: count descending, then word
+    tokens: int             # tokens, stop words kept
+
+    @classmethod
+    def of(cls, part, k: int = 6) -> "WordCounts":
+        counts = np.asarray(part.counts, np.int64)
+        desc = np.sort(counts)[::-1]
+        if counts.size > k:   # the words whose count can reach the first k, then ordered exactly
+            cand = np.flatnonzero(counts >= desc[k - 1])
+        else:
+            cand = np.arange(counts.size)
+        ranked = sorted(zip((-counts[cand]).tolist(), part.terms(cand)))   # str order = code points
+        return cls(np.ascontiguousarray(desc), [w for _, w in ranked[:k]], int(part.stats.tokens))
+
+    @property
+    def distinct(self) -> int:
+        return int(self.counts.size)
+
+
+@dataclass
 class PassOutput:
     """What the pass leaves: each analytic's partial (or the exception that stopped it)."""
     ngrams: object = None          # NgramPartial (None: not counted here)
-    unigrams: object = None        # NgramPartial
+    unigrams: object = None        # WordCounts
     minhash: object = None         # MinHashPartial, or the exception
     vocabulary: object = None      # VocabPartial, or the exception
     cache: object = None           # the cooc TokenCache (the caller closes it)
@@ -166,7 +193,6 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     -------
     PassOutput
     """
-    from engine import ngrams
     from engine.cooc.typetable import TokenCache
     from engine.cooc.vocabulary import VocabConsumer
     from engine.minhash.job import SignatureConsumer
@@ -175,12 +201,12 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         if cfg.text != text:
             raise ValueError(f"{name} text options differ from the pass's: {cfg.text} != {text}")
     base = replace(text, stopwords=())    # one tokenisation: no stop words, filtered per analytic
-    uni_cfg = ngrams.NgramConfig(n=1, text=base)
     out = PassOutput(cache=TokenCache(cooc_cfg.cache_bytes), small_batches=[])
-    consumers: dict = {"unigrams": NgramConsumer(backend, uni_cfg)}
+    # the words with stop words: a type table (their count, as the unigram table's)
+    consumers: dict = {"unigrams": VocabConsumer(backend, replace(cooc_cfg, text=base))}
     if count_ngrams:
         consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
-    counters = [consumers[k] for k in ("unigrams", "ngrams") if k in consumers]   # hold spill files
+    counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
     # MinHash keeps the texts for verification (bounded as in engine.minhash.map_partition)
     consumers["minhash"] = SignatureConsumer(backend, minhash_cfg)
     consumers["cooc"] = VocabConsumer(backend, cooc_cfg, tokens=out.cache)
@@ -197,16 +223,21 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
             with stats.stage("tokenize"):
                 all_toks = tokenize(batch, backend, base)
                 toks = drop_stopwords(all_toks, text)
+            # the unigrams first: the token arrays with stop words then go (the text stays, shared)
+            t0 = time.perf_counter()
+            consumers["unigrams"].add_tokens(batch, all_toks)   # failures stop the analysis, as before
+            seconds["unigrams"] += time.perf_counter() - t0
+            del all_toks
             for name in list(consumers):
                 t0 = time.perf_counter()
-                if name == "unigrams":      # n-gram failures stop the analysis, as before
-                    consumers[name].add(batch, all_toks)
-                elif name == "ngrams":
+                if name == "unigrams":
+                    continue
+                if name == "ngrams":
                     consumers[name].add(batch, toks)
                 else:
                     _feed(name, consumers, out.errors, "add_tokens", batch, toks)
                 seconds[name] += time.perf_counter() - t0
-            del all_toks, toks
+            del toks
             if not langs.done:
                 with stats.stage("languages"):
                     langs.add(batch)
@@ -214,7 +245,7 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
             if out.small_batches is not None:
                 out.small_batches = out.small_batches + [batch] if n_docs <= keep_docs else None
         t0 = time.perf_counter()
-        out.unigrams = consumers["unigrams"].partial()
+        out.unigrams = WordCounts.of(consumers["unigrams"].partial())
         seconds["unigrams"] += time.perf_counter() - t0
         if count_ngrams:
             t0 = time.perf_counter()
