@@ -11,6 +11,9 @@ Library use::
     engine.report.write_report(data, "report.html", plots_dir="plots")
     data.stats.to_json()                       # engine.stats.JobStats: seconds per section
 
+One streaming pass (:mod:`engine.analyze_pass`): the corpus is read once, each batch is
+tokenised once, and every section is fed from it; the figures equal those of the single jobs.
+
 No command-line dependency: the CLI (engine.cli.analyze) passes its reader, its skip report
 (``on_read``) and its warning printer (``warn``).
 """
@@ -286,8 +289,9 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     on_read : called with the reader once the corpus is read (the CLI reports skips there).
     warn : called with a one-line message when a section fails (default: stderr).
     inputs : the input paths the report lists (default: the paths given).
-    scheduler : a cluster for the main n-gram counts (:func:`engine.ngrams.run`; the other
-        sections run here on the batches read once).
+    scheduler : a cluster for the main n-gram counts (:func:`engine.ngrams.run`, which reads
+        the files there; the other sections run here, in the one pass of
+        :func:`engine.analyze_pass.analyze_pass`).
     """
     import pyarrow.compute as pc
     from rich.console import Console
