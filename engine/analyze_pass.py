@@ -182,7 +182,7 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     reader : iterable of Batch (a CorpusReader), iterated exactly once.
     backend : Backend.
     text : the shared text options (stop words removed for n-grams, MinHash and cooc; the
-        unigram counts keep them).  ``ngram_cfg.text``, ``minhash_cfg.text`` and
+        word counts keep them).  ``ngram_cfg.text``, ``minhash_cfg.text`` and
         ``cooc_cfg.text`` must equal it.
     stats : receives the seconds per stage (``read``, ``tokenize``, ``ngrams``, ``unigrams``,
         ``near_duplicates``, ``cooccurrence``, ``languages``).
