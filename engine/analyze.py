@@ -11,13 +11,15 @@ Library use::
     engine.report.write_report(data, "report.html", plots_dir="plots")
     data.stats.to_json()                       # engine.stats.JobStats: seconds per section
 
+One streaming pass (:mod:`engine.analyze_pass`): the corpus is read once, each batch is
+tokenised once, and every section is fed from it; the figures equal those of the single jobs.
+
 No command-line dependency: the CLI (engine.cli.analyze) passes its reader, its skip report
 (``on_read``) and its warning printer (``warn``).
 """
 from __future__ import annotations
 
 import platform
-import re
 import sys
 import time
 from dataclasses import replace
@@ -26,6 +28,7 @@ from typing import Callable
 
 import numpy as np
 
+from engine.analyze_pass import LANG_DOCS, LANGS, LanguageGuess, analyze_pass
 from engine.corpus import CorpusReader
 from engine.resources import seeds_dir
 from engine.stats import JobStats
@@ -38,8 +41,6 @@ REPORT_CLUSTERS = 25    # clusters listed in the report
 CLUSTER_MEMBERS = 10    # members listed per cluster
 MAIN_TERMS = 6          # content terms whose associates the co-occurrence section shows
 ASSOCIATES = 8
-LANG_DOCS = 2000        # documents sampled for the language guess
-LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -56,36 +57,14 @@ def main_terms(terms_by_frequency, k: int = MAIN_TERMS) -> list[str]:
 
 
 def _guess_languages(batches, max_docs: int = LANG_DOCS) -> tuple[dict[str, int], int]:
-    """Documents per language, guessed from stop-word hits in the first 3,000 characters
-    (a cheap heuristic over ``LANGS``); ``unknown`` when under 15% of the words are stop words."""
-    from stop_words import get_stop_words
-    lists = {}
-    for code in LANGS:
-        try:
-            lists[code] = frozenset(w.casefold() for w in get_stop_words(code))
-        except Exception:
-            continue
-    word = re.compile(r"\w+")
-    counts: dict[str, int] = {}
-    seen = 0
+    """Documents per language of the first ``max_docs`` documents of ``batches``
+    (:class:`engine.analyze_pass.LanguageGuess`)."""
+    guess = LanguageGuess(max_docs)
     for batch in batches:
-        for i in range(batch.n_docs):
-            if seen >= max_docs:
-                break
-            seen += 1
-            toks = word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
-                                .decode("utf-8", "ignore")[:3000].casefold())
-            best, hits = "unknown", 0
-            for code, sw in lists.items():
-                h = sum(t in sw for t in toks)
-                if h > hits:
-                    best, hits = code, h
-            if not toks or hits < 0.15 * len(toks):
-                best = "unknown"
-            counts[best] = counts.get(best, 0) + 1
-        if seen >= max_docs:
+        if guess.done:
             break
-    return dict(sorted(counts.items(), key=lambda kv: (kv[0] == "unknown", -kv[1], kv[0]))), seen
+        guess.add(batch)
+    return guess.result()
 
 
 def _versions(backend) -> dict[str, str]:
@@ -134,32 +113,41 @@ def _clusters(res, limit: int = REPORT_CLUSTERS) -> list[dict]:
     return out
 
 
-def _near_duplicates(batches, backend, text, console) -> dict:
-    """Console section (as engine.minhash.analyze_section prints it) and the report's data."""
+def _near_duplicates(partial, small_batches, backend, cfg, reader, console) -> dict:
+    """Console section (as engine.minhash.analyze_section prints it) and the report's data, from
+    the signatures of the pass (``partial``); ``small_batches``: the corpus, when it has at most
+    ``MATRIX_DOCS`` documents (for the all-pairs matrix)."""
     import pyarrow as pa
 
     from engine import minhash as mh
     from engine.console import print_matrix, print_summary
+    from engine.minhash.job import combine, finish
     from engine.output import print_table
 
-    cfg = mh.MinHashConfig(text=text)
-    n = sum(b.n_docs for b in batches)
+    if isinstance(partial, Exception):
+        raise partial
+    n = partial.n_docs
+
+    def result():   # what mh.run(corpus, backend, cfg) returns, from the pass's signatures
+        res = finish(combine([partial]), cfg, backend=backend)
+        res.stats.add_read(reader.stats)
+        return res
     out: dict = {"params": {"minhash shingles": cfg.shingle, "minhash permutations": cfg.perms,
                             "minhash threshold": cfg.threshold, "minhash seed": cfg.seed}}
     if n <= MATRIX_DOCS:
         # Few documents are usually related articles, not copies: character 5-grams show their
         # overlap where word 5-grams show ~0 (engine.minhash.analyze_section does the same).
         mcfg = replace(cfg, shingle="char:5")
-        ids, m = mh.similarity_matrix(batches, backend, mcfg)
+        ids, m = mh.similarity_matrix(small_batches, backend, mcfg)
         title = f"Near-duplicates: estimated Jaccard ({mcfg.shingle} shingles, {mcfg.perms} permutations)"
         print_matrix(ids, m, console, title)
         out.update(doc_ids=list(ids), matrix=m.tolist(), matrix_title=title,
                    matrix_caption="All pairs of documents: estimated Jaccard similarity of their "
                                   "character 5-gram sets (1.00 on the diagonal).")
-        res = mh.run(batches, backend, cfg)  # clusters at the dedup settings; tiny corpus, cheap
+        res = result()  # clusters at the dedup settings
         out["summary"] = res.summary()
     else:
-        res = mh.run(batches, backend, cfg)
+        res = result()
         summ = res.summary()
         title = f"Near-duplicates (MinHash {cfg.shingle}, threshold {cfg.threshold})"
         print_summary(summ, console, title)
@@ -210,15 +198,32 @@ COOC_WINDOW = 5
 COOC_MEASURE = "llr"
 
 
-def _cooccurrence(batches, backend, text, console, warn) -> dict:
+def _cooc_result(vocab_partial, cache, backend, cfg, reader):
+    """What ``engine.cooc.run`` returns, from the pass's term counts and token cache (pass 2 of
+    the job over the cached type numbers: the corpus is not read again)."""
+    from engine.cooc.job import finish
+    from engine.cooc.pairs import combine, map_partition
+    from engine.cooc.vocabulary import choose_vocabulary, combine_vocabulary
+    try:
+        if isinstance(vocab_partial, Exception):
+            raise vocab_partial
+        vocabulary = choose_vocabulary(combine_vocabulary([vocab_partial]), cfg)
+        partial = map_partition(cache, backend, cfg, vocabulary)
+    finally:
+        cache.close()
+    res = finish(combine([partial]), cfg, vocabulary)
+    res.stats.add_read(reader.stats)
+    return res
+
+
+def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> dict:
     """Console table and report data: the top associates of the main content terms (engine.cooc's
-    data API: ``run(...)``, the vocabulary in frequency order, ``CoocResult.associates``).  A failure
+    data API: the result, the vocabulary in frequency order, ``CoocResult.associates``).  A failure
     in it becomes a note in the report instead of stopping the analysis."""
-    from engine import cooc
+    text = cfg.text
     try:
         from rich.table import Table
-        cfg = cooc.CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
-        res = cooc.run(batches, backend, cfg)
+        res = _cooc_result(vocab_partial, cache, backend, cfg, reader)
         vocab_index = {t: i for i, t in enumerate(res.vocab)}
         heads = main_terms(res.vocab)
         out: dict[str, list[dict]] = {}
@@ -284,17 +289,20 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     on_read : called with the reader once the corpus is read (the CLI reports skips there).
     warn : called with a one-line message when a section fails (default: stderr).
     inputs : the input paths the report lists (default: the paths given).
-    scheduler : a cluster for the main n-gram counts (:func:`engine.ngrams.run`; the other
-        sections run here on the batches read once).
+    scheduler : a cluster for the main n-gram counts (:func:`engine.ngrams.run`, which reads
+        the files there; the other sections run here, in the one pass of
+        :func:`engine.analyze_pass.analyze_pass`).
     """
     import pyarrow.compute as pc
     from rich.console import Console
 
     from engine import ngrams
     from engine.backend import get_backend
+    from engine.cooc import CoocConfig
+    from engine.minhash import MinHashConfig
     from engine.output import print_table
     from engine.report import ReportData
-    from engine.text import TextOptions, text_options
+    from engine.text import text_options
 
     console = console or Console(highlight=False)
     warn = warn or _warn_stderr
@@ -310,56 +318,61 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
                               strict=strict)
         inputs = inputs if inputs is not None else [str(p) for p in paths]
     stats = JobStats(job="analyze", backend=backend.describe())
+    mh_cfg = MinHashConfig(text=text)
+    cooc_cfg = CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
     t0 = time.perf_counter()
-    # read once: every section works on the same batches (and the reader options apply to all)
-    with stats.stage("read"):
-        batches = list(reader)
-    with stats.stage("ngrams"):
-        main = ngrams.run(batches if scheduler is None else
-                          CorpusReader([f[0] for f in reader.files], **reader.options()),
-                          backend, cfg, scheduler=scheduler)
-    table = main.table()
-    elapsed = time.perf_counter() - t0
-    stats.documents, stats.tokens, stats.bytes = main.stats.documents, main.stats.tokens, main.stats.bytes
-    stats.add_read(reader.stats)
-    if on_read is not None:
-        on_read(reader)
-    console.rule("[bold]corpus")
-    console.print(
-        f"{main.stats.documents} documents, {reader.stats.bytes / 1e6:.2f} MB, {main.stats.tokens} tokens "
-        f"(stop words {stopwords or 'kept'}), {reader.stats.n_skipped} skipped; "
-        f"{backend.describe()}, {elapsed:.2f} s")
-    lo, hi = cfg.n
-    top_ngrams = {}
-    for k in range(lo, hi + 1):
-        t = table.filter(pc.equal(table["n"], k)).drop(["n"])
-        print_table(t, title=f"top {top} {k}-grams", console=console)
-        top_ngrams[k] = [(r["ngram"], r["count"], r["doc_freq"]) for r in t.to_pylist()]
+    # one pass: the corpus read once, each batch tokenised once, every section fed from it
+    # (with a scheduler the main n-gram counts are made on the cluster, which reads the files)
+    done = analyze_pass(reader, backend, text, cfg, mh_cfg, cooc_cfg, stats, count_ngrams=scheduler is None,
+                        keep_docs=MATRIX_DOCS)
+    try:
+        with stats.stage("ngrams"):
+            if scheduler is None:
+                main = ngrams.finish(ngrams.combine([done.ngrams]), cfg)
+                main.stats.add_read(reader.stats)
+            else:
+                main = ngrams.run(CorpusReader([f[0] for f in reader.files], **reader.options()),
+                                  backend, cfg, scheduler=scheduler)
+            table = main.table()
+        elapsed = time.perf_counter() - t0
+        stats.documents, stats.tokens, stats.bytes = main.stats.documents, main.stats.tokens, main.stats.bytes
+        stats.add_read(reader.stats)
+        if on_read is not None:
+            on_read(reader)
+        console.rule("[bold]corpus")
+        console.print(
+            f"{main.stats.documents} documents, {reader.stats.bytes / 1e6:.2f} MB, {main.stats.tokens} tokens "
+            f"(stop words {stopwords or 'kept'}), {reader.stats.n_skipped} skipped; "
+            f"{backend.describe()}, {elapsed:.2f} s")
+        lo, hi = cfg.n
+        top_ngrams = {}
+        for k in range(lo, hi + 1):
+            t = table.filter(pc.equal(table["n"], k)).drop(["n"])
+            print_table(t, title=f"top {top} {k}-grams", console=console)
+            top_ngrams[k] = [(r["ngram"], r["count"], r["doc_freq"]) for r in t.to_pylist()]
 
-    # rank-frequency of every word, stop words kept (a second, unigram-only pass)
-    with stats.stage("unigrams"):
-        uni = ngrams.run(batches, backend, ngrams.NgramConfig(n=1, text=TextOptions()))
-    zipf_counts = uni.table()["count"].to_numpy()
-    zipf_words = uni.table()["ngram"].slice(0, 6).to_pylist()
+        # rank-frequency of every word, stop words kept (unigram counts of the same pass)
+        words = done.unigrams   # every word, stop words kept: the counts of the unigram table
+        zipf_counts, zipf_words = words.counts, words.top_words
 
-    with stats.stage("near_duplicates"):
-        try:
-            nd = _near_duplicates(batches, backend, text, console)
-        except Exception as e:
-            warn(f"near-duplicate section failed: {type(e).__name__}: {e}")
-            nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
-    with stats.stage("cooccurrence"):
-        co = _cooccurrence(batches, backend, text, console, warn)
-
-    with stats.stage("languages"):
-        langs, sampled = _guess_languages(batches)
-    stats.counters.update({"tokens_with_stopwords": uni.stats.tokens, "distinct_words": uni.num_rows})
+        with stats.stage("near_duplicates"):
+            try:
+                nd = _near_duplicates(done.minhash, done.small_batches, backend, mh_cfg, reader, console)
+            except Exception as e:
+                warn(f"near-duplicate section failed: {type(e).__name__}: {e}")
+                nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
+        with stats.stage("cooccurrence"):
+            co = _cooccurrence(done.vocabulary, done.cache, backend, cooc_cfg, reader, console, warn)
+    finally:
+        done.cache.close()
+    langs, sampled = done.languages
+    stats.counters.update({"tokens_with_stopwords": words.tokens, "distinct_words": words.distinct})
     for k in range(lo, hi + 1):
         stats.counters[f"distinct_n{k}"] = main.stats.counters.get(f"distinct_n{k}", 0)
     rs = reader.stats
     summary = {"documents": main.stats.documents, "tokens": main.stats.tokens, "MB": f"{rs.bytes / 1e6:.2f}",
-               "distinct words": int(uni.num_rows), "skipped inputs": rs.n_skipped, "files": rs.files,
-               "bytes": rs.bytes, "tokens with stop words": uni.stats.tokens,
+               "distinct words": words.distinct, "skipped inputs": rs.n_skipped, "files": rs.files,
+               "bytes": rs.bytes, "tokens with stop words": words.tokens,
                "tokens (after stop words)": main.stats.tokens, "seconds (n-grams)": f"{elapsed:.2f}"}
     params = {"n": f"{lo}-{hi}", "top": top, "stop words": stopwords or "kept", "device": device,
               "backend": backend.describe(), "normalisation": "NFKC + casefold, tokens = \\w+ runs",

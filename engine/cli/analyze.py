@@ -54,8 +54,9 @@ def register(app) -> None:
         French and English stop words removed, near-duplicates and co-occurrence sections,
         and an HTML report with plots (report.html in the current folder unless --report).
 
-        The corpus is read once into memory and shared by the sections: meant for corpora
-        that fit in RAM; the ngrams, minhash and cooc commands stream larger ones.
+        One streaming pass: the corpus is read once and each batch tokenised once for every
+        section (memory as the single commands': the n-gram counts, the MinHash texts kept
+        for verification, the co-occurrence token cache).
         --stats writes the run's statistics (JSON, seconds per section)."""
         from engine.analyze import analyze_corpus
         from engine.ngrams import parse_n

@@ -278,7 +278,10 @@ class _GPU(_Ops):
     def count_types(self, be, types, batch, text):
         """Count by key on the device, fold the distinct hashes into the host table, and map
         every token to its type number (on the device, then to the host cache)."""
-        toks = tokenize(batch, be, text)
+        return self.count_tokens(be, types, tokenize(batch, be, text))
+
+    def count_tokens(self, be, types, toks):
+        """:meth:`count_types` of an already tokenised batch ``toks``."""
         n = toks.n_tokens
         tt = np.empty(0, np.int32)
         if n:
@@ -303,7 +306,7 @@ class _GPU(_Ops):
             dev[o] = be.to_device(numbers)[xp.cumsum(first) - 1]
             tt = be.to_host(dev)
         off = np.ascontiguousarray(be.to_host(toks.doc_tok_offsets), np.int64)
-        return [(tt, off, tt.nbytes + off.nbytes, np.arange(batch.n_docs, dtype=np.int64))], n
+        return [(tt, off, tt.nbytes + off.nbytes, np.arange(toks.batch.n_docs, dtype=np.int64))], n
 
     def pairs(self, be, n_terms: int, unit: bool):
         return GPUPairs(be)

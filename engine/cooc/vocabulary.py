@@ -23,7 +23,7 @@ from engine.cooc.config import CoocConfig
 from engine.cooc.typetable import TokenCache, TypeTable
 from engine.stats import JobStats
 
-__all__ = ["VocabPartial", "Vocabulary", "map_vocabulary", "combine_vocabulary", "choose_vocabulary"]
+__all__ = ["VocabPartial", "Vocabulary", "VocabConsumer", "map_vocabulary", "combine_vocabulary", "choose_vocabulary"]
 
 
 @dataclass
@@ -106,6 +106,79 @@ def _grown(a: np.ndarray, n: int, fill) -> np.ndarray:
     return b
 
 
+class VocabConsumer:
+    """Pass 1 over one partition, fed batch by batch in corpus order: :meth:`add` (tokenises
+    the batch, on the CPU with the fused ``text_types`` kernel) or :meth:`add_tokens` (an
+    already tokenised batch: ``corpus analyze`` tokenises once for every analytic), then
+    :meth:`partial` (what :func:`map_vocabulary` returns).  ``tokens``: as for
+    :func:`map_vocabulary`."""
+
+    def __init__(self, backend, config: CoocConfig, tokens: TokenCache | None = None,
+                 stats: JobStats | None = None):
+        self.be = get_backend(backend)
+        self.ops = ops_for(self.be)
+        self.config = config
+        self.tokens = tokens
+        self.stats = stats if stats is not None else JobStats(job="cooc", backend=self.be.describe())
+        self.types = TypeTable()
+        self.doc_freq = np.zeros(0, np.int64)
+        self.first_doc = np.zeros(0, np.int64)
+        self.last = np.zeros(0, np.int64)
+
+    def add(self, batch) -> None:
+        """Count the terms of one batch (tokenised here, with the config's text options)."""
+        with self.stats.stage("vocabulary"), self.be.count_into(self.stats):
+            segments, n_tokens = self.ops.count_types(self.be, self.types, batch, self.config.text)
+            self._count(batch, segments, n_tokens)
+
+    def add_tokens(self, batch, toks) -> None:
+        """Count the terms of one batch from its tokens ``toks`` (``tokenize(batch, backend,
+        config.text)``): the same counts, spellings and document frequencies as :meth:`add`."""
+        with self.stats.stage("vocabulary"), self.be.count_into(self.stats):
+            if self.be.pick(cpu=True, gpu=False):
+                tt = np.empty(toks.n_tokens, np.int32)
+                self.types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
+                off = np.ascontiguousarray(toks.doc_tok_offsets, np.int64)
+                segments = [(tt, off, tt.nbytes + off.nbytes, np.arange(batch.n_docs, dtype=np.int64))]
+            else:
+                segments, _ = self.ops.count_tokens(self.be, self.types, toks)
+            self._count(batch, segments, toks.n_tokens)
+
+    def _count(self, batch, segments, n_tokens: int) -> None:
+        from kernels.cpu.cooc import type_doc_freq
+        stats = self.stats
+        n = self.types.numbers
+        self.doc_freq, self.first_doc = _grown(self.doc_freq, n, 0), _grown(self.first_doc, n, -1)
+        self.last = _grown(self.last, n, -1)
+        for tt, off, footprint, docs in segments:
+            if tt.size:
+                type_doc_freq(tt, off, docs + stats.documents, self.last, self.doc_freq, self.first_doc)
+            if self.tokens is not None:
+                self.tokens.add(tt, off, footprint)
+        stats.documents += batch.n_docs
+        stats.bytes += batch.n_bytes
+        stats.tokens += n_tokens
+
+    def partial(self) -> VocabPartial:
+        """The partition's :class:`VocabPartial` (call once, after the last batch); sets
+        ``tokens.keys``."""
+        types, stats = self.types, self.stats
+        with stats.stage("vocabulary"):
+            n = types.numbers
+            pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
+            offsets = offsets_from_counts(ln)
+            pool = types.pool[0]
+            if n and np.array_equal(pos, offsets[:-1]):
+                strings = pool[:offsets[-1]].copy()
+            else:   # spellings not in type order in the pool: gather them
+                strings, _ = gather_ranges(pool, pos, ln)
+            part = VocabPartial(types.hashes(), types.counts().copy(), self.doc_freq[:n].copy(),
+                                self.first_doc[:n].copy(), strings, offsets, stats)
+        if self.tokens is not None:
+            self.tokens.keys = part.keys
+        return part
+
+
 def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | None = None) -> VocabPartial:
     """Pass 1 over one partition: its term counts.
 
@@ -127,41 +200,11 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
     VocabPartial
         Numpy arrays only; stats with documents, tokens, bytes and seconds ``vocabulary``.
     """
-    from kernels.cpu.cooc import type_doc_freq
-    be = get_backend(backend)
-    ops = ops_for(be)
-    stats = JobStats(job="cooc", backend=be.describe())
-    types = TypeTable()
-    doc_freq = np.zeros(0, np.int64)
-    first_doc = np.zeros(0, np.int64)
-    last = np.zeros(0, np.int64)
-    with stats.stage("vocabulary"), be.count_into(stats):
-        for batch in batches:
-            segments, n_tokens = ops.count_types(be, types, batch, config.text)
-            n = types.numbers
-            doc_freq, first_doc, last = _grown(doc_freq, n, 0), _grown(first_doc, n, -1), _grown(last, n, -1)
-            for tt, off, footprint, docs in segments:
-                if tt.size:
-                    type_doc_freq(tt, off, docs + stats.documents, last, doc_freq, first_doc)
-                if tokens is not None:
-                    tokens.add(tt, off, footprint)
-            stats.documents += batch.n_docs
-            stats.bytes += batch.n_bytes
-            stats.tokens += n_tokens
-            del segments, batch   # the text is not needed any more: memory for the pair pass
-        n = types.numbers
-        pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
-        offsets = offsets_from_counts(ln)
-        pool = types.pool[0]
-        if n and np.array_equal(pos, offsets[:-1]):
-            strings = pool[:offsets[-1]].copy()
-        else:   # spellings not in type order in the pool: gather them
-            strings, _ = gather_ranges(pool, pos, ln)
-        part = VocabPartial(types.hashes(), types.counts().copy(), doc_freq[:n].copy(),
-                            first_doc[:n].copy(), strings, offsets, stats)
-    if tokens is not None:
-        tokens.keys = part.keys
-    return part
+    consumer = VocabConsumer(backend, config, tokens)
+    for batch in batches:
+        consumer.add(batch)
+        del batch   # the text is not needed any more: memory for the pair pass
+    return consumer.partial()
 
 
 def _take_strings(strings: np.ndarray, offsets: np.ndarray, idx: np.ndarray):

@@ -27,11 +27,11 @@ from engine.job import as_batches
 from engine.minhash.config import MinHashConfig
 from engine.minhash.lsh import candidate_pairs, connected_clusters, exact_jaccard, pair_estimates
 from engine.minhash.result import MinHashResult
-from engine.minhash.signatures import SignatureSet, TextSource, batch_signatures
+from engine.minhash.signatures import SignatureSet, TextSource, batch_signatures, shingles, signatures_from_hashes
 from engine.minhash.store import _check_meta, _concat
 from engine.stats import JobStats
 
-__all__ = ["MinHashPartial", "map_partition", "combine", "finish", "run", "compute_signatures"]
+__all__ = ["MinHashPartial", "SignatureConsumer", "map_partition", "combine", "finish", "run", "compute_signatures"]
 
 
 def _flat_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -124,6 +124,60 @@ class _Grow:
         return self.a
 
 
+class SignatureConsumer:
+    """The signatures of one partition, fed batch by batch in corpus order (host side):
+    :meth:`add` (signatures from the batch's bytes, the CPU's fused kernel) or
+    :meth:`add_tokens` (from an already tokenised batch: ``corpus analyze`` tokenises once for
+    every analytic), then :meth:`partial` (what :func:`map_partition` returns).  The texts are
+    kept, as :func:`map_partition` keeps them, only when ``keep`` (verification needs them)."""
+
+    def __init__(self, backend, config: MinHashConfig | None = None, keep: bool | None = None,
+                 stats: JobStats | None = None):
+        self.cfg = config if config is not None else MinHashConfig()
+        self.be = get_backend(backend)
+        self.keep = self.cfg.verify if keep is None else bool(keep)
+        self.stats = stats if stats is not None else JobStats(job="minhash", backend=self.be.describe())
+        self.sig, self.text = _Grow(np.uint32, self.cfg.perms), _Grow(np.uint8)
+        self.nsh, self.ids, self.text_off = [], [], [np.zeros(1, np.int64)]
+        self.nbytes = 0
+
+    def add(self, batch: Batch) -> None:
+        """Signatures of one batch, computed from its bytes (:func:`batch_signatures`)."""
+        with self.stats.stage("signatures"), self.be.count_into(self.stats):
+            self.nsh.append(batch_signatures(batch, self.be, self.cfg, out=self.sig.reserve(batch.n_docs))[1])
+        self._keep(batch)
+
+    def add_tokens(self, batch: Batch, toks) -> None:
+        """Signatures of one batch from its tokens ``toks`` (``tokenize(batch, backend,
+        config.text)``): shingles -> signatures, the same bits as :meth:`add`."""
+        with self.stats.stage("signatures"), self.be.count_into(self.stats):
+            h, off = shingles(toks, self.cfg, self.be)
+            self.sig.reserve(batch.n_docs)[...] = self.be.to_host(signatures_from_hashes(h, off, self.cfg, self.be))
+            self.nsh.append(self.be.to_host(self.be.xp.diff(off)).astype(np.int64))
+        self._keep(batch)
+
+    def _keep(self, batch: Batch) -> None:
+        if self.keep:
+            lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
+            base = self.text.n
+            self.text.reserve(hi - lo)[:] = batch.data[lo:hi]
+            self.text_off.append(batch.offsets[1:] - lo + base)
+        self.ids.extend(batch.doc_ids)
+        self.nbytes += batch.n_bytes
+
+    def partial(self) -> MinHashPartial:
+        """The partition's :class:`MinHashPartial` (call once, after the last batch)."""
+        stats = self.stats
+        n_sh = np.concatenate(self.nsh) if self.nsh else np.empty(0, np.int64)
+        id_data, id_off = _flat_strings(self.ids)
+        stats.documents = len(self.ids)
+        stats.bytes = self.nbytes
+        stats.counters.update(shingles=int(n_sh.sum()), empty_documents=int((n_sh == 0).sum()))
+        return MinHashPartial(self.sig.done(), n_sh, id_data, id_off, self.text.done(),
+                              np.concatenate(self.text_off) if self.keep else np.zeros(1, np.int64),
+                              self.nbytes, self.be.name, stats)
+
+
 def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfig | None = None, *,
                   keep_texts: bool | None = None,
                   on_batch: Callable[[Batch], None] | None = None,
@@ -139,36 +193,17 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
     be = get_backend(backend)
     if device_resident and be.pick(cpu=False, gpu=True):
         return _map_on_device(batches, be, cfg, cfg.verify if keep_texts is None else bool(keep_texts), on_batch)
-    keep = cfg.verify if keep_texts is None else bool(keep_texts)
-    stats = JobStats(job="minhash", backend=be.describe())
-    sig, text = _Grow(np.uint32, cfg.perms), _Grow(np.uint8)
-    nsh, ids, text_off = [], [], [np.zeros(1, np.int64)]
-    nbytes = 0
+    consumer = SignatureConsumer(be, cfg, keep_texts)
     it = iter(batches)
     while True:
-        with stats.stage("read"):
+        with consumer.stats.stage("read"):
             batch = next(it, None)
         if batch is None:
             break
-        with stats.stage("signatures"), be.count_into(stats):
-            nsh.append(batch_signatures(batch, be, cfg, out=sig.reserve(batch.n_docs))[1])
-        if keep:
-            lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
-            base = text.n
-            text.reserve(hi - lo)[:] = batch.data[lo:hi]
-            text_off.append(batch.offsets[1:] - lo + base)
-        ids.extend(batch.doc_ids)
-        nbytes += batch.n_bytes
+        consumer.add(batch)
         if on_batch is not None:
             on_batch(batch)
-    n_sh = np.concatenate(nsh) if nsh else np.empty(0, np.int64)
-    id_data, id_off = _flat_strings(ids)
-    stats.documents = len(ids)
-    stats.bytes = nbytes
-    stats.counters.update(shingles=int(n_sh.sum()), empty_documents=int((n_sh == 0).sum()))
-    return MinHashPartial(sig.done(), n_sh, id_data, id_off, text.done(),
-                          np.concatenate(text_off) if keep else np.zeros(1, np.int64),
-                          nbytes, be.name, stats)
+    return consumer.partial()
 
 
 def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> MinHashPartial:

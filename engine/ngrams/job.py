@@ -27,7 +27,7 @@ from engine.ngrams.result import NgramResult, ngram_table
 from engine.stats import JobStats
 from engine.text import tokenize
 
-__all__ = ["map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
+__all__ = ["NgramConsumer", "map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
 
 BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
 
@@ -119,6 +119,55 @@ def _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, s
     counter.add_aggregated(uk, c, d, gather)
 
 
+class NgramConsumer:
+    """The running counts of one partition, fed tokenised batches in corpus order:
+    ``add(batch, toks)`` per batch, then :meth:`partial` (what :func:`map_partition` returns)
+    and :meth:`close` (spill files).  ``toks`` must be ``tokenize(batch, backend, config.text)``
+    (``corpus analyze`` tokenises once and feeds several consumers)."""
+
+    def __init__(self, backend, config: NgramConfig | None = None, stats: JobStats | None = None):
+        self.cfg = config if config is not None else NgramConfig()
+        self.backend = get_backend(backend)
+        self.stats = stats if stats is not None else JobStats(job="ngrams", backend=self.backend.describe())
+        self.spill = SpillFolders()
+        self.budget = self.cfg.memory // BYTES_PER_ENTRY
+        # one budget for all orders: the counters never spill alone, all of them do together
+        self.counters = {n: KeyCounter(self.budget, self.spill, self_spill=False) for n in self.cfg.orders}
+        self.buf = _Buffers(self.backend.xp)
+        self.copied = self.backend.copied()
+
+    def add(self, batch: Batch, toks) -> None:
+        """Count the n-grams of one batch (``toks``: its tokens, with the config's text options)."""
+        stats, counters = self.stats, self.counters
+        stats.documents += batch.n_docs
+        stats.tokens += toks.n_tokens
+        stats.bytes += int(batch.offsets[-1] - batch.offsets[0])
+        stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
+        for n in self.cfg.orders:
+            _count_order(n, batch, toks, self.backend, self.cfg, counters[n], self.buf, stats)
+        if sum(c.size for c in counters.values()) > self.budget:
+            with stats.stage("count"):
+                for c in counters.values():
+                    c.spill()
+
+    def partial(self) -> NgramPartial:
+        """The partition's :class:`NgramPartial` (call once, after the last batch)."""
+        stats = self.stats
+        # the string gathers ran inside the counting: count their time once, under strings
+        stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
+        stats.counters["spills"] = sum(c.n_spills for c in self.counters.values())
+        self.backend.charge(stats, since=self.copied)
+        self.buf.arrays.clear()   # the n-gram buffers, before the partial's arrays are made
+        with stats.stage("count"):
+            return from_counters(self.counters, stats)
+
+    def close(self) -> None:
+        """Remove the spill files (idempotent)."""
+        for c in self.counters.values():
+            c.close()
+        self.spill.close()
+
+
 def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig | None = None) -> NgramPartial:
     """Count the n-grams of one partition (``batches``, in corpus order) on ``backend``.
 
@@ -128,42 +177,18 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
         Every distinct (n, key) with count, doc_freq, first occurrence and string; nothing
         filtered (``min_count`` and ``top`` apply after :func:`combine`).
     """
-    cfg = config if config is not None else NgramConfig()
-    backend = get_backend(backend)
-    stats = JobStats(job="ngrams", backend=backend.describe())
-    spill = SpillFolders()
-    budget = cfg.memory // BYTES_PER_ENTRY
-    # one budget for all orders: the counters never spill alone, all of them do together
-    counters = {n: KeyCounter(budget, spill, self_spill=False) for n in cfg.orders}
-    buf = _Buffers(backend.xp)
-    copied = backend.copied()
+    consumer = NgramConsumer(backend, config)
+    stats = consumer.stats
     try:
         for batch in _timed_batches(batches, stats):
             with stats.stage("tokenize"):
-                toks = tokenize(batch, backend, cfg.text)
-            stats.documents += batch.n_docs
-            stats.tokens += toks.n_tokens
-            stats.bytes += int(batch.offsets[-1] - batch.offsets[0])
-            stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
-            for n in cfg.orders:
-                _count_order(n, batch, toks, backend, cfg, counters[n], buf, stats)
+                toks = tokenize(batch, consumer.backend, consumer.cfg.text)
+            consumer.add(batch, toks)
             # the batch's text and tokens go before the next is read, not after it
             batch = toks = None
-            if sum(c.size for c in counters.values()) > budget:
-                with stats.stage("count"):
-                    for c in counters.values():
-                        c.spill()
-        # the string gathers ran inside the counting: count their time once, under strings
-        stats.seconds["count"] = stats.seconds.get("count", 0.0) - stats.seconds.get("strings", 0.0)
-        stats.counters["spills"] = sum(c.n_spills for c in counters.values())
-        backend.charge(stats, since=copied)
-        buf.arrays.clear()   # the n-gram buffers, before the partial's arrays are made
-        with stats.stage("count"):
-            return from_counters(counters, stats)
+        return consumer.partial()
     finally:
-        for c in counters.values():
-            c.close()
-        spill.close()
+        consumer.close()
 
 
 def _selected(partial: NgramPartial, cfg: NgramConfig) -> np.ndarray | None:

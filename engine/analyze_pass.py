@@ -1,0 +1,270 @@
+"""The one streaming pass of ``corpus analyze``: the corpus is read once and every batch is
+tokenised once; the tokens feed each analytic's consumer (its running state, the same code
+as the job's ``map_partition``):
+
+* the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer`;
+* the word counts, stop words kept (the rank-frequency plot): a type table
+  (:class:`engine.cooc.vocabulary.VocabConsumer` without a token cache, :class:`WordCounts`);
+* the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`
+  (it keeps the documents' bytes for the exact verification, as ``engine.minhash`` does);
+* the co-occurrence vocabulary (stop words removed) and the per-token type numbers of its
+  pair pass: :class:`engine.cooc.vocabulary.VocabConsumer` into a :class:`TokenCache`
+  (spilled to disk past its budget, as ``engine.cooc.run`` does); the pairs are counted
+  from that cache after the pass, without reading the corpus again;
+* the language guess (raw bytes of the first documents).
+
+The batch is tokenised without stop words once; the stop-word filter (a lookup of the token
+hashes, as :func:`engine.text.tokenize` applies it) gives the tokens of the other analytics.
+Memory: the batch in hand, the counters, the MinHash texts and the cooc token cache, as in
+the single jobs; never the whole corpus as batches (except a corpus of at most ``keep_docs``
+documents, for the all-pairs similarity matrix).
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from engine.stats import JobStats
+from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
+
+__all__ = ["PassOutput", "WordCounts", "LanguageGuess", "drop_stopwords", "analyze_pass"]
+
+LANG_DOCS = 2000        # documents sampled for the language guess
+LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
+
+
+def drop_stopwords(toks: Tokens, opts: TextOptions) -> Tokens:
+    """The tokens of ``toks`` that are not stop words of ``opts`` (exactly the filter
+    :func:`engine.text.tokenize` applies: ``tokenize(b, be, opts)`` equals
+    ``drop_stopwords(tokenize(b, be, replace(opts, stopwords=())), opts)``).
+
+    Parameters
+    ----------
+    toks : Tokens
+        Tokens of one batch, tokenised with no stop words (and ``opts``' other options).
+    opts : TextOptions
+        The stop words to remove.
+
+    Returns
+    -------
+    Tokens
+        ``toks`` itself when there are no stop words; else the kept tokens, sharing
+        ``toks``' normalised text.
+    """
+    stop = stopword_hashes(opts) if opts.stopwords else None
+    if stop is None or stop.size == 0:   # an empty set removes nothing
+        return toks
+    be = toks.backend
+    xp = be.xp
+    stop = be.asarray(stop)
+    h = toks.tok_hash
+    keep = stop[xp.minimum(xp.searchsorted(stop, h), stop.size - 1)] != h
+    cum = xp.zeros(h.size + 1, dtype=np.int64)
+    xp.cumsum(keep, out=cum[1:])
+    nch = toks.tok_nch[keep] if toks.tok_nch.size else toks.tok_nch
+    return Tokens(toks.batch, be, toks.norm, toks.norm_offsets, toks.tok_start[keep], toks.tok_len[keep],
+                  nch, h[keep], cum[toks.doc_tok_offsets], toks.slow_docs)
+
+
+class LanguageGuess:
+    """Documents per language, guessed from stop-word hits in the first 3,000 characters of
+    the first ``max_docs`` documents (a cheap heuristic over ``LANGS``); ``unknown`` when
+    under 15% of the words are stop words.  Fed batch by batch (:meth:`add`)."""
+
+    def __init__(self, max_docs: int = LANG_DOCS):
+        from stop_words import get_stop_words
+        self.codes: list[str] = []
+        langs_of: dict[str, list[int]] = {}   # stop word -> the languages (indices) it belongs to
+        for code in LANGS:
+            try:
+                words = frozenset(w.casefold() for w in get_stop_words(code))
+            except Exception:
+                continue
+            for w in words:
+                langs_of.setdefault(w, []).append(len(self.codes))
+            self.codes.append(code)
+        self.langs_of = {w: tuple(v) for w, v in langs_of.items()}
+        self.word = re.compile(r"\w+")
+        self.counts: dict[str, int] = {}
+        self.seen = 0
+        self.max_docs = max_docs
+
+    @property
+    def done(self) -> bool:
+        return self.seen >= self.max_docs
+
+    def add(self, batch) -> None:
+        for i in range(batch.n_docs):
+            if self.done:
+                return
+            self.seen += 1
+            toks = self.word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
+                                     .decode("utf-8", "ignore")[:3000].casefold())
+            per_lang = [0] * len(self.codes)
+            counts = Counter(toks)       # the loop below runs over the distinct stop words only
+            for t in counts.keys() & self.langs_of.keys():
+                for li in self.langs_of[t]:
+                    per_lang[li] += counts[t]
+            best, hits = "unknown", 0
+            for code, h in zip(self.codes, per_lang):   # the first language with the most hits
+                if h > hits:
+                    best, hits = code, h
+            if not toks or hits < 0.15 * len(toks):
+                best = "unknown"
+            self.counts[best] = self.counts.get(best, 0) + 1
+
+    def result(self) -> tuple[dict[str, int], int]:
+        """(documents per language, most first, ``unknown`` last; documents sampled)."""
+        c = self.counts
+        return dict(sorted(c.items(), key=lambda kv: (kv[0] == "unknown", -kv[1], kv[0]))), self.seen
+
+
+@dataclass
+class WordCounts:
+    """Occurrences of every distinct word, stop words kept (the rank-frequency plot): what the
+    unigram table of ``engine.ngrams`` gives for ``count``, from the term counts of a
+    :class:`engine.cooc.vocabulary.VocabPartial` (a type table: no strings, document
+    frequencies or first occurrences kept per occurrence, and a table sized by the words)."""
+    counts: np.ndarray      # int64, most first (the unigram table's ``count`` column)
+    top_words: list         # the first words of the unigram table: count descending, then word
+    tokens: int             # tokens, stop words kept
+
+    @classmethod
+    def of(cls, part, k: int = 6) -> "WordCounts":
+        counts = np.asarray(part.counts, np.int64)
+        desc = np.sort(counts)[::-1]
+        if counts.size > k:   # the words whose count can reach the first k, then ordered exactly
+            cand = np.flatnonzero(counts >= desc[k - 1])
+        else:
+            cand = np.arange(counts.size)
+        ranked = sorted(zip((-counts[cand]).tolist(), part.terms(cand)))   # str order = code points
+        return cls(np.ascontiguousarray(desc), [w for _, w in ranked[:k]], int(part.stats.tokens))
+
+    @property
+    def distinct(self) -> int:
+        return int(self.counts.size)
+
+
+@dataclass
+class PassOutput:
+    """What the pass leaves: each analytic's partial (or the exception that stopped it)."""
+    ngrams: object = None          # NgramPartial (None: not counted here)
+    unigrams: object = None        # WordCounts
+    minhash: object = None         # MinHashPartial, or the exception
+    vocabulary: object = None      # VocabPartial, or the exception
+    cache: object = None           # the cooc TokenCache (the caller closes it)
+    languages: tuple = ({}, 0)
+    small_batches: list | None = None   # every batch, when the corpus has <= keep_docs documents
+    errors: dict = field(default_factory=dict)
+
+
+def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
+    """``consumers[name].method(*args)``; on an exception the consumer is dropped and the error
+    kept (its section becomes a note, as the sections of ``corpus analyze`` always did)."""
+    try:
+        return getattr(consumers[name], method)(*args)
+    except Exception as e:   # noqa: BLE001  (reported by the caller)
+        errors[name] = e
+        consumers.pop(name)
+        return e
+
+
+def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, cooc_cfg, stats: JobStats,
+                 *, count_ngrams: bool = True, keep_docs: int = 12) -> PassOutput:
+    """Read ``reader`` once, tokenise each batch once, feed every analytic.
+
+    Parameters
+    ----------
+    reader : iterable of Batch (a CorpusReader), iterated exactly once.
+    backend : Backend.
+    text : the shared text options (stop words removed for n-grams, MinHash and cooc; the
+        word counts keep them).  ``ngram_cfg.text``, ``minhash_cfg.text`` and
+        ``cooc_cfg.text`` must equal it.
+    stats : receives the seconds per stage (``read``, ``tokenize``, ``ngrams``, ``unigrams``,
+        ``near_duplicates``, ``cooccurrence``, ``languages``).
+    count_ngrams : False when the main n-gram counts are made elsewhere (a cluster).
+    keep_docs : the batches are kept while the corpus has at most this many documents.
+
+    Returns
+    -------
+    PassOutput
+    """
+    from engine.cooc.typetable import TokenCache
+    from engine.cooc.vocabulary import VocabConsumer
+    from engine.minhash.job import SignatureConsumer
+    from engine.ngrams.job import NgramConsumer
+    for name, cfg in (("ngrams", ngram_cfg), ("minhash", minhash_cfg), ("cooc", cooc_cfg)):
+        if cfg.text != text:
+            raise ValueError(f"{name} text options differ from the pass's: {cfg.text} != {text}")
+    base = replace(text, stopwords=())    # one tokenisation: no stop words, filtered per analytic
+    out = PassOutput(cache=TokenCache(cooc_cfg.cache_bytes), small_batches=[])
+    # the words with stop words: a type table (their count, as the unigram table's)
+    consumers: dict = {"unigrams": VocabConsumer(backend, replace(cooc_cfg, text=base))}
+    if count_ngrams:
+        consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
+    counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
+    # MinHash keeps the texts for verification (bounded as in engine.minhash.map_partition)
+    consumers["minhash"] = SignatureConsumer(backend, minhash_cfg)
+    consumers["cooc"] = VocabConsumer(backend, cooc_cfg, tokens=out.cache)
+    langs = LanguageGuess()
+    seconds = {k: 0.0 for k in ("unigrams", "ngrams", "minhash", "cooc")}
+    n_docs = 0
+    try:
+        it = iter(reader)
+        while True:
+            with stats.stage("read"):
+                batch = next(it, None)
+            if batch is None:
+                break
+            with stats.stage("tokenize"):
+                all_toks = tokenize(batch, backend, base)
+                toks = drop_stopwords(all_toks, text)
+            # the unigrams first: the token arrays with stop words then go (the text stays, shared)
+            t0 = time.perf_counter()
+            consumers["unigrams"].add_tokens(batch, all_toks)   # failures stop the analysis, as before
+            seconds["unigrams"] += time.perf_counter() - t0
+            del all_toks
+            for name in list(consumers):
+                t0 = time.perf_counter()
+                if name == "unigrams":
+                    continue
+                if name == "ngrams":
+                    consumers[name].add(batch, toks)
+                else:
+                    _feed(name, consumers, out.errors, "add_tokens", batch, toks)
+                seconds[name] += time.perf_counter() - t0
+            del toks
+            if not langs.done:
+                with stats.stage("languages"):
+                    langs.add(batch)
+            n_docs += batch.n_docs
+            if out.small_batches is not None:
+                out.small_batches = out.small_batches + [batch] if n_docs <= keep_docs else None
+        t0 = time.perf_counter()
+        out.unigrams = WordCounts.of(consumers["unigrams"].partial())
+        seconds["unigrams"] += time.perf_counter() - t0
+        if count_ngrams:
+            t0 = time.perf_counter()
+            out.ngrams = consumers["ngrams"].partial()
+            seconds["ngrams"] += time.perf_counter() - t0
+        for name, attr in (("minhash", "minhash"), ("cooc", "vocabulary")):
+            t0 = time.perf_counter()
+            setattr(out, attr, _feed(name, consumers, out.errors, "partial") if name in consumers
+                    else out.errors[name])
+            seconds[name] += time.perf_counter() - t0
+    except BaseException:
+        out.cache.close()
+        raise
+    finally:
+        for c in counters:
+            c.close()
+    for stage, name in (("ngrams", "ngrams"), ("unigrams", "unigrams"), ("near_duplicates", "minhash"),
+                        ("cooccurrence", "cooc")):
+        stats.seconds[stage] = stats.seconds.get(stage, 0.0) + seconds[name]
+    stats.seconds.setdefault("languages", 0.0)
+    out.languages = langs.result()
+    return out
