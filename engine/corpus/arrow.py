@@ -6,15 +6,10 @@ from typing import Iterator
 
 import numpy as np
 
-from engine.corpus.batch import (
-    CorpusError,
-    _Block,
-)
+from engine.corpus.batch import CorpusError, _Block
 from engine.corpus.ids import _value_text
 from engine.corpus.stats import _doc_flaws, _first_line
-from engine.corpus.streams import (
-    FilePiece,
-)
+from engine.corpus.streams import FilePiece
 from kernels.constants import FLAW_MISSING
 
 _ON_LINES = object()   # _arrow_ids: the ids need the line parser

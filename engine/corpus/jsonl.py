@@ -11,26 +11,10 @@ from typing import Callable, Iterator
 import numpy as np
 
 from engine.corpus.arrow import _ON_LINES
-from engine.corpus.batch import (
-    _Block,
-)
-from engine.corpus.encoding import (
-    _MARKS,
-    SNIFF_BYTES,
-    _detect_encoding,
-    _encoded_len,
-    _is_utf8,
-    _wide_under_narrow,
-)
+from engine.corpus.batch import _Block
+from engine.corpus.encoding import _MARKS, SNIFF_BYTES, _detect_encoding, _encoded_len, _is_utf8, _wide_under_narrow
 from engine.corpus.ids import _json_id_text, _NumberText, _reject_constant
-from engine.corpus.streams import (
-    FilePiece,
-    _BrokenStream,
-    _fill,
-    _open_stream,
-    _Range,
-    _Transcoded,
-)
+from engine.corpus.streams import FilePiece, _BrokenStream, _fill, _open_stream, _Range, _Transcoded
 
 
 def _line_ends(buf: bytearray, end: int) -> np.ndarray:

@@ -8,31 +8,13 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from engine.corpus.arrow import _ArrowMixin
-from engine.corpus.batch import (
-    DEFAULT_BATCH_BYTES,
-    Batch,
-    CorpusError,
-    _assemble,
-    _Block,
-)
-from engine.corpus.encoding import (
-    _checked_encoding,
-    _codec,
-    _detect_encoding,
-    _is_utf8,
-    _is_wide,
-    _wide_under_narrow,
-)
+from engine.corpus.batch import DEFAULT_BATCH_BYTES, Batch, CorpusError, _assemble, _Block
+from engine.corpus.encoding import _checked_encoding, _codec, _detect_encoding, _is_utf8, _is_wide, _wide_under_narrow
 from engine.corpus.ids import _IdSet
 from engine.corpus.jsonl import _JsonlMixin
 from engine.corpus.stats import ReadStats
-from engine.corpus.streams import (
-    FilePiece,
-)
-from engine.corpus.walk import (
-    _kind,
-    _WalkMixin,
-)
+from engine.corpus.streams import FilePiece
+from engine.corpus.walk import _kind, _WalkMixin
 from engine.stats import MAX_LOCATIONS
 
 

@@ -9,9 +9,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.corpus.encoding import (
-    MARK_ERRORS,
-)
+from engine.corpus.encoding import MARK_ERRORS
 
 TRANSCODE_READ = 1 << 20      # bytes decoded at a time on the non-UTF-8 JSONL path
 ZSTD_READ = 256 << 10         # compressed bytes fed at a time (bounds each decompressed piece)

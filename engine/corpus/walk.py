@@ -6,9 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from engine.corpus.batch import (
-    CorpusError,
-)
+from engine.corpus.batch import CorpusError
 
 TEXT_SUFFIXES = (".txt", ".md")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".ndjson")
