@@ -108,7 +108,7 @@ def test_encoding_applies_to_jsonl(tmp_path, suffix):
 
 
 def test_multibyte_codec_split_across_reads(tmp_path, monkeypatch):
-    monkeypatch.setattr(corpus, "TRANSCODE_READ", 7)   # every character split somewhere
+    monkeypatch.setattr(corpus.streams, "TRANSCODE_READ", 7)   # every character split somewhere (read by streams._Transcoded)
     rows = [{"id": f"文{i}", "text": f"日本語のテキスト {i} です"} for i in range(30)]
     for enc in ("shift_jis", "utf-16-le", "euc-jp"):
         p = tmp_path / f"{enc}.jsonl"

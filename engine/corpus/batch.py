@@ -1,0 +1,110 @@
+"""Batches of documents: :class:`Batch`, :class:`CorpusError` and the assembly of
+documents and Arrow blocks into bounded batches."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+DEFAULT_BATCH_BYTES = 64 << 20
+
+
+class CorpusError(Exception):
+    """A corpus problem worth one clear line (missing path, bad file in --strict mode...)."""
+
+
+@dataclass
+class Batch:
+    """A slice of the corpus as flat arrays.
+
+    ``data[offsets[i]:offsets[i+1]]`` is document ``i``'s UTF-8 text, its id is
+    ``doc_ids[i]``, and its index in the whole corpus is ``doc_base + i``.
+    """
+    doc_ids: list[str]
+    data: np.ndarray      # uint8
+    offsets: np.ndarray   # int64, len(doc_ids) + 1
+    doc_base: int = 0
+
+    @property
+    def n_docs(self) -> int:
+        return len(self.doc_ids)
+
+    @property
+    def n_bytes(self) -> int:
+        return int(self.offsets[-1])
+
+    def text(self, i: int) -> str:
+        # "replace" decodes invalid bytes exactly as the kernels do (U+FFFD per invalid prefix),
+        # so the slow path agrees with them even on a batch that no reader validated
+        return bytes(self.data[self.offsets[i]:self.offsets[i + 1]]).decode("utf-8", "replace")
+
+
+@dataclass
+class _Block:
+    """Many documents at once (from Arrow): ids, UTF-8 bytes and int64 offsets (any base)."""
+    ids: list
+    data: np.ndarray
+    offsets: np.ndarray
+
+
+def _assemble(pieces: list, base: int, batch_bytes: int) -> Iterator[Batch]:
+    """Batches of at most about ``batch_bytes`` from documents and blocks, in order."""
+    ids: list[str] = []
+    datas: list = []
+    lens: list = []
+    nbytes = 0
+
+    def flush():
+        nonlocal ids, datas, lens, nbytes, base
+        if not ids:
+            return None
+        offsets = np.zeros(len(ids) + 1, dtype=np.int64)
+        np.cumsum(np.concatenate([np.atleast_1d(np.asarray(x, np.int64)) for x in lens]), out=offsets[1:])
+        data = np.concatenate([np.frombuffer(d, np.uint8) if isinstance(d, bytes) else d for d in datas]) \
+            if len(datas) != 1 or not isinstance(datas[0], np.ndarray) else datas[0]
+        b = Batch(ids, data, offsets, base)
+        base += len(ids)
+        ids, datas, lens, nbytes = [], [], [], 0
+        return b
+
+    for item in pieces:
+        if isinstance(item, _Block):
+            off = item.offsets
+            i = 0
+            n = len(item.ids)
+            while i < n:
+                # take whole documents up to the batch bound (at least one)
+                limit = off[i] + max(batch_bytes - nbytes, 1)
+                j = max(i + 1, int(np.searchsorted(off, limit, side="right")) - 1)
+                j = min(j, n)
+                ids.extend(item.ids[i:j])
+                datas.append(item.data[off[i]:off[j]])
+                lens.append(np.diff(off[i:j + 1]))
+                nbytes += int(off[j] - off[i])
+                i = j
+                if nbytes >= batch_bytes:
+                    yield flush()
+        else:
+            ids.append(item[0])
+            datas.append(item[1])
+            lens.append(len(item[1]))
+            nbytes += len(item[1])
+            if nbytes >= batch_bytes:
+                yield flush()
+    last = flush()
+    if last is not None:
+        yield last
+
+
+def _make_batch(ids: list[str], parts: list[bytes], base: int) -> Batch:
+    offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+    np.cumsum([len(p) for p in parts], out=offsets[1:])
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return Batch(ids, data, offsets, base)
+
+
+def batch_from_texts(texts: Sequence[str], ids: Sequence[str] | None = None, base: int = 0) -> Batch:
+    """A Batch from Python strings (library use and tests)."""
+    ids = list(ids) if ids is not None else [str(i) for i in range(len(texts))]
+    return _make_batch(ids, [t.encode("utf-8") for t in texts], base)

@@ -1,0 +1,97 @@
+"""What a read skipped and warned about (:class:`ReadStats`), and the per-document checks
+and one-line messages behind it."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from engine.stats import MAX_LOCATIONS
+
+
+def _note(counts: Counter, locations: dict, reason: str, where: str, n: int) -> None:
+    counts[reason] += n
+    locs = locations.setdefault(reason, [])
+    if len(locs) < MAX_LOCATIONS:
+        locs.append(where)
+
+
+@dataclass
+class ReadStats:
+    """What was read, what was skipped and what was warned about, with the first few
+    locations per reason.
+
+    ``skipped`` counts documents (or files, lines, row groups) left out; ``warnings``
+    counts things read as they are but worth a word (a duplicate id, a path given twice),
+    so that the skip counts stay exact.
+    """
+    documents: int = 0
+    bytes: int = 0
+    files: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    locations: dict = field(default_factory=dict)
+    warnings: Counter = field(default_factory=Counter)
+    warning_locations: dict = field(default_factory=dict)
+
+    def skip(self, reason: str, where: str, n: int = 1) -> None:
+        """Count ``n`` skipped items for ``reason`` at ``where``."""
+        _note(self.skipped, self.locations, reason, where, n)
+
+    def warn(self, reason: str, where: str, n: int = 1) -> None:
+        """Count ``n`` warnings for ``reason`` at ``where`` (nothing is left out)."""
+        _note(self.warnings, self.warning_locations, reason, where, n)
+
+    @property
+    def n_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    @property
+    def n_warnings(self) -> int:
+        return sum(self.warnings.values())
+
+    def summary_lines(self) -> list[str]:
+        """``skipped N (reason): loc, loc ...`` then ``warning: N (reason): loc ...`` lines."""
+        lines = []
+        for prefix, counts, locations in (("skipped ", self.skipped, self.locations),
+                                          ("warning: ", self.warnings, self.warning_locations)):
+            for reason, n in sorted(counts.items()):
+                locs = locations.get(reason, [])
+                more = " ..." if n > len(locs) else ""
+                lines.append(f"{prefix}{n} ({reason}): {', '.join(locs)}{more}")
+        return lines
+
+    def merge(self, other: "ReadStats") -> "ReadStats":
+        """``self`` followed by ``other`` (a later partition of the corpus): sums, and the
+        first locations per reason in that order, as one reader would have kept them."""
+        self.documents += other.documents
+        self.bytes += other.bytes
+        self.files += other.files
+        for mine_counts, mine_locs, counts, locs in (
+                (self.skipped, self.locations, other.skipped, other.locations),
+                (self.warnings, self.warning_locations, other.warnings, other.warning_locations)):
+            mine_counts.update(counts)
+            for reason, where in locs.items():
+                kept = mine_locs.setdefault(reason, [])
+                kept.extend(where[:max(MAX_LOCATIONS - len(kept), 0)])
+        return self
+
+    def as_dict(self) -> dict:
+        return {"documents": self.documents, "bytes": self.bytes, "files": self.files,
+                "skipped": dict(self.skipped), "skipped_locations": self.locations,
+                "warnings": dict(self.warnings), "warning_locations": self.warning_locations}
+
+
+def _doc_flaws(data: np.ndarray, offsets: np.ndarray, check_utf8: bool) -> np.ndarray:
+    """Per document (int8): 0, or a ``kernels.cpu.text.doc_flaws`` code (blank by the Unicode
+    tables, NUL byte, invalid UTF-8)."""
+    from engine.normalize import get_tables
+    from kernels.cpu.text import doc_flaws
+    return doc_flaws(data, offsets, get_tables().flags, check_utf8)
+
+
+def _first_line(e: BaseException, limit: int = 160) -> str:
+    """An exception's message on one short line (Arrow's may span several)."""
+    msg = "".join(c if c.isprintable() else " " for c in str(e))   # Arrow may quote raw bytes
+    msg = " ".join(msg.split()) or type(e).__name__
+    return msg if len(msg) <= limit else msg[:limit - 3] + "..."
