@@ -434,12 +434,19 @@ def write_reports(doc: dict, outdir: Path) -> None:
     if doc.get("e2e"):
         from bench import e2e
         doc["charts"].append(e2e.chart(doc["e2e"], outdir))
+    if doc.get("scaling"):
+        from bench import scaling
+        doc["charts"].append(scaling.chart(doc["scaling"]["rows"], outdir))
     (outdir / "results.json").write_text(json.dumps(doc, indent=1, default=str), encoding="utf-8")
     write_markdown(doc, outdir / "results.md")
     if doc.get("e2e"):
         from bench import e2e
         with open(outdir / "results.md", "a", encoding="utf-8") as f:
             f.write("\n".join(e2e.markdown(doc["e2e"])))
+    if doc.get("scaling"):
+        from bench import e2e
+        with open(outdir / "results.md", "a", encoding="utf-8") as f:
+            f.write("\n".join(e2e.markdown(doc["scaling"], "## scaling: end to end at growing corpus sizes")))
 
 
 def load_results(outdir: Path) -> dict | None:

@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.corpus_gen import corpus_meta, ensure_corpus
 
 ROOT = Path(__file__).resolve().parent.parent
-E2E_JOBS = ("ngrams", "ngrams-full", "cooc", "minhash")
+E2E_JOBS = ("ngrams", "ngrams-full", "cooc", "minhash", "analyze")
 DEFAULT_MB = 100.0
 
 
@@ -64,6 +64,8 @@ COMMANDS = (
                     "--clusters", "{out}/clusters.parquet", "--quiet")),
     Command("minhash", "rensa", "peer", "bench.e2e_peers rensa-minhash",
             ("-m", "bench.e2e_peers", "rensa-minhash", "{inp}", "{out}/rensa.parquet")),
+    Command("analyze", "corpus", "engine", "corpus analyze --no-report (n-grams + MinHash + cooc, one pass)",
+            _CLI + ("analyze", "{inp}", "--no-report", "--device", "cpu", "-q")),
 )
 STARTUP = (("python -c pass", ("-c", "pass")), ("corpus --help", _CLI + ("--help",)),
            # a command on the 19 kB seeds/: start-up plus a few milliseconds of work
@@ -71,14 +73,21 @@ STARTUP = (("python -c pass", ("-c", "pass")), ("corpus --help", _CLI + ("--help
            ("corpus cooc seeds/ -o x.parquet", _CLI + ("cooc", "seeds", "-o", "{out}/x.parquet", "-q")),
            ("corpus minhash seeds/ -o x.parquet", _CLI + ("minhash", "seeds", "-o", "{out}/x.parquet", "-q")),
            ("corpus analyze seeds/ --no-report", _CLI + ("analyze", "seeds", "--no-report", "-q")))
+# the first run after install: every cache the engine fills (numba's JIT cache, engine.normalize's
+# tables under CORPUS_ENGINE_CACHE or XDG_CACHE_HOME) points into a fresh, empty folder
+COLD_START = ("corpus analyze seeds/ --no-report", _CLI + ("analyze", "seeds", "--no-report", "-q"))
+COLD_CACHE_VARS = ("NUMBA_CACHE_DIR", "CORPUS_ENGINE_CACHE", "XDG_CACHE_HOME")
 PEER_MODULES = {"polars": "polars", "duckdb": "duckdb", "rensa": "rensa"}
+PEER_TOOLS = tuple(c.tool for c in COMMANDS if c.kind == "peer")
 
 
-def _env() -> dict:
-    return dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def _env(extra: dict | None = None) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.update(extra or {})
+    return env
 
 
-def time_process_rss(argv: list[str], timeout: float) -> dict:
+def time_process_rss(argv: list[str], timeout: float, env: dict | None = None) -> dict:
     """Wall seconds and the child's own peak RSS (MB) of one process.
 
     The child is started by ``/usr/bin/time`` where it exists: Linux keeps the peak RSS
@@ -90,7 +99,7 @@ def time_process_rss(argv: list[str], timeout: float) -> dict:
         timer = Path("/usr/bin/time")
         full = [str(timer), "-f", "%M %U %S", "-o", str(rss_file), *argv] if timer.exists() else argv
         t0 = time.perf_counter()
-        p = subprocess.Popen(full, cwd=ROOT, env=_env(), stdout=subprocess.DEVNULL,
+        p = subprocess.Popen(full, cwd=ROOT, env=_env(env), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
         try:
             _, err = p.communicate(timeout=timeout)
@@ -133,9 +142,40 @@ def _measure(cmd: Command, inp: Path, warm: Path, repeat: int, timeout: float) -
             "warmup_s": first["wall_s"], "peak_rss_mb": max((r["peak_rss_mb"] or 0) for r in runs) or None}
 
 
-def measure_startup(repeat: int = 5, timeout: float = 120.0) -> list[dict]:
+def _folder_size(path: Path) -> tuple[int, float]:
+    files = [f for f in path.rglob("*") if f.is_file()]
+    return len(files), sum(f.stat().st_size for f in files) / 1e6
+
+
+def measure_cold_start(what: str = COLD_START[0], args: tuple[str, ...] = COLD_START[1],
+                       timeout: float = 300.0) -> list[dict]:
+    """The first run after install and the run after it, as two start-up rows.
+
+    Every cache variable of :data:`COLD_CACHE_VARS` points into a fresh temporary folder (the
+    runner's own caches are untouched): the first process compiles every kernel it uses, the
+    second loads what the first wrote.  ``cache_files`` / ``cache_mb``: what the folder holds
+    after each run.  One process each (a cold start happens once per install).
+    """
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="e2e-cold-") as tmp, \
+            tempfile.TemporaryDirectory(prefix="e2e-cold-out-") as out:
+        env = {var: str(Path(tmp) / var.lower()) for var in COLD_CACHE_VARS}
+        argv = [sys.executable, *(a.format(out=out) for a in args)]
+        for label in ("first run after install (empty caches)", "second run (caches filled)"):
+            r = time_process_rss(argv, timeout, env=env)
+            files, mb = _folder_size(Path(tmp))
+            ok = r["status"] == "ok"
+            rows.append({"what": f"{what}: {label}", "status": r["status"], "reason": r.get("reason"),
+                         "runs": 1, "median_s": r.get("wall_s"), "min_s": r.get("wall_s"),
+                         "cpu_s": r.get("cpu_s"), "peak_rss_mb": r.get("peak_rss_mb") if ok else None,
+                         "cache_files": files, "cache_mb": mb})
+    return rows
+
+
+def measure_startup(repeat: int = 5, timeout: float = 120.0, cold: bool = True) -> list[dict]:
     """Median wall and CPU (user + system) seconds of processes that do (almost) no work,
-    warm: one untimed run first.  CPU seconds are what a shared machine distorts least."""
+    warm: one untimed run first.  CPU seconds are what a shared machine distorts least.
+    With ``cold``, :func:`measure_cold_start`'s two rows (first run after install) follow."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="e2e-start-") as out:
         for name, args in STARTUP:
@@ -147,28 +187,53 @@ def measure_startup(repeat: int = 5, timeout: float = 120.0) -> list[dict]:
                          "median_s": statistics.median(r["wall_s"] for r in ok) if ok else None,
                          "min_s": min((r["wall_s"] for r in ok), default=None),
                          "cpu_s": statistics.median(r["cpu_s"] or 0 for r in ok) if ok else None,
-                         "peak_rss_mb": max((r["peak_rss_mb"] or 0 for r in ok), default=None)})
+                         "peak_rss_mb": max((r["peak_rss_mb"] or 0 for r in ok), default=None),
+                         "runs": repeat})
+    if cold:
+        rows += measure_cold_start(timeout=max(timeout, 300.0))
     return rows
 
 
+def _corpus(lang: str, size: float, seed: int, log) -> tuple[Path, dict]:
+    """The corpus and its facts; ``build_s`` is the generation time (None when it was cached)."""
+    t0 = time.perf_counter()
+    path = ensure_corpus(lang, size, seed)
+    took = time.perf_counter() - t0
+    meta = dict(corpus_meta(path))
+    meta["build_s"] = took if took > 0.5 else None
+    if meta["build_s"]:
+        log(f"corpus {path.name}: generated in {took:.1f} s ({meta['bytes'] / 1e6 / took:.1f} MB/s)")
+    return path, meta
+
+
 def run_e2e(langs: list[str], sizes: list[float], seed: int, repeat: int, timeout: float,
-            jobs: list[str] | None = None, log=print) -> dict:
-    """Every end-to-end command on every corpus; returns the ``e2e`` section of results.json."""
+            jobs: list[str] | None = None, log=print, peers: set[str] | None = None,
+            peer_max_mb: float | None = None, startup: bool = True, cold: bool = True) -> dict:
+    """Every end-to-end command on every corpus; returns the ``e2e`` section of results.json.
+
+    ``peers``: the peer tools to run (None: all; an empty set: none).  ``peer_max_mb``: peers are
+    reported as skipped on corpora larger than this (at 1 GB they take many minutes and GBs).
+    ``startup`` adds the start-up table (``cold``: with the first run after install).
+    """
     from bench.common import warmup_input
     jobs = list(jobs or E2E_JOBS)
-    rows = []
+    rows, corpora = [], []
     for lang in langs:
         for size in sizes:
-            path = ensure_corpus(lang, size, seed)
-            meta = corpus_meta(path)
+            path, meta = _corpus(lang, size, seed, log)
+            corpora.append({"lang": lang, "size_mb": size, "path": str(path), "bytes": meta["bytes"],
+                            "text_bytes": meta["text_bytes"], "docs": meta["docs"], "build_s": meta["build_s"]})
             warm = warmup_input(path)
             for cmd in COMMANDS:
-                if cmd.job not in jobs:
+                if cmd.job not in jobs or (cmd.kind == "peer" and peers is not None and cmd.tool not in peers):
                     continue
                 row = {"job": cmd.job, "tool": cmd.tool, "kind": cmd.kind, "command": cmd.what,
                        "lang": lang, "size_mb": size, "corpus": str(path),
                        "input_bytes": meta["text_bytes"], "input_docs": meta["docs"]}
-                row.update(_measure(cmd, path, warm, repeat, timeout))
+                if cmd.kind == "peer" and peer_max_mb is not None and size > peer_max_mb:
+                    row.update(status="skipped", reason=f"peer above --e2e-peer-max-mb {peer_max_mb:g}")
+                else:
+                    row.update(_measure(cmd, path, warm, repeat, timeout))
                 if row["status"] == "ok":
                     row["mb_per_s"] = meta["text_bytes"] / 1e6 / row["median_s"]
                     log(f"e2e {cmd.job} {lang} {size:g}MB {cmd.tool}: {row['mb_per_s']:.2f} MB/s "
@@ -177,9 +242,12 @@ def run_e2e(langs: list[str], sizes: list[float], seed: int, repeat: int, timeou
                     log(f"e2e {cmd.job} {lang} {size:g}MB {cmd.tool}: {row['status']} ({row['reason']})")
                 rows.append(row)
     add_peer_ratios(rows)
+    if startup:
+        log("start-up table" + (" (with the first run after install)" if cold else ""))
     return {"config": {"langs": langs, "sizes_mb": sizes, "seed": seed, "repeat": repeat,
-                       "jobs": jobs, "timeout_s": timeout},
-            "startup": measure_startup(), "rows": rows}
+                       "jobs": jobs, "timeout_s": timeout,
+                       "peers": "all" if peers is None else sorted(peers), "peer_max_mb": peer_max_mb},
+            "corpora": corpora, "startup": measure_startup(cold=cold) if startup else [], "rows": rows}
 
 
 def add_peer_ratios(rows: list[dict]) -> None:
@@ -198,9 +266,9 @@ def _f(x, nd=2) -> str:
     return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
 
 
-def markdown(section: dict) -> list[str]:
-    """The ``end to end`` section of results.md."""
-    lines = ["## end to end (a process per command, start-up included)", "",
+def markdown(section: dict, title: str = "## end to end (a process per command, start-up included)") -> list[str]:
+    """The ``end to end`` section of results.md (with the scaling tables when it has several sizes)."""
+    lines = [title, "",
              "| job | lang | corpus MB | tool | command | status | wall s | MB/s | × peer | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in section["rows"]:
@@ -208,16 +276,36 @@ def markdown(section: dict) -> list[str]:
         lines.append(f"| {r['job']} | {r['lang']} | {r['input_bytes'] / 1e6:.1f} | {r['tool']} | "
                      f"`{r['command']}` | {st} | {_f(r.get('median_s'))} | {_f(r.get('mb_per_s'))} | "
                      f"{_f(r.get('ratio_to_peer'))} | {_f(r.get('peak_rss_mb'), 0)} |")
-    lines += ["", "Warm start-up (median of 5 processes after one untimed; CPU = user + system):", "",
-              "| process | median wall s | min wall s | median CPU s | peak RSS MB |", "|---|---|---|---|---|"]
-    for s in section["startup"]:
-        lines.append(f"| `{s['what']}` | {_f(s['median_s'])} | {_f(s['min_s'])} | {_f(s.get('cpu_s'))} | "
-                     f"{_f(s['peak_rss_mb'], 0)} |")
     lines += ["", "Each command ran once untimed on a 100 kB sample (warm numba and page caches), then "
               f"{section['config']['repeat']} timed run(s); wall time of the whole process over the "
               "document text bytes; × peer = corpus-engine MB/s over the peer's on the same file in "
               "the same run. Peers' code: bench/README.md (bench/e2e_peers.py).", ""]
-    return lines
+    built = [c for c in section.get("corpora", []) if c.get("build_s")]
+    if built:
+        lines += ["Corpora generated in this run: " + "; ".join(
+            f"{Path(c['path']).name} {c['build_s']:.0f} s ({c['bytes'] / 1e6 / c['build_s']:.1f} MB/s)"
+            for c in built) + ".", ""]
+    if len({r["size_mb"] for r in section["rows"]}) > 1:
+        from bench import scaling
+        lines += scaling.markdown(section["rows"], "### cost against corpus size")
+    return lines + startup_markdown(section.get("startup") or [])
+
+
+def startup_markdown(startup: list[dict]) -> list[str]:
+    """The start-up table: warm processes (median of N after one untimed), then the cold start."""
+    if not startup:
+        return []
+    lines = ["Start-up (warm rows: median of the runs after one untimed; the first run after install: "
+             "one process with every engine cache in a fresh empty folder, then the second run on that "
+             "folder; CPU = user + system):", "",
+             "| process | runs | median wall s | min wall s | median CPU s | peak RSS MB | cache after |",
+             "|---|---|---|---|---|---|---|"]
+    for s in startup:
+        wall = _f(s["median_s"]) if s["status"] == "ok" else f"{s['status']}: {s.get('reason') or ''}"
+        cache = f"{s['cache_files']} files, {s['cache_mb']:.1f} MB" if "cache_files" in s else "–"
+        lines.append(f"| `{s['what']}` | {s.get('runs', '–')} | {wall} | {_f(s['min_s'])} | "
+                     f"{_f(s.get('cpu_s'))} | {_f(s['peak_rss_mb'], 0)} | {cache} |")
+    return lines + [""]
 
 
 def chart(section: dict, outdir: Path) -> str:
@@ -233,6 +321,7 @@ def chart(section: dict, outdir: Path) -> str:
         vals, names = [], []
         for job, lang in keys:
             hit = [r for r in rows if r["job"] == job and r["lang"] == lang and r["kind"] == kind]
+            hit.sort(key=lambda r: -r["input_bytes"])          # several sizes: the largest
             vals.append(hit[0]["mb_per_s"] if hit else 0.0)
             names.append(hit[0]["tool"] if hit else "")
         bars = ax.bar([i + ti * width for i in range(len(keys))], vals, width,
@@ -252,11 +341,12 @@ def chart(section: dict, outdir: Path) -> str:
     return p.name
 
 
-__all__ = ["COMMANDS", "E2E_JOBS", "DEFAULT_MB", "run_e2e", "measure_startup", "markdown", "chart",
-           "time_process_rss", "add_peer_ratios"]
+__all__ = ["COMMANDS", "E2E_JOBS", "DEFAULT_MB", "PEER_TOOLS", "run_e2e", "measure_startup",
+           "measure_cold_start", "markdown", "startup_markdown", "chart", "time_process_rss",
+           "add_peer_ratios"]
 
 
 if __name__ == "__main__":   # python -m bench.e2e: the start-up table alone
-    for row in measure_startup():
+    for row in measure_startup(cold="--cold" in sys.argv):
         print(f"{row['what']:40s} wall {_f(row['median_s'])} s (min {_f(row['min_s'])})  "
               f"CPU {_f(row['cpu_s'])} s  RSS {_f(row['peak_rss_mb'], 0)} MB")

@@ -24,6 +24,8 @@ from bench.corpus_gen import LANGS, corpus_meta
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = ("ngrams", "minhash", "cooc")
 QUICK_SIZE_MB = 1.0
+SCALING_SIZES_MB = [10.0, 100.0, 1000.0]
+SCALING_PEER_MAX_MB = 100.0
 
 
 def parse_size(spec: str) -> float:
@@ -62,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     ap = build_parser()
     a = ap.parse_args(argv)
-    if a.jobs is None:   # --e2e alone adds its section to the results already there
-        a.jobs = "" if a.e2e else ",".join(JOBS)
+    if a.jobs is None:   # --e2e / --scaling alone add their section to the results already there
+        a.jobs = "" if (a.e2e or a.scaling) else ",".join(JOBS)
     jobs, devices, langs = _csv(a.jobs), _csv(a.devices), _csv(a.lang)
     bad = [j for j in jobs if j not in JOBS] + [d for d in devices if d not in ("cpu", "gpu")] \
         + [x for x in langs if x not in LANGS]
@@ -75,6 +77,13 @@ def main(argv: list[str] | None = None) -> int:
             ([QUICK_SIZE_MB] if a.quick else [10.0, 50.0])
     except ValueError as e:
         ap.error(str(e))
+    try:
+        peer_max_mb = parse_size(a.e2e_peer_max_mb) if a.e2e_peer_max_mb else None
+    except ValueError as e:
+        ap.error(str(e).replace("--sizes", "--e2e-peer-max-mb"))
+    if a.scaling and a.e2e:
+        ap.error("--scaling and --e2e are separate sections: run one at a time")
+    e2e_peers = _peer_set(ap, a.e2e_peers)
     repeat = a.repeat or (1 if a.quick else 3)
     if repeat < 1:
         ap.error("--repeat must be >= 1")
@@ -139,8 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                             f"(median {row['median_s']:.3f}s, RSS {row['peak_rss_mb']:.0f} MB)")
                     else:
                         log(f"{job} {lang} {size:g}MB {name}: {row['status']} ({row.get('reason', '')})")
-    if a.e2e:
-        run_e2e_section(a, doc, sizes if a.sizes else None, langs, repeat, timeout, log)
+    if a.e2e or a.scaling:
+        run_e2e_section(a, doc, sizes if a.sizes else None, langs, repeat, timeout, log,
+                        peers=e2e_peers, peer_max_mb=peer_max_mb)
     doc["total_s"] = time.perf_counter() - t_start
     common.write_reports(doc, outdir)
     log(f"wrote {outdir}/results.json, results.md, {', '.join(doc['charts'])}")
@@ -154,25 +164,58 @@ def add_e2e_arguments(ap: argparse.ArgumentParser) -> None:
                     help="also time each corpus command and its peer as whole processes (default "
                          "100MB; without --jobs only this, merged into the results already there)")
     ap.add_argument("--e2e-jobs", default=None,
-                    help="end-to-end jobs: ngrams,ngrams-full,cooc,minhash (default all)")
+                    help="end-to-end jobs: ngrams,ngrams-full,cooc,minhash,analyze (default all)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="cost against corpus size: the end-to-end commands at each of --sizes (default "
+                         "10MB,100MB,1GB; peers only up to --e2e-peer-max-mb, default 100MB), with slopes "
+                         "and scaling-e2e.png, as its own section (the --e2e one stays)")
+    ap.add_argument("--e2e-peers", default=None,
+                    help="end-to-end peers to run: all, none, or some of polars,duckdb,rensa (default all)")
+    ap.add_argument("--e2e-peer-max-mb", default=None,
+                    help="skip (and say so) the end-to-end peers on corpora above this size, e.g. 100MB "
+                         "(default: no limit; 100MB with --scaling)")
+
+
+def _peer_set(ap: argparse.ArgumentParser, spec: str | None) -> set[str] | None:
+    """--e2e-peers: None for all, an empty set for none, else the named peer tools."""
+    from bench.e2e import PEER_TOOLS
+    if spec is None or spec.strip().lower() == "all":
+        return None
+    if spec.strip().lower() == "none":
+        return set()
+    names = set(_csv(spec))
+    bad = sorted(names - set(PEER_TOOLS))
+    if bad:
+        ap.error(f"--e2e-peers: unknown {', '.join(bad)} (known: all, none, {', '.join(PEER_TOOLS)})")
+    return names
 
 
 def run_e2e_section(a, doc: dict, sizes: list[float] | None, langs: list[str], repeat: int,
-                    timeout: float, log) -> None:
-    """doc["e2e"] from bench.e2e.run_e2e; with no in-process job, keep the earlier results."""
+                    timeout: float, log, peers: set[str] | None = None,
+                    peer_max_mb: float | None = None) -> None:
+    """doc["e2e"] (or doc["scaling"] with --scaling) from bench.e2e.run_e2e; with no in-process
+    job, the earlier results in the output folder are kept and only this section is replaced."""
     from bench import e2e
+    key = "scaling" if a.scaling else "e2e"
     jobs = _csv(a.e2e_jobs) if a.e2e_jobs else list(e2e.E2E_JOBS)
     bad = [j for j in jobs if j not in e2e.E2E_JOBS]
     if bad:
         raise SystemExit(f"--e2e-jobs: unknown {', '.join(bad)} (known: {', '.join(e2e.E2E_JOBS)})")
+    if a.scaling:
+        sizes = sizes or ([QUICK_SIZE_MB / 2, QUICK_SIZE_MB] if a.quick else SCALING_SIZES_MB)
+        if peer_max_mb is None:
+            peer_max_mb = SCALING_PEER_MAX_MB
     sizes = sizes or ([QUICK_SIZE_MB] if a.quick else [e2e.DEFAULT_MB])
     reps = a.repeat or 1
-    doc["e2e"] = e2e.run_e2e(langs, sizes, a.seed, reps, timeout, jobs, log=log)
+    # --quick --scaling: no start-up table (the --e2e section has one); a full run measures it
+    doc[key] = e2e.run_e2e(langs, sizes, a.seed, reps, timeout, jobs, log=log, peers=peers,
+                           peer_max_mb=peer_max_mb, startup=not (a.scaling and a.quick),
+                           cold=not a.quick)
     if not doc["config"]["jobs"]:
         outdir = Path(a.output_dir) if a.output_dir else ROOT / "bench" / ("results/tmp" if a.quick else "results")
         previous = common.load_results(outdir)
-        if previous is not None:   # the in-process tables stay; only the e2e section is new
-            previous.update(e2e=doc["e2e"], e2e_command=doc["command"], e2e_created=doc["created"])
+        if previous is not None:   # the in-process tables stay; only this section is new
+            previous.update({key: doc[key], f"{key}_command": doc["command"], f"{key}_created": doc["created"]})
             doc.clear()
             doc.update(previous)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
+import random
 import re
 import unicodedata
 from pathlib import Path
@@ -244,3 +246,140 @@ def test_quick_e2e_section_merges_into_earlier_results(data_dir, tmp_path):
     md = (out / "results.md").read_text()
     assert "## end to end" in md and "`corpus ngrams --n 1-3 --top 100 -o out.parquet`" in md
     assert "e2e.png" in doc["charts"] and (out / "e2e.png").stat().st_size > 1000
+
+
+# ---------------------------------------------------------------- scaling (bench/scaling.py)
+
+def _row(job, size_mb, seconds, rss, tool="corpus", lang="en", status="ok"):
+    return {"job": job, "tool": tool, "kind": "engine" if tool == "corpus" else "peer", "lang": lang,
+            "size_mb": size_mb, "input_bytes": size_mb * 0.98e6, "status": status,
+            "median_s": seconds, "peak_rss_mb": rss}
+
+
+def test_scaling_slopes_of_synthetic_rows():
+    from bench import scaling
+    rows = [  # listed out of order: the series are sorted by size
+        _row("ngrams", 100, 1.0 + 100 * 0.98 * 0.05, 400.0),
+        _row("ngrams", 10, 1.0 + 10 * 0.98 * 0.05, 400.0),      # 1 s start-up + 0.05 s/MB, flat memory
+        _row("ngrams", 1000, 1.0 + 1000 * 0.98 * 0.05, 400.0),
+        _row("cooc", 10, 2.0, 100.0),                             # cost and memory grow as size^2
+        _row("cooc", 100, 200.0, 10000.0),
+        _row("cooc", 1000, 0.0, 0.0, status="error"),             # a failed row is not in a slope
+        _row("ngrams", 10, 3.0, 900.0, tool="polars"),           # another tool is its own series
+    ]
+    slopes = {(s["job"], s["tool"], s["from_mb"], s["to_mb"]): s for s in scaling.slopes(rows)}
+    assert set(slopes) == {("ngrams", "corpus", 10, 100), ("ngrams", "corpus", 100, 1000),
+                           ("cooc", "corpus", 10, 100)}
+    for key in (("ngrams", "corpus", 10, 100), ("ngrams", "corpus", 100, 1000)):
+        s = slopes[key]
+        assert s["s_per_mb"] == pytest.approx(0.05)              # the start-up cancels out
+        assert s["size_x"] == pytest.approx(10)
+        assert s["rss_x"] == pytest.approx(1) and s["rss_exponent"] == pytest.approx(0, abs=1e-12)
+    s = slopes[("ngrams", "corpus", 100, 1000)]
+    t100, t1000 = 1.0 + 98 * 0.05, 1.0 + 980 * 0.05
+    assert s["mb_per_s_ratio"] == pytest.approx((980 / t1000) / (98 / t100))
+    assert s["time_exponent"] == pytest.approx(math.log(t1000 / t100) / math.log(10))
+    q = slopes[("cooc", "corpus", 10, 100)]
+    assert q["time_exponent"] == pytest.approx(2) and q["rss_exponent"] == pytest.approx(2)
+    assert q["mb_per_s_ratio"] == pytest.approx(0.1)
+    sized = scaling.size_rows(rows)
+    assert len(sized) == 6
+    first = next(r for r in sized if r["job"] == "cooc" and r["size_mb"] == 10)
+    assert first["mb_per_s"] == pytest.approx(9.8 / 2.0) and first["rss_per_text"] == pytest.approx(100 / 9.8)
+    md = "\n".join(scaling.markdown(rows))
+    assert "| ngrams | en | corpus | 100 MB → 1 GB | 10.0 |" in md
+    assert "| cooc | en | corpus | 1 GB | – | error:" in md
+
+
+def test_cold_start_rows_use_a_fresh_cache_and_leave_ours(tmp_path, monkeypatch):
+    from bench import e2e
+    ours = tmp_path / "ours"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(ours))
+    # writes one file into the cache it is given only when that cache is empty, as a JIT would
+    # (no braces: the arguments are format strings, like the commands' {out})
+    code = ("import os, sys; d = os.environ['NUMBA_CACHE_DIR']; os.makedirs(d, exist_ok=True); "
+            "sys.exit(3) if d == sys.argv[1] else None; "
+            "n = len(os.listdir(d)); open(os.path.join(d, 'k' + str(n)), 'w').write('x' * 1000) if n == 0 else None")
+    rows = e2e.measure_cold_start("probe", ("-c", code, str(ours)), timeout=60)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert "first run after install" in rows[0]["what"] and "second run" in rows[1]["what"]
+    assert [r["cache_files"] for r in rows] == [1, 1]            # the second run found it filled
+    assert rows[0]["median_s"] > 0 and rows[0]["peak_rss_mb"] > 1
+    assert not ours.exists()
+    md = "\n".join(e2e.startup_markdown(rows))
+    assert "| `probe: first run after install (empty caches)` | 1 |" in md and "1 files" in md
+
+
+def test_quick_scaling_section_beside_the_e2e_one(data_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({
+        "schema": 1, "created": "x", "command": "earlier", "machine": common.machine_info(),
+        "config": {"jobs": []}, "skipped_jobs": {}, "corpora": [], "results": [],
+        "e2e": {"config": {"repeat": 1}, "startup": [], "rows": []}}))
+    rc = run.main(["--quick", "--scaling", "--e2e-jobs", "ngrams,minhash", "--sizes", "0.1MB,0.3MB",
+                   "--lang", "fr", "--e2e-peers", "polars", "--e2e-peer-max-mb", "0.2MB",
+                   "--output-dir", str(out)])
+    assert rc == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["command"] == "earlier" and "e2e" in doc                      # kept
+    sec = doc["scaling"]
+    rows = {(r["job"], r["tool"], r["size_mb"]): r for r in sec["rows"]}
+    assert set(rows) == {("ngrams", "corpus", 0.1), ("ngrams", "corpus", 0.3), ("ngrams", "polars", 0.1),
+                         ("ngrams", "polars", 0.3), ("minhash", "corpus", 0.1), ("minhash", "corpus", 0.3)}
+    assert rows[("ngrams", "polars", 0.3)]["status"] == "skipped"           # above the peer cap
+    assert "0.2" in rows[("ngrams", "polars", 0.3)]["reason"]
+    for key, r in rows.items():
+        if key != ("ngrams", "polars", 0.3):
+            assert r["status"] == "ok", r
+    assert sec["config"]["peer_max_mb"] == 0.2 and sec["config"]["peers"] == ["polars"]
+    assert [c["size_mb"] for c in sec["corpora"]] == [0.1, 0.3]
+    big, small = rows[("ngrams", "corpus", 0.3)], rows[("ngrams", "corpus", 0.1)]
+    assert big["input_bytes"] > 2 * small["input_bytes"]
+    md = (out / "results.md").read_text()
+    assert "## scaling: end to end at growing corpus sizes" in md
+    assert "| ngrams | fr | corpus | 0.1 MB → 0.3 MB |" in md and "| minhash | fr | corpus | 0.1 MB → 0.3 MB |" in md
+    assert "scaling-e2e.png" in doc["charts"] and (out / "scaling-e2e.png").stat().st_size > 1000
+
+
+def test_scaling_flags_are_checked():
+    for argv in (["--scaling", "--e2e"], ["--scaling", "--e2e-peers", "spark"],
+                 ["--scaling", "--e2e-peer-max-mb", "lots"]):
+        with pytest.raises(SystemExit) as e:
+            run.main(argv)
+        assert e.value.code == 2
+
+
+def test_generator_fast_walk_draws_like_the_plain_chain():
+    """The numbered-state walk of _Writer.sentence against a plain walk over _chain's dict,
+    with the same seed: the same sentences (the corpora's bytes do not change)."""
+    w = corpus_gen._Writer("en", 7, corpus_gen._LEX_RATE)
+    rng = random.Random("en:7:")
+    starts, succ = corpus_gen._chain("en")
+    lexicon = corpus_gen._lexicon("en")
+    draws: list[str] = []
+
+    def plain_sentence():
+        w1, w2 = starts[rng.randrange(len(starts))]
+        out = [w1, w2]
+        while len(out) < 90:
+            nxt = succ.get((w1, w2))
+            if not nxt:
+                break
+            w3 = nxt[rng.randrange(len(nxt))] if len(nxt) > 1 else nxt[0]
+            if w3 == corpus_gen._END:
+                break
+            out.append(w3)
+            w1, w2 = w2, w3
+        if lexicon:
+            for i, tok in enumerate(out):
+                m = corpus_gen._CORE.match(tok)
+                if m and corpus_gen._LETTERS["en"].match(m.group(2)) and m.group(2) not in w.stop \
+                        and rng.random() < corpus_gen._LEX_RATE:
+                    if not draws:
+                        draws.extend(rng.choices(lexicon[0], cum_weights=lexicon[1], k=4096))
+                    out[i] = m.group(1) + draws.pop() + m.group(3)
+        return " ".join(out)
+
+    for _ in range(3000):
+        assert w.sentence() == plain_sentence()
