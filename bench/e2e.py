@@ -87,12 +87,49 @@ def _env(extra: dict | None = None) -> dict:
     return env
 
 
-def time_process_rss(argv: list[str], timeout: float, env: dict | None = None) -> dict:
+def default_max_rss_mb() -> float:
+    """80% of the machine's memory: a process above it is stopped before the OOM killer picks one."""
+    import psutil
+    return 0.8 * psutil.virtual_memory().total / 2**20
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident MB of a process and all its descendants (0 when it is gone)."""
+    import psutil
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def _stop(p: subprocess.Popen) -> None:
+    """Kill the child's whole session (``/usr/bin/time`` and the command under it)."""
+    import signal
+    try:
+        os.killpg(p.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        p.kill()
+    p.communicate()
+
+
+def time_process_rss(argv: list[str], timeout: float, env: dict | None = None,
+                     max_rss_mb: float | None = None) -> dict:
     """Wall seconds and the child's own peak RSS (MB) of one process.
 
     The child is started by ``/usr/bin/time`` where it exists: Linux keeps the peak RSS
     of a process across exec, so a child forked straight from this (large) runner would
-    report the runner's size.
+    report the runner's size.  It runs in its own session, so a timeout stops the command
+    itself, not only ``/usr/bin/time``.  With ``max_rss_mb`` the resident memory of the child's
+    process tree is polled (every 0.25 s) and the command is stopped above it: status
+    ``memory`` (a 1 GB corpus must not let the OOM killer choose what to kill on a shared machine).
     """
     with tempfile.TemporaryDirectory(prefix="e2e-rss-") as tmp:
         rss_file = Path(tmp) / "rss"
@@ -100,13 +137,21 @@ def time_process_rss(argv: list[str], timeout: float, env: dict | None = None) -
         full = [str(timer), "-f", "%M %U %S", "-o", str(rss_file), *argv] if timer.exists() else argv
         t0 = time.perf_counter()
         p = subprocess.Popen(full, cwd=ROOT, env=_env(env), stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE, text=True)
-        try:
-            _, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.communicate()
-            return {"status": "timeout", "reason": f"over {timeout:.0f} s"}
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+        while True:
+            left = timeout - (time.perf_counter() - t0)
+            try:   # communicate returns as soon as the child exits: the poll step costs no precision
+                _, err = p.communicate(timeout=max(0.0, min(left, 0.25) if max_rss_mb else left))
+                break
+            except subprocess.TimeoutExpired:
+                if time.perf_counter() - t0 >= timeout:
+                    _stop(p)
+                    return {"status": "timeout", "reason": f"over {timeout:.0f} s"}
+                rss_now = _tree_rss_mb(p.pid)
+                if max_rss_mb and rss_now > max_rss_mb:
+                    _stop(p)
+                    return {"status": "memory", "reason": f"stopped at {rss_now:.0f} MB resident, over "
+                                                          f"--e2e-max-rss {max_rss_mb:.0f} MB"}
         wall = time.perf_counter() - t0
         if p.returncode != 0:
             lines = [ln for ln in (err or "").strip().splitlines()
@@ -120,7 +165,8 @@ def time_process_rss(argv: list[str], timeout: float, env: dict | None = None) -
     return {"status": "ok", "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss}
 
 
-def _measure(cmd: Command, inp: Path, warm: Path, repeat: int, timeout: float) -> dict:
+def _measure(cmd: Command, inp: Path, warm: Path, repeat: int, timeout: float,
+             max_rss_mb: float | None = None) -> dict:
     mod = PEER_MODULES.get(cmd.tool)
     if mod is not None:
         import importlib.util
@@ -133,12 +179,14 @@ def _measure(cmd: Command, inp: Path, warm: Path, repeat: int, timeout: float) -
             return first
         runs = []
         for _ in range(repeat):
-            r = time_process_rss(cmd.argv(inp, Path(out)), timeout)
+            r = time_process_rss(cmd.argv(inp, Path(out)), timeout, max_rss_mb=max_rss_mb)
             if r["status"] != "ok":
                 return r
             runs.append(r)
     walls = [r["wall_s"] for r in runs]
+    cpus = [r["cpu_s"] for r in runs if r["cpu_s"] is not None]
     return {"status": "ok", "times_s": walls, "median_s": statistics.median(walls),
+            "cpu_s": statistics.median(cpus) if cpus else None,
             "warmup_s": first["wall_s"], "peak_rss_mb": max((r["peak_rss_mb"] or 0) for r in runs) or None}
 
 
@@ -208,13 +256,18 @@ def _corpus(lang: str, size: float, seed: int, log) -> tuple[Path, dict]:
 
 def run_e2e(langs: list[str], sizes: list[float], seed: int, repeat: int, timeout: float,
             jobs: list[str] | None = None, log=print, peers: set[str] | None = None,
-            peer_max_mb: float | None = None, startup: bool = True, cold: bool = True) -> dict:
+            peer_max_mb: float | None = None, startup: bool = True, cold: bool = True,
+            max_rss_mb: float | None = None) -> dict:
     """Every end-to-end command on every corpus; returns the ``e2e`` section of results.json.
 
     ``peers``: the peer tools to run (None: all; an empty set: none).  ``peer_max_mb``: peers are
     reported as skipped on corpora larger than this (at 1 GB they take many minutes and GBs).
     ``startup`` adds the start-up table (``cold``: with the first run after install).
+    ``max_rss_mb``: a timed command whose processes hold more is stopped (status ``memory``);
+    default :func:`default_max_rss_mb`.
     """
+    if max_rss_mb is None:
+        max_rss_mb = default_max_rss_mb()
     from bench.common import warmup_input
     jobs = list(jobs or E2E_JOBS)
     rows, corpora = [], []
@@ -233,7 +286,7 @@ def run_e2e(langs: list[str], sizes: list[float], seed: int, repeat: int, timeou
                 if cmd.kind == "peer" and peer_max_mb is not None and size > peer_max_mb:
                     row.update(status="skipped", reason=f"peer above --e2e-peer-max-mb {peer_max_mb:g}")
                 else:
-                    row.update(_measure(cmd, path, warm, repeat, timeout))
+                    row.update(_measure(cmd, path, warm, repeat, timeout, max_rss_mb))
                 if row["status"] == "ok":
                     row["mb_per_s"] = meta["text_bytes"] / 1e6 / row["median_s"]
                     log(f"e2e {cmd.job} {lang} {size:g}MB {cmd.tool}: {row['mb_per_s']:.2f} MB/s "
@@ -246,7 +299,8 @@ def run_e2e(langs: list[str], sizes: list[float], seed: int, repeat: int, timeou
         log("start-up table" + (" (with the first run after install)" if cold else ""))
     return {"config": {"langs": langs, "sizes_mb": sizes, "seed": seed, "repeat": repeat,
                        "jobs": jobs, "timeout_s": timeout,
-                       "peers": "all" if peers is None else sorted(peers), "peer_max_mb": peer_max_mb},
+                       "peers": "all" if peers is None else sorted(peers), "peer_max_mb": peer_max_mb,
+                       "max_rss_mb": max_rss_mb},
             "corpora": corpora, "startup": measure_startup(cold=cold) if startup else [], "rows": rows}
 
 

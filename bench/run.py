@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
         peer_max_mb = parse_size(a.e2e_peer_max_mb) if a.e2e_peer_max_mb else None
     except ValueError as e:
         ap.error(str(e).replace("--sizes", "--e2e-peer-max-mb"))
+    try:
+        max_rss_mb = parse_size(a.e2e_max_rss) if a.e2e_max_rss else None
+    except ValueError as e:
+        ap.error(str(e).replace("--sizes", "--e2e-max-rss"))
     if a.scaling and a.e2e:
         ap.error("--scaling and --e2e are separate sections: run one at a time")
     e2e_peers = _peer_set(ap, a.e2e_peers)
@@ -150,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
                         log(f"{job} {lang} {size:g}MB {name}: {row['status']} ({row.get('reason', '')})")
     if a.e2e or a.scaling:
         run_e2e_section(a, doc, sizes if a.sizes else None, langs, repeat, timeout, log,
-                        peers=e2e_peers, peer_max_mb=peer_max_mb)
+                        peers=e2e_peers, peer_max_mb=peer_max_mb, max_rss_mb=max_rss_mb)
     doc["total_s"] = time.perf_counter() - t_start
     common.write_reports(doc, outdir)
     log(f"wrote {outdir}/results.json, results.md, {', '.join(doc['charts'])}")
@@ -174,6 +178,9 @@ def add_e2e_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--e2e-peer-max-mb", default=None,
                     help="skip (and say so) the end-to-end peers on corpora above this size, e.g. 100MB "
                          "(default: no limit; 100MB with --scaling)")
+    ap.add_argument("--e2e-max-rss", default=None,
+                    help="stop (status memory) an end-to-end command whose processes hold more than "
+                         "this, e.g. 16GB (default: 80%% of the machine's memory)")
 
 
 def _peer_set(ap: argparse.ArgumentParser, spec: str | None) -> set[str] | None:
@@ -192,7 +199,7 @@ def _peer_set(ap: argparse.ArgumentParser, spec: str | None) -> set[str] | None:
 
 def run_e2e_section(a, doc: dict, sizes: list[float] | None, langs: list[str], repeat: int,
                     timeout: float, log, peers: set[str] | None = None,
-                    peer_max_mb: float | None = None) -> None:
+                    peer_max_mb: float | None = None, max_rss_mb: float | None = None) -> None:
     """doc["e2e"] (or doc["scaling"] with --scaling) from bench.e2e.run_e2e; with no in-process
     job, the earlier results in the output folder are kept and only this section is replaced."""
     from bench import e2e
@@ -210,7 +217,7 @@ def run_e2e_section(a, doc: dict, sizes: list[float] | None, langs: list[str], r
     # --quick --scaling: no start-up table (the --e2e section has one); a full run measures it
     doc[key] = e2e.run_e2e(langs, sizes, a.seed, reps, timeout, jobs, log=log, peers=peers,
                            peer_max_mb=peer_max_mb, startup=not (a.scaling and a.quick),
-                           cold=not a.quick)
+                           cold=not a.quick, max_rss_mb=max_rss_mb)
     if not doc["config"]["jobs"]:
         outdir = Path(a.output_dir) if a.output_dir else ROOT / "bench" / ("results/tmp" if a.quick else "results")
         previous = common.load_results(outdir)

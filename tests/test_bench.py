@@ -250,10 +250,10 @@ def test_quick_e2e_section_merges_into_earlier_results(data_dir, tmp_path):
 
 # ---------------------------------------------------------------- scaling (bench/scaling.py)
 
-def _row(job, size_mb, seconds, rss, tool="corpus", lang="en", status="ok"):
+def _row(job, size_mb, seconds, rss, tool="corpus", lang="en", status="ok", cpu=None):
     return {"job": job, "tool": tool, "kind": "engine" if tool == "corpus" else "peer", "lang": lang,
             "size_mb": size_mb, "input_bytes": size_mb * 0.98e6, "status": status,
-            "median_s": seconds, "peak_rss_mb": rss}
+            "median_s": seconds, "peak_rss_mb": rss, "cpu_s": cpu}
 
 
 def test_scaling_slopes_of_synthetic_rows():
@@ -262,8 +262,8 @@ def test_scaling_slopes_of_synthetic_rows():
         _row("ngrams", 100, 1.0 + 100 * 0.98 * 0.05, 400.0),
         _row("ngrams", 10, 1.0 + 10 * 0.98 * 0.05, 400.0),      # 1 s start-up + 0.05 s/MB, flat memory
         _row("ngrams", 1000, 1.0 + 1000 * 0.98 * 0.05, 400.0),
-        _row("cooc", 10, 2.0, 100.0),                             # cost and memory grow as size^2
-        _row("cooc", 100, 200.0, 10000.0),
+        _row("cooc", 10, 2.0, 100.0, cpu=3.0),                    # cost and memory grow as size^2
+        _row("cooc", 100, 200.0, 10000.0, cpu=30.0),              # (CPU seconds only linearly)
         _row("cooc", 1000, 0.0, 0.0, status="error"),             # a failed row is not in a slope
         _row("ngrams", 10, 3.0, 900.0, tool="polars"),           # another tool is its own series
     ]
@@ -282,6 +282,7 @@ def test_scaling_slopes_of_synthetic_rows():
     q = slopes[("cooc", "corpus", 10, 100)]
     assert q["time_exponent"] == pytest.approx(2) and q["rss_exponent"] == pytest.approx(2)
     assert q["mb_per_s_ratio"] == pytest.approx(0.1)
+    assert q["cpu_exponent"] == pytest.approx(1) and s["cpu_exponent"] is None   # no CPU seconds: none
     sized = scaling.size_rows(rows)
     assert len(sized) == 6
     first = next(r for r in sized if r["job"] == "cooc" and r["size_mb"] == 10)
@@ -383,3 +384,30 @@ def test_generator_fast_walk_draws_like_the_plain_chain():
 
     for _ in range(3000):
         assert w.sentence() == plain_sentence()
+
+
+def test_a_command_over_the_memory_cap_or_the_timeout_is_stopped_with_its_children(tmp_path):
+    import os
+    import sys
+    import time
+
+    import psutil
+
+    from bench import e2e
+    pid_file = tmp_path / "pid"
+    hog = ("import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+           "b = bytearray(400 * 2**20); b[::4096] = b'x' * len(b[::4096]); time.sleep(60)")
+    t0 = time.perf_counter()
+    r = e2e.time_process_rss([sys.executable, "-c", hog, str(pid_file)], timeout=50, max_rss_mb=150)
+    assert r["status"] == "memory" and "150 MB" in r["reason"], r
+    assert time.perf_counter() - t0 < 40
+    pid = int(pid_file.read_text())
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    pid_file.unlink()
+    sleeper = "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); time.sleep(60)"
+    r = e2e.time_process_rss([sys.executable, "-c", sleeper, str(pid_file)], timeout=8)
+    assert r["status"] == "timeout", r
+    pid = int(pid_file.read_text())     # the command itself, under /usr/bin/time, is gone too
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    ok = e2e.time_process_rss([sys.executable, "-c", "pass"], timeout=30, max_rss_mb=10_000)
+    assert ok["status"] == "ok" and ok["wall_s"] > 0 and os.path.exists(sys.executable)
