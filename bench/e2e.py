@@ -216,7 +216,8 @@ def measure_cold_start(what: str = COLD_START[0], args: tuple[str, ...] = COLD_S
             rows.append({"what": f"{what}: {label}", "status": r["status"], "reason": r.get("reason"),
                          "runs": 1, "median_s": r.get("wall_s"), "min_s": r.get("wall_s"),
                          "cpu_s": r.get("cpu_s"), "peak_rss_mb": r.get("peak_rss_mb") if ok else None,
-                         "cache_files": files, "cache_mb": mb})
+                         "cache_files": files, "cache_mb": mb,
+                         "cache_files_by_var": {var: _folder_size(Path(env[var]))[0] for var in COLD_CACHE_VARS}})
     return rows
 
 

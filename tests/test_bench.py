@@ -305,6 +305,7 @@ def test_cold_start_rows_use_a_fresh_cache_and_leave_ours(tmp_path, monkeypatch)
     assert [r["status"] for r in rows] == ["ok", "ok"]
     assert "first run after install" in rows[0]["what"] and "second run" in rows[1]["what"]
     assert [r["cache_files"] for r in rows] == [1, 1]            # the second run found it filled
+    assert rows[0]["cache_files_by_var"] == {"NUMBA_CACHE_DIR": 1, "CORPUS_ENGINE_CACHE": 0, "XDG_CACHE_HOME": 0}
     assert rows[0]["median_s"] > 0 and rows[0]["peak_rss_mb"] > 1
     assert not ours.exists()
     md = "\n".join(e2e.startup_markdown(rows))
