@@ -113,11 +113,30 @@ def _tree_rss_mb(pid: int) -> float:
 def _stop(p: subprocess.Popen) -> None:
     """Kill the child's whole session (``/usr/bin/time`` and the command under it)."""
     import signal
-    try:
-        os.killpg(p.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        p.kill()
+    if p.poll() is None:
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            p.kill()
     p.communicate()
+
+
+def _wait(p: subprocess.Popen, t0: float, timeout: float, max_rss_mb: float | None) -> tuple[dict | None, str]:
+    """(None, stderr) once the child exits; (a timeout or memory row, "") when it was stopped."""
+    while True:
+        left = timeout - (time.perf_counter() - t0)
+        try:   # communicate returns as soon as the child exits: the poll step costs no precision
+            _, err = p.communicate(timeout=max(0.0, min(left, 0.25) if max_rss_mb else left))
+            return None, err
+        except subprocess.TimeoutExpired:
+            if time.perf_counter() - t0 >= timeout:
+                _stop(p)
+                return {"status": "timeout", "reason": f"over {timeout:.0f} s"}, ""
+            rss_now = _tree_rss_mb(p.pid) if max_rss_mb else 0.0
+            if max_rss_mb and rss_now > max_rss_mb:
+                _stop(p)
+                return {"status": "memory", "reason": f"stopped at {rss_now:.0f} MB resident, over "
+                                                      f"--e2e-max-rss {max_rss_mb:.0f} MB"}, ""
 
 
 def time_process_rss(argv: list[str], timeout: float, env: dict | None = None,
@@ -138,20 +157,13 @@ def time_process_rss(argv: list[str], timeout: float, env: dict | None = None,
         t0 = time.perf_counter()
         p = subprocess.Popen(full, cwd=ROOT, env=_env(env), stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True, start_new_session=True)
-        while True:
-            left = timeout - (time.perf_counter() - t0)
-            try:   # communicate returns as soon as the child exits: the poll step costs no precision
-                _, err = p.communicate(timeout=max(0.0, min(left, 0.25) if max_rss_mb else left))
-                break
-            except subprocess.TimeoutExpired:
-                if time.perf_counter() - t0 >= timeout:
-                    _stop(p)
-                    return {"status": "timeout", "reason": f"over {timeout:.0f} s"}
-                rss_now = _tree_rss_mb(p.pid)
-                if max_rss_mb and rss_now > max_rss_mb:
-                    _stop(p)
-                    return {"status": "memory", "reason": f"stopped at {rss_now:.0f} MB resident, over "
-                                                          f"--e2e-max-rss {max_rss_mb:.0f} MB"}
+        try:
+            failed, err = _wait(p, t0, timeout, max_rss_mb)
+        except BaseException:      # Ctrl-C: its own session would not get the SIGINT
+            _stop(p)
+            raise
+        if failed:
+            return failed
         wall = time.perf_counter() - t0
         if p.returncode != 0:
             lines = [ln for ln in (err or "").strip().splitlines()
