@@ -171,6 +171,44 @@ class GPUPairs:
         self.chunk = int(chunk_pairs)
         self.runs: list = []     # reduced (keys, values) runs, oldest first
         self.n_chunks = 0
+        self.host = (np.empty(0, np.uint64), np.empty(0, np.int64))   # spilled pairs (sorted run)
+        self.n_spills = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Device memory the reduced runs hold."""
+        return sum(int(k.nbytes) + int(v.nbytes) for k, v in self.runs)
+
+    @property
+    def spilled(self) -> bool:
+        """Whether some pairs were moved to the host (:meth:`spill`)."""
+        return self.n_spills > 0
+
+    def spill(self) -> None:
+        """Move the pairs counted so far to the host (past the device budget): merged into
+        the host run, exact; the device runs start again empty."""
+        keys, vals = self.merged()
+        if keys.size:
+            k2, v2 = self.be.to_host(keys), self.be.to_host(vals)
+            self.host = merge_sorted_runs(self.host[0], self.host[1], k2, v2)
+        self.runs = []
+        self.n_spills += 1
+
+    def merged(self):
+        """(sorted pair keys, values) of the device runs, merged into one, on the device."""
+        xp = self.xp
+        while len(self.runs) > 1:
+            (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
+            self.runs[-2:] = [reduce_by_key(xp, xp.concatenate([k1, k2]), xp.concatenate([v1, v2]))]
+        if not self.runs:
+            return xp.empty(0, np.uint64), xp.empty(0, np.int64)
+        return self.runs[0]
+
+    def host_run(self):
+        """(sorted pair keys, values) of every pair, on the host (the device runs too)."""
+        if self.runs:
+            self.spill()
+        return self.host
 
     def _push(self, keys, wts):
         xp = self.xp
@@ -234,14 +272,11 @@ class GPUPairs:
 
     def arrays(self):
         """(no dense block, 0, sorted pair keys, values) on the host."""
-        xp = self.xp
-        while len(self.runs) > 1:
-            (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
-            self.runs[-2:] = [reduce_by_key(xp, xp.concatenate([k1, k2]), xp.concatenate([v1, v2]))]
-        if not self.runs:
-            return np.zeros(0, np.int64), 0, np.empty(0, np.uint64), np.empty(0, np.int64)
-        keys, vals = self.runs[0]
-        return np.zeros(0, np.int64), 0, self.be.to_host(keys), self.be.to_host(vals)
+        if not self.spilled:
+            keys, vals = self.merged()
+            return np.zeros(0, np.int64), 0, self.be.to_host(keys), self.be.to_host(vals)
+        keys, vals = self.host_run()
+        return np.zeros(0, np.int64), 0, keys, vals
 
 
 class _Ops:
