@@ -187,12 +187,15 @@ class GPUPairs:
     def spill(self) -> None:
         """Move the pairs counted so far to the host (past the device budget): merged into
         the host run, exact; the device runs start again empty."""
+        self._to_host()
+        self.n_spills += 1
+
+    def _to_host(self) -> None:
         keys, vals = self.merged()
         if keys.size:
             k2, v2 = self.be.to_host(keys), self.be.to_host(vals)
             self.host = merge_sorted_runs(self.host[0], self.host[1], k2, v2)
         self.runs = []
-        self.n_spills += 1
 
     def merged(self):
         """(sorted pair keys, values) of the device runs, merged into one, on the device."""
@@ -206,8 +209,7 @@ class GPUPairs:
 
     def host_run(self):
         """(sorted pair keys, values) of every pair, on the host (the device runs too)."""
-        if self.runs:
-            self.spill()
+        self._to_host()
         return self.host
 
     def _push(self, keys, wts):

@@ -229,8 +229,7 @@ def _finish_on_host(table, cache, rest, backend, cfg, stats):
     from engine.cooc.job import finish
     from engine.cooc.pairs import combine, map_partition
     from engine.cooc.typetable import TokenCache
-    from engine.cooc.vocabulary import (VocabConsumer, VocabPartial, choose_vocabulary,
-                                        combine_vocabulary)
+    from engine.cooc.vocabulary import VocabConsumer, VocabPartial, choose_vocabulary, combine_vocabulary
     xp = backend.xp
     first = TokenCache(cfg.cache_bytes)
     with stats.stage("vocabulary"), backend.count_into(stats):

@@ -24,6 +24,9 @@ __all__ = ["DeviceCoocResult", "narrow_to_host"]
 
 _LAZY = ("vocab", "term_count", "doc_freq", "a", "b", "raw")
 MEASURE_CODES = {"count": 0, "pmi": 1, "ppmi": 2, "npmi": 3, "llr": 4}
+# Threads of the measure launch (a grid-stride loop covers any number of pairs); fewer in
+# the simulator, which runs every thread as a Python thread.
+MEASURE_THREADS, SIMULATED_THREADS = 1 << 18, 1 << 10
 # The candidates' margin below the top-th device value: the CPU's sort key is rounded to
 # 1e-9, and a device value may be a few ulps off the host's.
 ABS_MARGIN, REL_MARGIN = 4e-9, 1e-12
@@ -47,6 +50,7 @@ class DeviceCoocResult(CoocResult):
         self._margins_cache, self._keys, self._hash_index = None, {}, None
         self._dev_vocab, self._dev_pairs, self._be = vocabulary, pairs, backend
         self._dev_values: dict = {}
+        self._tops: dict = {}    # (measure, top) -> table: asked again, nothing crosses again
 
     def __getattr__(self, name):
         if name in _LAZY and "_dev_pairs" in self.__dict__:
@@ -80,15 +84,19 @@ class DeviceCoocResult(CoocResult):
         top = params.integer("top", top, minimum=1, optional=True)
         if top is None or top >= self.nnz or "raw" in self.__dict__:
             return super().table(measure, top)
-        with self.stats.stage("order"), self._be.count_into(self.stats):
-            return self._top_table(measure, top)
+        if (measure, top) not in self._tops:
+            with self.stats.stage("order"), self._be.count_into(self.stats):
+                self._tops[measure, top] = self._top_table(measure, top)
+        return self._tops[measure, top]
 
     def _device_measure(self, measure: str):
         """The measure of every pair, on the device (float64; counts as M / divisor)."""
         if measure not in self._dev_values:
             be, p = self._be, self._dev_pairs
-            out = be.xp.empty(int(p.raw.size), np.float64)
-            be.kernels.cooc_measures.measure_rows(int(p.raw.size), np.int64(MEASURE_CODES[measure]), p.a, p.b,
+            n = int(p.raw.size)
+            out = be.xp.empty(n, np.float64)
+            threads = min(n, SIMULATED_THREADS if be.simulated else MEASURE_THREADS)
+            be.kernels.cooc_measures.measure_rows(threads, np.int64(MEASURE_CODES[measure]), p.a, p.b,
                                                   p.raw, p.m, np.int64(p.t), np.int64(self.divisor),
                                                   not self.config.doc_mode, out)
             if measure != self.config.measure:
@@ -111,6 +119,8 @@ class DeviceCoocResult(CoocResult):
         data, ln = be.to_host(sdata).tobytes(), narrow_to_host(be, lens)
         ends = np.cumsum(ln).tolist()
         words = [data[e - n:e].decode("utf-8") for e, n in zip(ends, ln.tolist())]
+        self.stats.counters["top_rows_to_host"] = la.size
+        self.stats.counters["top_terms_to_host"] = len(words)
         # the chosen rows as a host result over the terms they name: the CPU's measures,
         # sort key, selection and order (relative code point order of the terms suffices)
         local = CoocResult(self.config, words, np.zeros(len(words), np.int64), m if self.config.doc_mode else None,

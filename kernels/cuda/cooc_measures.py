@@ -26,38 +26,41 @@ def _xlog(c, row, col, d, tf, unit):
     return cf * math.log((cf * tf) / ((row / d) * (col / d)))
 
 
-@cuda.jit(cache=True)
-def measure_rows(code, a, b, raw, m, t, divisor, diag2, out):
-    """Measure ``code`` (``kernels.cpu.cooc.MEASURE_CODES``; 0: the count ``M / divisor``) of
-    every row; ``m``: marginals (or document frequencies), ``t``: T (or N), weight units."""
-    q = cuda.grid(1)
-    if q >= raw.size:
-        return
-    x = a[q]
-    y = b[q]
-    k = raw[q] * 2 if (diag2 and x == y) else raw[q]
+@cuda.jit(device=True)
+def _measure(code, k, ra, rb, t, divisor):
+    """The measure ``code`` of one pair of count ``k``, margins ``ra``, ``rb``, total ``t``."""
     d = float(divisor)
     if code == 0:
-        out[q] = k / d
-        return
+        return k / d
     unit = divisor == 1
     tf = t / d
-    ra = m[x]
-    rb = m[y]
     kf = k / d
     if code == 4:
         g = (_xlog(k, ra, rb, d, tf, unit) + _xlog(ra - k, ra, t - rb, d, tf, unit)
              + _xlog(rb - k, t - ra, rb, d, tf, unit) + _xlog(t - ra - rb + k, t - ra, t - rb, d, tf, unit))
-        out[q] = max(2.0 * g, 0.0)
-    else:
-        pmi = math.log((kf * tf) / ((ra / d) * (rb / d)))
-        if code == 1:
-            out[q] = pmi
-        elif code == 2:
-            out[q] = max(pmi, 0.0)
-        else:
-            den = -math.log(kf / tf)
-            out[q] = pmi / den if den > 0 else 1.0
+        return max(2.0 * g, 0.0)
+    pmi = math.log((kf * tf) / ((ra / d) * (rb / d)))
+    if code == 1:
+        return pmi
+    if code == 2:
+        return max(pmi, 0.0)
+    den = -math.log(kf / tf)
+    return pmi / den if den > 0 else 1.0
+
+
+@cuda.jit(cache=True)
+def measure_rows(code, a, b, raw, m, t, divisor, diag2, out):
+    """Measure ``code`` (``kernels.cpu.cooc.MEASURE_CODES``; 0: the count ``M / divisor``) of
+    every row; ``m``: marginals (or document frequencies), ``t``: T (or N), weight units.
+    A grid-stride loop: any number of threads covers the rows."""
+    q = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while q < raw.size:
+        x = a[q]
+        y = b[q]
+        k = raw[q] * 2 if (diag2 and x == y) else raw[q]
+        out[q] = _measure(code, k, m[x], m[y], t, divisor)
+        q += stride
 
 
 _I32, _I64, _F64 = "int32[::1]", "int64[::1]", "float64[::1]"
