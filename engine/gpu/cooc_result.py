@@ -6,8 +6,8 @@ the pairs computes the sort measure of every pair on the device
 (``kernels.cuda.cooc_measures``), keeps there the rows at or above the ``top``-th value
 minus a margin that covers an ulp of difference between the device's ``log`` and the
 host's (so the rows the CPU would keep are among them), and brings to the host only those
-rows (term ids local to the rows, counts) and the terms they name (spellings, margins),
-each in the narrowest unsigned integer type that holds it.  The host then computes their
+rows (the pair of term ids local to the rows as one number, counts) and the terms they name
+(spellings, margins), each column in the fewest whole bytes that hold its largest value.  The host then computes their
 measures with the CPU kernel and orders them as the CPU path does: the same table, bit for
 bit.  Everything else (``a``, ``b``, ``raw``, ``vocab``, ``table()`` of every row,
 ``associates``, ``matrix``...) brings the whole result to the host once, on first use.
@@ -33,11 +33,16 @@ ABS_MARGIN, REL_MARGIN = 4e-9, 1e-12
 
 
 def narrow_to_host(backend, a) -> np.ndarray:
-    """A non-negative integer device array on the host as int64, copied in the narrowest
-    unsigned type that holds its largest value (what crosses is what the values need)."""
-    top = int(a.max()) if int(a.size) else 0
-    dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if top <= np.iinfo(t).max)
-    return backend.to_host(a.astype(dtype)).astype(np.int64)
+    """A non-negative integer device array on the host as int64, copied in the fewest whole
+    bytes that hold its largest value (the low bytes of each little-endian uint64: what
+    crosses is what the values need)."""
+    n = int(a.size)
+    top = int(a.max()) if n else 0
+    width = max(1, (top.bit_length() + 7) // 8)
+    low = a.astype(np.uint64).view(np.uint8).reshape(n, 8)[:, :width]
+    out = np.zeros((n, 8), np.uint8)
+    out[:, :width] = backend.to_host(backend.xp.ascontiguousarray(low))
+    return out.view("<u8").reshape(n).astype(np.int64)
 
 
 class DeviceCoocResult(CoocResult):
@@ -114,7 +119,9 @@ class DeviceCoocResult(CoocResult):
         terms = xp.unique(xp.concatenate([a, b]))            # the term ids the rows name, sorted
         lens = v.soff[terms + 1] - v.soff[terms]
         sdata, _ = gather_spans(xp, v.sdata, v.soff[terms], lens)
-        la, lb = narrow_to_host(be, xp.searchsorted(terms, a)), narrow_to_host(be, xp.searchsorted(terms, b))
+        nt = int(terms.size)
+        pair = narrow_to_host(be, xp.searchsorted(terms, a) * nt + xp.searchsorted(terms, b))
+        la, lb = pair // nt, pair % nt
         raw, m = narrow_to_host(be, p.raw[rows]), narrow_to_host(be, p.m[terms])
         data, ln = be.to_host(sdata).tobytes(), narrow_to_host(be, lens)
         ends = np.cumsum(ln).tolist()

@@ -5,6 +5,7 @@ import pytest
 from engine.backend import GPUBackend, get_backend
 from engine.cooc import CoocConfig, run
 from engine.corpus import batch_from_texts
+from engine.text import TextOptions
 from kernels import cooc_core as core
 from kernels.cpu import cooc as kc
 from kernels.cuda import cooc as kg
@@ -153,8 +154,9 @@ def test_pairs_in_many_tiny_chunks_equal_cpu(cfg, monkeypatch):
 
 # -- device-resident job: the top chosen on the device, the budget, the measure kernel ------
 CONFIGS = [CoocConfig(window=2, min_count=1), CoocConfig(window=3, weighting="harmonic", min_count=1),
-           CoocConfig(window="doc", min_count=1)]
-CONFIG_IDS = ["w2", "w3-harmonic", "doc"]
+           CoocConfig(window="doc", min_count=1), CoocConfig(window=2, min_count=1, max_vocab=6),
+           CoocConfig(window=4, min_count=1, text=TextOptions(stopwords=("fr",)))]
+CONFIG_IDS = ["w2", "w3-harmonic", "doc", "max-vocab-6-ties-at-the-cut", "w4-stopwords"]
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
@@ -225,3 +227,15 @@ def test_past_the_budget_in_pass_2_pairs_spill_to_the_host(cfg, monkeypatch):
     assert g.stats.counters["pair_spills"] == 3
     assert "device_types_moved_to_host" not in g.stats.counters
     _assert_same(c, g)
+
+
+@pytest.mark.parametrize("top,width", [(0, 1), (255, 1), (256, 2), (70_000, 3), (1 << 40, 6), ((1 << 63) - 1, 8)])
+def test_narrow_copies_the_fewest_whole_bytes(top, width):
+    from engine.gpu.cooc_result import narrow_to_host
+    host = np.array([0, top // 3, 7 % (top + 1), top], np.int64)
+    be = GPUBackend(simulated=True)
+    dev = be.to_device(host)
+    before = be.copied()[1]
+    assert np.array_equal(narrow_to_host(be, dev), host)
+    assert be.copied()[1] - before == width * host.size
+    assert narrow_to_host(be, be.to_device(np.empty(0, np.int64))).size == 0
