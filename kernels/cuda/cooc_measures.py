@@ -4,18 +4,22 @@ The GPU path of the co-occurrence job computes the sort measure of every pair on
 to choose the rows of a ``top`` there (``engine.gpu.cooc_result``); the output rows' measures
 are then recomputed on the host by the CPU kernel, so that the floats written are the CPU's
 bit for bit (CUDA's ``log`` may differ from the host's by an ulp).  The operations are those
-of the CPU kernel, in the same order, in float64.  Lazy ``@cuda.jit(cache=True)``: importing
-this module needs no driver.
+of the CPU kernel, in the same order, in float64.  The scalar core (:func:`measure_value`) is
+a plain ``@njit`` function called through :func:`kernels.cuda.device` (compiled as a device
+function on a GPU; under the simulator the CPU's compiled code).  Lazy
+``@cuda.jit(cache=True)``: importing this module needs no driver.
 """
 from __future__ import annotations
 
 import math
 
-from numba import cuda
+from numba import cuda, njit
+
+from kernels.cuda import device
 
 
-@cuda.jit(device=True, inline=True)
-def _xlog(c, row, col, d, tf, unit):
+@njit(cache=True)
+def xlog_term(c, row, col, d, tf, unit):
     """One term ``c log(c T / (row col))`` of G^2, in weight units (0 for ``c <= 0``)."""
     if c <= 0:
         return 0.0
@@ -26,8 +30,8 @@ def _xlog(c, row, col, d, tf, unit):
     return cf * math.log((cf * tf) / ((row / d) * (col / d)))
 
 
-@cuda.jit(device=True)
-def _measure(code, k, ra, rb, t, divisor):
+@njit(cache=True)
+def measure_value(code, k, ra, rb, t, divisor):
     """The measure ``code`` of one pair of count ``k``, margins ``ra``, ``rb``, total ``t``."""
     d = float(divisor)
     if code == 0:
@@ -36,8 +40,8 @@ def _measure(code, k, ra, rb, t, divisor):
     tf = t / d
     kf = k / d
     if code == 4:
-        g = (_xlog(k, ra, rb, d, tf, unit) + _xlog(ra - k, ra, t - rb, d, tf, unit)
-             + _xlog(rb - k, t - ra, rb, d, tf, unit) + _xlog(t - ra - rb + k, t - ra, t - rb, d, tf, unit))
+        g = (xlog_term(k, ra, rb, d, tf, unit) + xlog_term(ra - k, ra, t - rb, d, tf, unit)
+             + xlog_term(rb - k, t - ra, rb, d, tf, unit) + xlog_term(t - ra - rb + k, t - ra, t - rb, d, tf, unit))
         return max(2.0 * g, 0.0)
     pmi = math.log((kf * tf) / ((ra / d) * (rb / d)))
     if code == 1:
@@ -46,6 +50,9 @@ def _measure(code, k, ra, rb, t, divisor):
         return max(pmi, 0.0)
     den = -math.log(kf / tf)
     return pmi / den if den > 0 else 1.0
+
+
+_measure = device(measure_value)
 
 
 @cuda.jit(cache=True)
