@@ -101,3 +101,13 @@ def test_degenerate_corpora_equal_cpu(job, texts):
     c, g = mod.run(batches, CPU, cfg), mod.run(batches, GPU, cfg)
     for tc, tg in zip(_tables(job, c), _tables(job, g)):
         assert tg.equals(tc)
+
+
+@pytest.mark.parametrize("cfg", [cooc.CoocConfig(window="doc"), cooc.CoocConfig(weighting="harmonic")],
+                         ids=["cooc-window-doc", "cooc-harmonic"])
+def test_cooc_other_modes_top_1000_within_5_percent(cfg):
+    """``cooc --window doc`` (1.4 million pairs) and harmonic weights (counts in units of
+    lcm(1..5)): the same top 1000 as the CPU, at most 5 % of the text back from the device."""
+    c, g = cooc.run(corpus(), CPU, cfg), cooc.run(corpus(), GPU, cfg)
+    assert g.table(None, 1000).equals(c.table(None, 1000)) and g.nnz == c.nnz > 70_000
+    assert "raw" not in vars(g) and 0 < g.stats.device_to_host_bytes <= 0.05 * g.stats.bytes
