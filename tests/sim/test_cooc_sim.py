@@ -168,7 +168,7 @@ def test_top_rows_chosen_on_the_device_equal_cpu(cfg, measure):
     b = batch_from_texts(TEXTS)
     c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
     for top in (1, 4, c.nnz // 2, c.nnz - 1):
-        assert g.table(measure, top).equals(c.table(measure, top)), top
+        assert g.table(measure, top).equals(c.table(measure, top), check_metadata=True), top
     assert "raw" not in vars(g) and "vocab" not in vars(g)
     assert g.summary() == c.summary().replace(c.backend, g.backend)
     assert g.table(measure).equals(c.table(measure))        # every row: the pairs come to the host
