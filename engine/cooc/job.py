@@ -93,6 +93,12 @@ def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=N
         return run_distributed("cooc", corpus, backend, cfg, scheduler)
     be = get_backend(backend)
     batches, reader = as_batches(corpus)
+    if be.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
+        from engine.gpu.cooc import run_on_device
+        res = run_on_device(batches, be, cfg)
+        if reader is not None:
+            res.stats.add_read(reader.stats)
+        return res
     cache = TokenCache(cfg.cache_bytes)
     try:
         vocabulary = choose_vocabulary(combine_vocabulary([map_vocabulary(batches, be, cfg, tokens=cache)]), cfg)

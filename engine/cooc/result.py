@@ -79,6 +79,11 @@ class CoocResult:
     def nnz(self) -> int:
         return int(self.raw.size)
 
+    @property
+    def n_terms(self) -> int:
+        """Terms of the vocabulary."""
+        return len(self.vocab)
+
     def counts(self, rows: np.ndarray | None = None) -> np.ndarray:
         """M[a, b] per row (or of ``rows``): int64 unweighted, float64 with harmonic weights."""
         a, b, raw = (self.a, self.b, self.raw) if rows is None else (self.a[rows], self.b[rows], self.raw[rows])
@@ -137,7 +142,7 @@ class CoocResult:
         mode = ("document co-occurrence (measures from document counts: N documents, document frequencies)"
                 if c.doc_mode else f"window {c.window}, weighting {c.weighting}")
         return {b"cooc": f"{mode}; min_count {c.min_count}, max_vocab {c.max_vocab}, "
-                         f"{len(self.vocab)} terms, {self.n_docs} documents".encode()}
+                         f"{self.n_terms} terms, {self.n_docs} documents".encode()}
 
     def to_cudf(self, measure: str | None = None, top: int | None = None):
         """:meth:`table` as a ``cudf.DataFrame`` (needs cudf: the ``gpu`` extra)."""
@@ -384,5 +389,5 @@ class CoocResult:
         mode = ("documents (measures use N documents and document frequencies)" if c.doc_mode
                 else f"window {c.window}, weighting {c.weighting}")
         return (f"{self.n_docs} documents, {self.n_bytes / 1e6:.2f} MB, {self.n_tokens} tokens; "
-                f"{len(self.vocab)} terms (min count {c.min_count}, max {c.max_vocab}), "
+                f"{self.n_terms} terms (min count {c.min_count}, max {c.max_vocab}), "
                 f"{self.nnz} pairs; {mode}; {self.backend}")

@@ -106,3 +106,27 @@ def test_minhash_signatures_stay_on_the_device():
     one = minhash.run(batch_from_texts(MINHASH_TEXTS), CPU, cfg)
     assert res.table("pairs").equals(one.table("pairs"))
     np.testing.assert_array_equal(res.sigs.sig, one.sigs.sig)
+
+
+@pytest.mark.parametrize("cfg", [cooc.CoocConfig(window=2, min_count=1), cooc.CoocConfig(window="doc", min_count=1)],
+                         ids=["w2", "doc"])
+@pytest.mark.parametrize("measure", ["count", "pmi", "npmi", "llr"])
+def test_cooc_top_chosen_on_the_device_equals_cpu(cfg, measure):
+    """The top's rows chosen with CUDA's log (a margin for its ulps), their measures the CPU's."""
+    src = [str(seeds_dir())]
+    c, g = cooc.run(src, CPU, cfg), cooc.run(src, GPU, cfg)
+    for top in (1, 50, c.nnz // 3):
+        assert g.table(measure, top).equals(c.table(measure, top)), top
+    assert "raw" not in vars(g)
+
+
+def test_cooc_measure_kernel_close_to_the_cpu():
+    from kernels.cuda import cooc_measures as km
+    res = cooc.run([str(seeds_dir())], CPU, cooc.CoocConfig(window=3, weighting="harmonic"))
+    m, t = res._margins()
+    for name, code in (("pmi", 1), ("npmi", 3), ("llr", 4)):
+        out = GPU.xp.empty(res.nnz, np.float64)
+        dev = [GPU.to_device(x) for x in (res.a, res.b, res.raw, np.ascontiguousarray(m, np.int64))]
+        GPU.launch(km.measure_rows, 4096, np.int64(code), *dev, np.int64(t), np.int64(res.divisor), True, out)
+        # within the margin engine.gpu.cooc_result allows the top's candidates
+        np.testing.assert_allclose(GPU.to_host(out), res.measure(name), rtol=1e-12, atol=1e-9)

@@ -5,6 +5,7 @@ import pytest
 from engine.backend import GPUBackend, get_backend
 from engine.cooc import CoocConfig, run
 from engine.corpus import batch_from_texts
+from engine.text import TextOptions
 from kernels import cooc_core as core
 from kernels.cpu import cooc as kc
 from kernels.cuda import cooc as kg
@@ -149,3 +150,92 @@ def test_pairs_in_many_tiny_chunks_equal_cpu(cfg, monkeypatch):
     assert c.table().equals(g.table())
     for name in ("a", "b", "raw", "term_count"):
         assert np.array_equal(getattr(c, name), getattr(g, name)), name
+
+
+# -- device-resident job: the top chosen on the device, the budget, the measure kernel ------
+CONFIGS = [CoocConfig(window=2, min_count=1), CoocConfig(window=3, weighting="harmonic", min_count=1),
+           CoocConfig(window="doc", min_count=1), CoocConfig(window=2, min_count=1, max_vocab=6),
+           CoocConfig(window=4, min_count=1, text=TextOptions(stopwords=("fr",)))]
+CONFIG_IDS = ["w2", "w3-harmonic", "doc", "max-vocab-6-ties-at-the-cut", "w4-stopwords"]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+@pytest.mark.parametrize("measure", ["count", "pmi", "ppmi", "npmi", "llr"])
+def test_top_rows_chosen_on_the_device_equal_cpu(cfg, measure):
+    """``table(measure, top)`` below the number of pairs: measure, selection (ties at the
+    top's last value included) and order on the device, the rows' measures recomputed on the
+    host; the pairs themselves never come to the host."""
+    b = batch_from_texts(TEXTS)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    for top in (1, 4, c.nnz // 2, c.nnz - 1):
+        assert g.table(measure, top).equals(c.table(measure, top), check_metadata=True), top
+    assert "raw" not in vars(g) and "vocab" not in vars(g)
+    assert g.summary() == c.summary().replace(c.backend, g.backend)
+    assert g.table(measure).equals(c.table(measure))        # every row: the pairs come to the host
+    assert "raw" in vars(g) and g.vocab == c.vocab
+
+
+def test_measure_kernel_equals_cpu_kernel():
+    """The CUDA twin of ``measure_rows`` (few threads: the grid-stride loop) equals the CPU kernel."""
+    from kernels.cuda import cooc_measures as km
+    big = TEXTS * 3
+    for cfg in CONFIGS:
+        res = run(batch_from_texts(big), "cpu", cfg)
+        m, t = res._margins()
+        for name, code in km_codes().items():
+            out = np.empty(res.nnz, np.float64)
+            RAW.launch(km.measure_rows, 7, np.int64(code), res.a, res.b, res.raw, np.ascontiguousarray(m, np.int64),
+                       np.int64(t), np.int64(res.divisor), not cfg.doc_mode, out)
+            want = (res.counts() / 1.0 if name == "count" else res.measure(name)).astype(np.float64)
+            assert np.array_equal(out, want), name   # the same operations, in the same order
+
+
+def km_codes():
+    from engine.gpu.cooc_result import MEASURE_CODES
+    return MEASURE_CODES
+
+
+def _batches():
+    return [batch_from_texts(TEXTS[i:i + 2], base=i) for i in (0, 2, 4)]
+
+
+def _assert_same(c, g):
+    assert c.vocab == g.vocab
+    for name in ("a", "b", "raw", "term_count"):
+        assert np.array_equal(getattr(c, name), getattr(g, name)), name
+    assert c.table().equals(g.table()) and c.table(None, 3).equals(g.table(None, 3))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+def test_past_the_budget_in_pass_1_the_host_path_takes_over(cfg):
+    """A device budget of 64 bytes: after the first batch the type table and token cache move
+    to the host, the other batches go the host-table way; the same result as the CPU."""
+    be = GPUBackend(simulated=True, memory="1MB")
+    be.memory_budget = lambda: 64
+    g, c = run(_batches(), be, cfg), run(_batches(), "cpu", cfg)
+    assert g.stats.counters["device_types_moved_to_host"] > 0 and "strict" in g.backend
+    _assert_same(c, g)
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+def test_past_the_budget_in_pass_2_pairs_spill_to_the_host(cfg, monkeypatch):
+    """Pass 1 within the budget, pair runs over it after every batch: merged into the host run."""
+    from engine.cooc import backends
+    monkeypatch.setattr(backends.GPUPairs, "nbytes", property(lambda self: 1 << 40))
+    be = GPUBackend(simulated=True, memory="1GB")
+    g, c = run(_batches(), be, cfg), run(_batches(), "cpu", cfg)
+    assert g.stats.counters["pair_spills"] == 3
+    assert "device_types_moved_to_host" not in g.stats.counters
+    _assert_same(c, g)
+
+
+@pytest.mark.parametrize("top,width", [(0, 1), (255, 1), (256, 2), (70_000, 3), (1 << 40, 6), ((1 << 63) - 1, 8)])
+def test_narrow_copies_the_fewest_whole_bytes(top, width):
+    from engine.gpu.cooc_result import narrow_to_host
+    host = np.array([0, top // 3, 7 % (top + 1), top], np.int64)
+    be = GPUBackend(simulated=True)
+    dev = be.to_device(host)
+    before = be.copied()[1]
+    assert np.array_equal(narrow_to_host(be, dev), host)
+    assert be.copied()[1] - before == width * host.size
+    assert narrow_to_host(be, be.to_device(np.empty(0, np.int64))).size == 0
