@@ -27,7 +27,7 @@ from engine.corpus import Batch, CorpusReader
 __all__ = ["as_batches", "run_steps"]
 
 
-def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader | None]:
+def as_batches(corpus, backend=None, **reader_options) -> tuple[Iterable[Batch], CorpusReader | None]:
     """The batches of ``corpus`` and the reader that makes them.
 
     Parameters
@@ -53,7 +53,7 @@ def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader 
         ``corpus`` is none of the above (or an item of an iterable is not a Batch).
     """
     if isinstance(corpus, CorpusReader):
-        return corpus, corpus
+        return _for_backend(corpus, backend), corpus
     if isinstance(corpus, Batch):
         return [corpus], None
     if isinstance(corpus, (str, os.PathLike)):
@@ -61,12 +61,19 @@ def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader 
     if isinstance(corpus, (list, tuple)):
         if corpus and all(isinstance(p, (str, os.PathLike)) for p in corpus):
             reader = CorpusReader([Path(p) for p in corpus], **reader_options)
-            return reader, reader
+            return _for_backend(reader, backend), reader
         if not all(isinstance(b, Batch) for b in corpus):
             raise TypeError("corpus must be paths, a CorpusReader, or Batch objects")
         return corpus, None
     # any other iterable (a generator of batches): streamed, each checked as it comes
     return (_checked(b) for b in corpus), None
+
+
+def _for_backend(reader: CorpusReader, backend) -> CorpusReader:
+    if backend is not None and not isinstance(backend, str) and backend.pick(cpu=False, gpu=True) \
+            and not reader._device_asked:
+        reader.on_device(backend)
+    return reader
 
 
 def _checked(batch):

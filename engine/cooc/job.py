@@ -92,7 +92,7 @@ def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=N
         from engine.dist import run_distributed
         return run_distributed("cooc", corpus, backend, cfg, scheduler)
     be = get_backend(backend)
-    batches, reader = as_batches(corpus)
+    batches, reader = as_batches(corpus, be)
     cache = TokenCache(cfg.cache_bytes)
     try:
         vocabulary = choose_vocabulary(combine_vocabulary([map_vocabulary(batches, be, cfg, tokens=cache)]), cfg)

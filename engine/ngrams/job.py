@@ -245,7 +245,7 @@ def run(corpus, backend="auto", config: NgramConfig | None = None, *, scheduler=
         from engine.dist import run_distributed
         return run_distributed("ngrams", corpus, backend, cfg, scheduler)
     backend = get_backend(backend)
-    batches, reader = as_batches(corpus)
+    batches, reader = as_batches(corpus, backend)
     if backend.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
         from engine.gpu.ngrams import run_on_device
         result = run_on_device(batches, backend, cfg)
