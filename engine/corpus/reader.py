@@ -96,8 +96,10 @@ class CorpusReader(_WalkMixin, _JsonlMixin, _ArrowMixin):
         each input took and why are counted in ``stats.ingest``.  ``cudf``: a module to use
         instead of cudf (tests).  Returns ``self``; call before iterating."""
         from engine.gpu.ingest import DeviceIngest
-        self.device, self._why_host = DeviceIngest.choose(backend, self, cudf)
+        self.device, why = DeviceIngest.choose(backend, self, cudf)
         self._device_asked = True
+        if why is not None:   # said once; each file is still counted as read on the host
+            self.stats.note_ingest(None, why)
         return self
 
     def options(self) -> dict:
@@ -192,7 +194,7 @@ class CorpusReader(_WalkMixin, _JsonlMixin, _ArrowMixin):
                 self.stats.files += 1
             kind = _kind(path)
             if self._device_asked and (kind == "text" or self.device is None):
-                self.stats.note_ingest("host", "text file" if kind == "text" else self._why_host)
+                self.stats.note_ingest("host", "text file" if kind == "text" else None)
             if kind == "text":
                 yield from self._docs_text(path, rel, size)
             elif kind == "jsonl":

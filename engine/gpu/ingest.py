@@ -178,6 +178,9 @@ class DeviceIngest:
         ``offset`` in the file, read by cuDF; None (the reason counted) when the host parser
         must read them."""
         why, n_lines = chunk_flaw(buf, end, ends, self.text_pat, self.id_pat)
+        if why is None and line0 == 0 and offset > 0:
+            # the host stripped a byte-order mark: cuDF would see the first line start at 0
+            why = "a byte-order mark"
         if why is None:
             try:
                 df = self._read_json(path, offset, end)

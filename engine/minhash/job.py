@@ -199,7 +199,8 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
     consumer = SignatureConsumer(be, cfg, keep_texts)
     it = iter(batches)
     while True:
-        with consumer.stats.stage("read"):
+        # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
+        with consumer.stats.stage("read"), consumer.be.count_into(consumer.stats):
             batch = next(it, None)
         if batch is None:
             break
@@ -218,7 +219,7 @@ def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> Min
     nbytes = base = 0
     it = iter(batches)
     while True:
-        with stats.stage("read"):
+        with stats.stage("read"), be.count_into(stats):   # the copy ahead (engine.gpu.transfer) too
             batch = next(it, None)
         if batch is None:
             break
@@ -227,6 +228,8 @@ def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> Min
         sigs.append(s)
         nsh.append(n)
         if keep:
+            if isinstance(batch, DeviceBatch) and batch.source is not None:
+                batch = batch.source     # copied from a host batch: its texts are on the host
             off = batch.host_offsets() if isinstance(batch, DeviceBatch) else batch.offsets - batch.offsets[0]
             lo = int(batch.offsets[0]) if not isinstance(batch, DeviceBatch) else None
             # a device batch's texts stay on the device (verification gathers them there)

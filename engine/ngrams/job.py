@@ -141,7 +141,7 @@ class NgramConsumer:
         stats, counters = self.stats, self.counters
         stats.documents += batch.n_docs
         stats.tokens += toks.n_tokens
-        stats.bytes += int(batch.offsets[-1] - batch.offsets[0])
+        stats.bytes += batch.n_bytes
         stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
         for n in self.cfg.orders:
             _count_order(n, batch, toks, self.backend, self.cfg, counters[n], self.buf, stats)
