@@ -80,16 +80,17 @@ def device_view(backend, obj):
 
 
 def _string_parts(col):
-    """(offsets, chars) of a cudf string column: the offsets child and the character buffer
-    (``base_data`` in recent cudf, ``data`` before), both exposing the CUDA array interface."""
+    """(offsets, chars or None) of a cudf string column: the offsets child and the character
+    buffer (a second child before cudf 24.02, ``base_data`` since), both exposing the CUDA
+    array interface; None when the column holds no characters at all."""
     children = getattr(col, "children", None) or getattr(col, "base_children", None)
     if not children:
         raise TypeError(f"{type(col).__name__} is not a string column (no offsets child)")
+    if len(children) > 1:
+        return children[0], children[1]
     chars = getattr(col, "base_data", None)
     if chars is None:
         chars = getattr(col, "data", None)
-    if chars is None:
-        raise TypeError(f"{type(col).__name__} has no character buffer")
     return children[0], chars
 
 
@@ -102,6 +103,8 @@ def column_batch(backend, text_col, n_rows: int):
         offsets = offsets.astype(np.int64)
     if int(offsets.size) != n_rows + 1:
         raise ValueError(f"{int(offsets.size)} offsets for {n_rows} rows")
+    if chars_obj is None:    # every row empty (or null): no character buffer
+        return backend.xp.empty(0, np.uint8), offsets
     data = device_view(backend, chars_obj)
     if data.dtype != np.uint8:
         data = data.view(np.uint8)
@@ -231,6 +234,7 @@ class DeviceIngest:
         """The items of row group ``g`` (rows from ``row0``) of the Parquet file ``pf`` read by
         cuDF, or None (counted) when the host reader must read it."""
         import pyarrow as pa
+
         from engine.corpus.arrow import _column_text
         ftype = pf.schema_arrow.field(self.text_field).type
         if not (pa.types.is_string(ftype) or pa.types.is_large_string(ftype)):

@@ -43,7 +43,7 @@ def _both(paths, **options):
 
 
 def _write_jsonl(path, lines):
-    path.write_bytes(b"".join(l if isinstance(l, bytes) else json.dumps(l).encode() for l in lines))
+    path.write_bytes(b"".join(x if isinstance(x, bytes) else json.dumps(x).encode() for x in lines))
     return path
 
 
@@ -223,6 +223,10 @@ def test_string_column_to_device_arrays_and_split(dtype):
         column_batch(GPU, col, 2)
     with pytest.raises(TypeError, match="not a string column"):
         column_batch(GPU, object(), 0)
+    empty = StringColumn.from_values(["", None])
+    empty.base_data = None                     # cudf keeps no character buffer for no characters
+    data, off = column_batch(GPU, empty, 2)
+    assert data.size == 0 and off.size == 3
 
 
 def test_to_cudf_without_cudf_is_one_line(monkeypatch):

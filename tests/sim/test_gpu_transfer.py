@@ -3,7 +3,6 @@ ahead of the one computed, in order, every byte counted; the pinned copier's pro
 (copy stream, events, slot reuse) checked against a stand-in of the cupy calls it makes;
 the simulator's plain copies, and the jobs' results through them."""
 import numpy as np
-import pytest
 
 from engine import ngrams
 from engine.backend import get_backend
