@@ -40,7 +40,7 @@ import numpy as np
 from engine.corpus.batch import DeviceBatch
 from engine.errors import ParameterError
 from engine.gpu.arrays import gather_spans
-from engine.gpu.jsonl_check import chunk_flaw, field_pattern
+from engine.gpu.jsonl_check import chunk_flaw_threaded, field_pattern
 from kernels.constants import FLAW_MISSING, FLAW_UTF8
 
 __all__ = ["DeviceBatch", "DeviceIngest", "plan_row_groups", "column_batch", "device_view", "split_batch"]
@@ -180,7 +180,7 @@ class DeviceIngest:
         """The items (a list of :class:`DeviceBatch`) of the whole lines ``buf[:end]``, at
         ``offset`` in the file, read by cuDF; None (the reason counted) when the host parser
         must read them."""
-        why, n_lines = chunk_flaw(buf, end, ends, self.text_pat, self.id_pat)
+        why, n_lines = chunk_flaw_threaded(buf, end, ends, self.text_pat, self.id_pat)
         if why is None and line0 == 0 and offset > 0:
             # the host stripped a byte-order mark: cuDF would see the first line start at 0
             why = "a byte-order mark"

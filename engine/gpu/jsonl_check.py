@@ -34,11 +34,12 @@ What the check leaves to cuDF, and how each is caught after the parse (engine.gp
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import numpy as np
 
-__all__ = ["field_pattern", "chunk_flaw"]
+__all__ = ["field_pattern", "chunk_flaw", "chunk_flaw_threaded"]
 
 _OPEN, _CLOSE, _QUOTE, _BACKSLASH = ord("{"), ord("}"), ord('"'), ord("\\")
 _LB, _RB, _COMMA, _COLON = ord("["), ord("]"), ord(","), ord(":")
@@ -267,3 +268,32 @@ def chunk_flaw(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes |
         return "invalid UTF-8", n_lines
     why = _escape_flaw(a) or _structure_flaw(a, ends, n_lines, ((text_pat, "the text field"), (id_pat, "the id field")))
     return why, n_lines
+
+
+PART_BYTES = 4 << 20    # the least a thread checks (below, one thread does it all)
+
+
+def chunk_flaw_threaded(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes | None,
+                        threads: int | None = None) -> tuple[str | None, int]:
+    """:func:`chunk_flaw` of the chunk cut at line ends into parts checked by ``threads``
+    threads (default: the CPUs, at most 16): lines are independent, and numpy, Arrow's
+    validator and the regex over a part's few bare words release the GIL or are short.
+    The decision is one pass's; the reason given is that of the first part with a flaw
+    (with flaws of several kinds, one pass might name another: only the counted reason)."""
+    threads = threads or min(os.cpu_count() or 1, 16)
+    k = min(threads, end // PART_BYTES)
+    if k < 2 or ends.size < k:
+        return chunk_flaw(buf, end, ends, text_pat, id_pat)
+    from concurrent.futures import ThreadPoolExecutor
+    cut = ends[np.searchsorted(ends, np.arange(1, k) * (end // k))]
+    bounds = [0, *(c for c in sorted(set((cut + 1).tolist())) if 0 < c < end), end]
+    view = memoryview(buf)
+
+    def part(j):
+        s, e = bounds[j], bounds[j + 1]
+        sub = ends[(ends >= s) & (ends < e)] - s
+        return chunk_flaw(view[s:e], e - s, sub, text_pat, id_pat)
+    with ThreadPoolExecutor(k) as pool:
+        results = list(pool.map(part, range(len(bounds) - 1)))
+    why = next((w for w, _ in results if w is not None), None)
+    return why, sum(n for _, n in results)
