@@ -27,7 +27,7 @@ from engine.corpus import Batch, CorpusReader
 __all__ = ["as_batches", "run_steps"]
 
 
-def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader | None]:
+def as_batches(corpus, backend=None, **reader_options) -> tuple[Iterable[Batch], CorpusReader | None]:
     """The batches of ``corpus`` and the reader that makes them.
 
     Parameters
@@ -42,7 +42,8 @@ def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader 
     Returns
     -------
     batches : iterable of Batch
-        What the job's ``map_partition`` reads.
+        What the job's ``map_partition`` reads (for a GPU ``backend``: device batches, a
+        generator, iterated once).
     reader : CorpusReader or None
         The reader behind ``batches`` (its skips and warnings go into the result's
         stats), None when batches were given.
@@ -53,20 +54,32 @@ def as_batches(corpus, **reader_options) -> tuple[Iterable[Batch], CorpusReader 
         ``corpus`` is none of the above (or an item of an iterable is not a Batch).
     """
     if isinstance(corpus, CorpusReader):
-        return corpus, corpus
+        return _for_backend(corpus, backend), corpus
     if isinstance(corpus, Batch):
-        return [corpus], None
+        return _for_backend([corpus], backend), None
     if isinstance(corpus, (str, os.PathLike)):
         corpus = [corpus]
     if isinstance(corpus, (list, tuple)):
         if corpus and all(isinstance(p, (str, os.PathLike)) for p in corpus):
             reader = CorpusReader([Path(p) for p in corpus], **reader_options)
-            return reader, reader
+            return _for_backend(reader, backend), reader
         if not all(isinstance(b, Batch) for b in corpus):
             raise TypeError("corpus must be paths, a CorpusReader, or Batch objects")
-        return corpus, None
+        return _for_backend(corpus, backend), None
     # any other iterable (a generator of batches): streamed, each checked as it comes
-    return (_checked(b) for b in corpus), None
+    return _for_backend((_checked(b) for b in corpus), backend), None
+
+
+def _for_backend(batches, backend):
+    """``batches`` as a GPU ``backend`` takes them: a reader reads with cuDF where it can
+    (:meth:`CorpusReader.on_device`), and host batches are copied ahead through pinned
+    buffers, overlapped with the work (:func:`engine.gpu.transfer.staged`)."""
+    if backend is None or isinstance(backend, str) or not backend.pick(cpu=False, gpu=True):
+        return batches
+    if isinstance(batches, CorpusReader) and not batches._device_asked:
+        batches.on_device(backend)
+    from engine.gpu.transfer import staged
+    return staged(batches, backend)
 
 
 def _checked(batch):

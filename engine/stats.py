@@ -102,6 +102,7 @@ class JobStats:
         _merge_locations(self.skipped_locations, read_stats.locations)
         self.warnings.update(read_stats.warnings)
         _merge_locations(self.warning_locations, read_stats.warning_locations)
+        self.counters.update(getattr(read_stats, "ingest_counters", dict)())   # cuDF or host, and why
         return self
 
     def merge(self, other: "JobStats") -> "JobStats":

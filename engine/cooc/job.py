@@ -92,7 +92,7 @@ def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=N
         from engine.dist import run_distributed
         return run_distributed("cooc", corpus, backend, cfg, scheduler)
     be = get_backend(backend)
-    batches, reader = as_batches(corpus)
+    batches, reader = as_batches(corpus, be)
     if be.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
         from engine.gpu.cooc import run_on_device
         res = run_on_device(batches, be, cfg)

@@ -201,7 +201,13 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
         Numpy arrays only; stats with documents, tokens, bytes and seconds ``vocabulary``.
     """
     consumer = VocabConsumer(backend, config, tokens)
-    for batch in batches:
+    it = iter(batches)
+    while True:
+        # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
+        with consumer.be.count_into(consumer.stats):
+            batch = next(it, None)
+        if batch is None:
+            break
         consumer.add(batch)
         del batch   # the text is not needed any more: memory for the pair pass
     return consumer.partial()

@@ -110,8 +110,17 @@ class _ArrowMixin:
                                         and self.id_field != self.text_field else [])
             groups = piece.groups if piece is not None and piece.groups is not None else (0, pf.num_row_groups)
             row = piece.row0 if piece is not None else 0
+            device = self.device
+            if device is not None and piece is not None:
+                self.stats.note_ingest("host", "a piece of a file (distributed run)")
+                device = None
             for g in range(*groups):
                 group_rows = pf.metadata.row_group(g).num_rows
+                items = None if device is None else device.parquet_group(self, path, pf, g, row, len(cols) > 1)
+                if items is not None:   # read by cuDF (else the host reads the group, as before)
+                    yield from items
+                    row += group_rows
+                    continue
                 done = 0
                 try:
                     for rb in pf.iter_batches(batch_size=65536, row_groups=[g], columns=cols):

@@ -41,6 +41,46 @@ class Batch:
 
 
 @dataclass
+class DeviceBatch(Batch):
+    """A :class:`Batch` whose ``data`` and ``offsets`` are device arrays of a GPU ``backend``
+    (read by cuDF, engine.gpu.ingest): ``backend.to_device`` of them is no copy (0 bytes),
+    so the jobs' GPU steps take them as they take a host batch's.  ``offsets`` may start
+    past 0 (a view of a cuDF column's buffer); ``text_bytes`` is the documents' UTF-8 size,
+    known on the host.  What needs host bytes (:meth:`text`, :meth:`host`) copies them
+    through the backend, which counts the copy, unless ``source`` (the host batch this one
+    was copied from, engine.gpu.transfer) still holds them."""
+    backend: object = None
+    text_bytes: int = 0
+    source: Batch | None = None
+
+    @property
+    def n_bytes(self) -> int:
+        return self.text_bytes
+
+    def text(self, i: int) -> str:
+        if self.source is not None:
+            return self.source.text(i)
+        be = self.backend
+        s, e = (int(v) for v in be.to_host(self.offsets[i:i + 2]))
+        return be.to_host(self.data[s:e]).tobytes().decode("utf-8", "replace")
+
+    def host_offsets(self) -> np.ndarray:
+        """The offsets on the host, from 0 (a counted copy, 8 bytes a document)."""
+        if self.source is not None:
+            return self.source.offsets - self.source.offsets[0]
+        off = self.backend.to_host(self.offsets)
+        return off - off[0]
+
+    def host(self) -> Batch:
+        """This batch with its bytes on the host (counted copies)."""
+        if self.source is not None:
+            return self.source
+        off = self.backend.to_host(self.offsets)
+        data = self.backend.to_host(self.data[int(off[0]):int(off[-1])])
+        return Batch(self.doc_ids, data, off - off[0], self.doc_base)
+
+
+@dataclass
 class _Block:
     """Many documents at once (from Arrow): ids, UTF-8 bytes and int64 offsets (any base)."""
     ids: list

@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from engine.corpus.arrow import _ON_LINES
-from engine.corpus.batch import _Block
+from engine.corpus.batch import DeviceBatch, _Block
 from engine.corpus.encoding import _MARKS, SNIFF_BYTES, _detect_encoding, _encoded_len, _is_utf8, _wide_under_narrow
 from engine.corpus.ids import _json_id_text, _NumberText, _reject_constant
 from engine.corpus.streams import FilePiece, _BrokenStream, _fill, _open_stream, _Range, _Transcoded
@@ -54,10 +54,13 @@ class _JsonlFile:
     line0: int = 0   # lines before the current chunk
     docs: int = 0    # documents read from the file so far
     seen: int = 0    # on-disk bytes reported to progress
+    device: object = None   # the DeviceIngest offered each chunk (a plain UTF-8 file), or None
+    offset: int = 0         # file offset of the current chunk (kept for the device path)
 
     def counted(self, items: Iterator) -> Iterator:
         for item in items:
-            self.docs += len(item.ids) if isinstance(item, _Block) else 1
+            self.docs += (len(item.ids) if isinstance(item, _Block) else item.n_docs
+                          if isinstance(item, DeviceBatch) else 1)
             yield item
 
 
@@ -77,6 +80,12 @@ class _JsonlMixin:
             self._bad(f"unreadable ({e.strerror})", str(path))
             return
         state = _JsonlFile()
+        if self.device is not None:
+            why = self.device.jsonl_file(path, self, piece)
+            if why is None:
+                state.device = self.device
+            else:
+                self.stats.note_ingest("host", why)
         head = True
         if piece is not None and piece.is_range:   # plain JSONL only (the planner's rule)
             raw_f = _Range(raw_f, piece.start, piece.stop if piece.stop >= 0 else size)
@@ -123,6 +132,7 @@ class _JsonlMixin:
         elif head and buf.startswith(codecs.BOM_UTF8):
             buf[:have - 3] = buf[3:have]
             have -= 3
+            state.offset = 3
         while True:
             if not at_end:
                 have, at_end, broken = _fill(stream, buf, have)
@@ -135,8 +145,13 @@ class _JsonlMixin:
                 continue
             if end:
                 ends = _line_ends(buf, end)
-                yield from state.counted(self._jsonl_chunk(path, buf, end, state.line0, ends, enc))
+                items = None if state.device is None else \
+                    state.device.jsonl_chunk(self, path, buf, end, state.line0, ends, state.offset)
+                if items is None:   # the host parser (no device ingest, or the chunk needs it)
+                    items = self._jsonl_chunk(path, buf, end, state.line0, ends, enc)
+                yield from state.counted(items)
                 state.line0 += _n_lines(buf, end, ends)
+                state.offset += end
             buf[:have - end] = buf[end:have]
             have -= end
             pos = raw_f.tell()

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from engine.corpus.arrow import _ArrowMixin
-from engine.corpus.batch import DEFAULT_BATCH_BYTES, Batch, CorpusError, _assemble, _Block
+from engine.corpus.batch import DEFAULT_BATCH_BYTES, Batch, CorpusError, DeviceBatch, _assemble, _Block
 from engine.corpus.encoding import _checked_encoding, _codec, _detect_encoding, _is_utf8, _is_wide, _wide_under_narrow
 from engine.corpus.ids import _IdSet
 from engine.corpus.jsonl import _JsonlMixin
@@ -85,6 +85,22 @@ class CorpusReader(_WalkMixin, _JsonlMixin, _ArrowMixin):
         # explicit ids and their locations, in reading order (None: not kept); a distributed
         # run keeps them to find the duplicates across partitions
         self.id_log: list | None = None
+        self.device = None          # engine.gpu.ingest.DeviceIngest when cuDF reads (on_device)
+        self._device_asked = False  # on_device was called: every file's way is counted
+
+    def on_device(self, backend, cudf=None) -> "CorpusReader":
+        """Read JSONL and Parquet with cuDF straight into device batches for the GPU
+        ``backend`` where that gives the host reader's documents, skips and locations
+        exactly (:mod:`engine.gpu.ingest`); the rest, and everything when cuDF cannot be
+        used (no real GPU, cudf not installed), the host reader reads as before.  The way
+        each input took and why are counted in ``stats.ingest``.  ``cudf``: a module to use
+        instead of cudf (tests).  Returns ``self``; call before iterating."""
+        from engine.gpu.ingest import DeviceIngest
+        self.device, why = DeviceIngest.choose(backend, self, cudf)
+        self._device_asked = True
+        if why is not None:   # said once; each file is still counted as read on the host
+            self.stats.note_ingest(None, why)
+        return self
 
     def options(self) -> dict:
         """The options a reader of the same corpus's pieces needs (no progress callback)."""
@@ -177,6 +193,8 @@ class CorpusReader(_WalkMixin, _JsonlMixin, _ArrowMixin):
             if piece is None or piece.first:   # a file cut in pieces is counted once
                 self.stats.files += 1
             kind = _kind(path)
+            if self._device_asked and (kind == "text" or self.device is None):
+                self.stats.note_ingest("host", "text file" if kind == "text" else None)
             if kind == "text":
                 yield from self._docs_text(path, rel, size)
             elif kind == "jsonl":
@@ -189,6 +207,17 @@ class CorpusReader(_WalkMixin, _JsonlMixin, _ArrowMixin):
         nbytes = 0
         base = 0
         for item in self._documents():
+            if isinstance(item, DeviceBatch):   # read by cuDF: the host pieces before it first
+                for batch in _assemble(pieces, base, self.batch_bytes):
+                    base += batch.n_docs
+                    yield batch
+                pieces, nbytes = [], 0
+                item.doc_base = base
+                base += item.n_docs
+                self.stats.documents += item.n_docs
+                self.stats.bytes += item.n_bytes
+                yield item
+                continue
             if isinstance(item, _Block):
                 size, count = int(item.offsets[-1] - item.offsets[0]), len(item.ids)
             else:

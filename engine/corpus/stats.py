@@ -33,6 +33,36 @@ class ReadStats:
     locations: dict = field(default_factory=dict)
     warnings: Counter = field(default_factory=Counter)
     warning_locations: dict = field(default_factory=dict)
+    # how JSONL / Parquet were read when a GPU backend asked for device ingest (on_device):
+    # ``cudf`` / ``host`` chunks, documents and bytes, and why the host read what it read
+    ingest: Counter = field(default_factory=Counter)
+    ingest_reasons: Counter = field(default_factory=Counter)
+
+    def note_ingest(self, way: str | None, reason: str | None = None, docs: int = 0, nbytes: int = 0,
+                    file_bytes: int = 0, id_bytes: int = 0) -> None:
+        """Count one input piece (a file, a JSONL chunk, a row group) read by ``way``
+        (``"cudf"``, ``"host"``; None: figures only), with the host's ``reason``."""
+        if way is not None:
+            self.ingest[f"{way}_pieces"] += 1
+        if reason is not None:
+            self.ingest_reasons[reason] += 1
+        for key, v in (("cudf_documents", docs), ("cudf_text_bytes", nbytes), ("cudf_file_bytes", file_bytes),
+                       ("cudf_id_bytes", id_bytes)):
+            if v:
+                self.ingest[key] += v
+
+    def ingest_counters(self) -> dict:
+        """The job counters of the ingest (none when no device ingest was asked for):
+        ``ingest`` (``cudf``, ``host`` or ``cudf+host``), ``ingest_reason`` (why the host read
+        what it read, with counts) and the figures of :meth:`note_ingest`."""
+        if not self.ingest and not self.ingest_reasons:
+            return {}
+        ways = [w for w in ("cudf", "host") if self.ingest.get(f"{w}_pieces")]
+        out = {"ingest": "+".join(ways) or "host"}
+        if self.ingest_reasons:
+            out["ingest_reason"] = "; ".join(f"{r} ({n})" for r, n in sorted(self.ingest_reasons.items()))
+        out.update({f"ingest_{k}": int(v) for k, v in sorted(self.ingest.items())})
+        return out
 
     def skip(self, reason: str, where: str, n: int = 1) -> None:
         """Count ``n`` skipped items for ``reason`` at ``where``."""
@@ -67,6 +97,8 @@ class ReadStats:
         self.documents += other.documents
         self.bytes += other.bytes
         self.files += other.files
+        self.ingest.update(other.ingest)
+        self.ingest_reasons.update(other.ingest_reasons)
         for mine_counts, mine_locs, counts, locs in (
                 (self.skipped, self.locations, other.skipped, other.locations),
                 (self.warnings, self.warning_locations, other.warnings, other.warning_locations)):

@@ -180,7 +180,7 @@ def run_on_device(batches, backend, cfg) -> "object":
                 toks = tokenize(batch, backend, cfg.text)
             stats.documents += batch.n_docs
             stats.tokens += toks.n_tokens
-            stats.bytes += int(batch.offsets[-1] - batch.offsets[0])
+            stats.bytes += batch.n_bytes
             stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
             with stats.stage("count"):
                 for n in cfg.orders:

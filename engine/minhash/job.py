@@ -23,6 +23,7 @@ import numpy as np
 
 from engine.backend import get_backend
 from engine.corpus import Batch
+from engine.corpus.batch import DeviceBatch
 from engine.job import as_batches
 from engine.minhash.config import MinHashConfig
 from engine.minhash.lsh import candidate_pairs, connected_clusters, exact_jaccard, pair_estimates
@@ -97,6 +98,8 @@ class MinHashPartial:
     def host(self) -> "MinHashPartial":
         """These signatures on the host (plain numpy arrays, as the contract's partials are)."""
         if self.holder is not None:
+            if not isinstance(self.text_data, np.ndarray):   # texts of device batches
+                self.text_data = self.holder.to_host(self.text_data)
             self.sig, self.holder = self.holder.to_host(self.sig), None
         return self
 
@@ -196,7 +199,8 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
     consumer = SignatureConsumer(be, cfg, keep_texts)
     it = iter(batches)
     while True:
-        with consumer.stats.stage("read"):
+        # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
+        with consumer.stats.stage("read"), consumer.be.count_into(consumer.stats):
             batch = next(it, None)
         if batch is None:
             break
@@ -215,7 +219,7 @@ def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> Min
     nbytes = base = 0
     it = iter(batches)
     while True:
-        with stats.stage("read"):
+        with stats.stage("read"), be.count_into(stats):   # the copy ahead (engine.gpu.transfer) too
             batch = next(it, None)
         if batch is None:
             break
@@ -224,10 +228,14 @@ def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> Min
         sigs.append(s)
         nsh.append(n)
         if keep:
-            lo, hi = int(batch.offsets[0]), int(batch.offsets[-1])
-            texts.append(batch.data[lo:hi])
-            text_off.append(batch.offsets[1:] - lo + base)
-            base += hi - lo
+            if isinstance(batch, DeviceBatch) and batch.source is not None:
+                batch = batch.source     # copied from a host batch: its texts are on the host
+            off = batch.host_offsets() if isinstance(batch, DeviceBatch) else batch.offsets - batch.offsets[0]
+            lo = int(batch.offsets[0]) if not isinstance(batch, DeviceBatch) else None
+            # a device batch's texts stay on the device (verification gathers them there)
+            texts.append(batch.data[lo:lo + int(off[-1])] if lo is not None else _device_text(batch, be))
+            text_off.append(off[1:] + base)
+            base += int(off[-1])
         ids.extend(batch.doc_ids)
         nbytes += batch.n_bytes
         if on_batch is not None:
@@ -238,10 +246,25 @@ def _map_on_device(batches, be, cfg: MinHashConfig, keep: bool, on_batch) -> Min
     id_data, id_off = _flat_strings(ids)
     stats.documents, stats.bytes = len(ids), nbytes
     stats.counters.update(shingles=int(n_sh.sum()), empty_documents=int((n_sh == 0).sum()))
-    return MinHashPartial(sig, n_sh, id_data, id_off,
-                          np.concatenate(texts) if texts else np.empty(0, np.uint8),
+    return MinHashPartial(sig, n_sh, id_data, id_off, _joined_texts(texts, be),
                           np.concatenate(text_off) if keep else np.zeros(1, np.int64),
                           nbytes, be.name, stats, holder=be)
+
+
+def _device_text(batch, be):
+    """The UTF-8 of a :class:`DeviceBatch`'s documents, on the device (a slice, no copy)."""
+    lo = int(be.to_host(batch.offsets[:1])[0])
+    return batch.data[lo:lo + batch.n_bytes]
+
+
+def _joined_texts(texts: list, be):
+    """The kept texts as one array: on the host, or on the device when any came from device
+    batches (cuDF ingest), the host ones copied up once, counted."""
+    if not texts:
+        return np.empty(0, np.uint8)
+    if all(isinstance(t, np.ndarray) for t in texts):
+        return np.concatenate(texts)
+    return be.xp.concatenate([be.to_device(t) if isinstance(t, np.ndarray) else t for t in texts])
 
 
 def combine(partials: Sequence[MinHashPartial]) -> MinHashPartial:
@@ -352,7 +375,7 @@ def run(corpus, backend="auto", config: MinHashConfig | None = None, base: Signa
         res = run_distributed("minhash", corpus, be, cfg, scheduler, base=base)
         res.seconds = time.perf_counter() - t0
         return res
-    batches, reader = as_batches(corpus)
+    batches, reader = as_batches(corpus, be)
     # one process: a GPU's signatures stay on the device from map_partition to finish
     part = map_partition(batches, be, cfg, on_batch=on_batch, device_resident=True)
     res = finish(combine([part]), cfg, backend=be, base=base)

@@ -28,7 +28,8 @@ from typing import Optional
 import numpy as np
 
 from engine.corpus import Batch, batch_from_texts
-from engine.gpu.arrays import offsets_of, segment_of
+from engine.corpus.batch import DeviceBatch
+from engine.gpu.arrays import gather_spans, offsets_of, segment_of
 from engine.minhash.config import MinHashConfig, _fused_args, parse_shingle, permutations
 from engine.text import tokenize
 
@@ -161,20 +162,29 @@ class TextSource:
         which = np.searchsorted(bases, docs, side="right") - 1
         from kernels.cpu.minhash import gather_ranges  # host-side copy, whatever the backend
         parts, lens = [], []
+        on_device = not all(isinstance(d, np.ndarray) for d in self.datas)
         for j in np.unique(which):
             local = docs[which == j] - bases[j]
             off = self.offsets[j]
             s, e = off[local], off[local + 1]
             ln = e - s
-            sub = np.zeros(ln.size + 1, np.int64)
-            np.cumsum(ln, out=sub[1:])
-            part = np.empty(int(sub[-1]), np.uint8)
-            gather_ranges(self.datas[j], np.ascontiguousarray(s), sub, part)
+            if on_device:   # texts read by cuDF stay on the device: gathered there
+                be = self.backend
+                part = gather_spans(be.xp, be.to_device(self.datas[j]), be.to_device(s), be.to_device(ln))[0]
+            else:
+                sub = np.zeros(ln.size + 1, np.int64)
+                np.cumsum(ln, out=sub[1:])
+                part = np.empty(int(sub[-1]), np.uint8)
+                gather_ranges(self.datas[j], np.ascontiguousarray(s), sub, part)
             parts.append(part)
             lens.append(ln)
         ln = np.concatenate(lens) if lens else np.empty(0, np.int64)
         off = np.zeros(ln.size + 1, np.int64)
         np.cumsum(ln, out=off[1:])
+        if on_device:
+            be = self.backend
+            data = be.xp.concatenate(parts) if parts else be.xp.empty(0, np.uint8)
+            return DeviceBatch([""] * int(docs.size), data, be.to_device(off), 0, be, int(off[-1]))
         data = np.concatenate(parts) if parts else np.empty(0, np.uint8)
         return Batch([""] * int(docs.size), data, off)
 

@@ -141,7 +141,7 @@ class NgramConsumer:
         stats, counters = self.stats, self.counters
         stats.documents += batch.n_docs
         stats.tokens += toks.n_tokens
-        stats.bytes += int(batch.offsets[-1] - batch.offsets[0])
+        stats.bytes += batch.n_bytes
         stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
         for n in self.cfg.orders:
             _count_order(n, batch, toks, self.backend, self.cfg, counters[n], self.buf, stats)
@@ -245,7 +245,7 @@ def run(corpus, backend="auto", config: NgramConfig | None = None, *, scheduler=
         from engine.dist import run_distributed
         return run_distributed("ngrams", corpus, backend, cfg, scheduler)
     backend = get_backend(backend)
-    batches, reader = as_batches(corpus)
+    batches, reader = as_batches(corpus, backend)
     if backend.pick(cpu=False, gpu=True):   # one process on a GPU: device-resident throughout
         from engine.gpu.ngrams import run_on_device
         result = run_on_device(batches, backend, cfg)

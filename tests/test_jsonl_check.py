@@ -1,0 +1,113 @@
+"""The cheap check that lets cuDF parse a JSONL chunk (engine.gpu.jsonl_check): every flaw of
+its list refused with its reason, clean JSON accepted, and, against Python's json module as
+the oracle, no randomly mutated line accepted that the host parser would not read as an
+object with a string text and id."""
+import json
+import random
+
+import numpy as np
+import pytest
+
+from engine.gpu.jsonl_check import chunk_flaw, field_pattern
+
+TEXT, ID = field_pattern("text"), field_pattern("id")
+
+
+def _check(raw: bytes):
+    buf = bytearray(raw)
+    ends = np.flatnonzero(np.frombuffer(buf, np.uint8) == 10)
+    return chunk_flaw(buf, len(buf), ends, TEXT, ID)
+
+
+CLEAN = [json.dumps({"id": "a1", "text": "x \"q\" \\ é 😀 \\x \n\t", "n": [1, -2.5e3, 0, -0, True, None, {"k": []}],
+                     "o": {}}, ensure_ascii=True).encode(),
+         json.dumps({"id": "a1", "text": "x \"q\" \\ é 😀", "z": 1e-7}, ensure_ascii=False).encode(),
+         b'{"text":"y","meta":{"text":5,"id":7},"l":[[],[{}]]}', b'{"type": "text", "text": "z", "f": false}',
+         b'{"text": "only"}', b'{}', b'{"id": "no text"}', b'{"text": "\\u0000 NUL and \\u001f"}']
+
+
+def test_clean_chunks_pass_and_count_lines():
+    assert _check(b"\n".join(CLEAN) + b"\n") == (None, len(CLEAN))
+    assert _check(b"\n".join(CLEAN)) == (None, len(CLEAN))     # no newline after the last line
+    assert field_pattern("text") == b'"text"' and field_pattern('a"b') is None and field_pattern("clé") is None
+
+
+@pytest.mark.parametrize("line,reason", [
+    (b"", "blank lines"), (b"  ", "one JSON object"), (b'{"text": "a\tb"}', "control characters"),
+    (b'{"text": "a"}\r', "control characters"), (b' {"text": "a"}', "one JSON object"), (b"[1]", "one JSON object"),
+    (b'{"text": "\xff"}', "invalid UTF-8"), (b'{"text": "\\x41"}', "unusual escapes"),
+    (b'{"text": "\\u12"}', "malformed \\u escape"), (b'{"te\\u0078t": 1}', "ASCII written as"),
+    (b'{"text": "\\ud800"}', "lone surrogate"), (b'{"text": "\\udc00\\ud800"}', "lone surrogate"),
+    (b'{"text": "a\\"}', "unterminated"), (b"{'text': 'a'}", "outside strings"), (b'{"text": NaN}', "not JSON"),
+    (b'{"n": Infinity, "text": "a"}', "not JSON"), (b'{"n": 01, "text": "a"}', "not JSON"),
+    (b'{"n": 1., "text": "a"}', "not JSON"), (b'{"n": tru, "text": "a"}', "not JSON"),
+    (b'{"text": "a",}', "tokens out of place"), (b'{"text": "a" "b"}', "tokens out of place"),
+    (b'{"n": [1,,2], "text": "a"}', "tokens out of place"), (b'{1: 2}', "tokens out of place"),
+    (b'{"a", "text": "b"}', "keys, colons"), (b'{"text": "a": "b"}', "keys, colons"),
+    (b'{"a": [1: 2]}', "tokens out of place"), (b'{"a": ["b": 2]}', "keys, colons"),
+    (b'{"a": [1}]}', "brackets"), (b'{"a": {"b": 1]}', "brackets"), (b'{"a": [{"b": 1}}]}', "brackets"),
+    (b'{"a": ' + b"[" * 300 + b"]" * 300 + b"}", "deeply nested"),
+    (b'{"text": "a", "text": "b"}', "the text field written twice"), (b'{"text": 5}', "the text field values"),
+    (b'{"text": null}', "the text field values"), (b'{"id": 3, "text": "a"}', "the id field values"),
+])
+def test_each_flaw_is_refused_with_its_reason(line, reason):
+    why, n = _check(CLEAN[0] + b"\n" + line + b"\n" + CLEAN[2] + b"\n")
+    assert why is not None and reason in why and n == 3
+
+
+def _host_reads(line: bytes) -> bool:
+    """Whether the host parser reads ``line`` as an object with string text and id (when
+    present): Python's json, strict, as engine.corpus.jsonl."""
+    try:
+        obj = json.loads(line.decode("utf-8"), parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(obj, dict):
+        return False
+    for key in ("text", "id"):
+        if key in obj and not isinstance(obj[key], str):
+            return False
+    try:
+        obj.get("text", "").encode("utf-8")
+    except UnicodeEncodeError:   # a lone surrogate
+        return False
+    return True
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_no_mutated_line_accepted_that_the_host_would_not_read(seed):
+    rng = random.Random(seed)
+    palette = list(b'{}[],:" \\u01ae-.tnfl+EdD8c') + [ord('"')] * 3
+    accepted = 0
+    for _ in range(4000):
+        line = bytearray(rng.choice(CLEAN[:4]))
+        for _ in range(rng.randint(1, 3)):
+            p = rng.randrange(len(line))
+            op = rng.randint(0, 2)
+            if op == 0:
+                line.insert(p, rng.choice(palette))
+            elif op == 1:
+                del line[p]
+            else:
+                line[p] = rng.choice(palette)
+        if _check(bytes(line) + b"\n")[0] is None:
+            accepted += 1
+            assert _host_reads(bytes(line)), bytes(line)
+    assert accepted > 200        # the mutations leave many lines valid: the check is not refusing all
+
+
+def test_threaded_check_gives_the_one_pass_answer(monkeypatch):
+    from engine.gpu import jsonl_check
+    monkeypatch.setattr(jsonl_check, "PART_BYTES", 64)     # many parts on a small chunk
+    lines = (CLEAN[:4] * 8)
+    for flaw_at in (None, 1, 17, 31):
+        chunk = [bytes(x) for x in lines]
+        if flaw_at is not None:
+            chunk[flaw_at] = b'{"text": "a",}'
+        for tail in (b"\n", b""):
+            raw = b"\n".join(chunk) + tail
+            buf = bytearray(raw)
+            ends = np.flatnonzero(np.frombuffer(buf, np.uint8) == 10)
+            one = chunk_flaw(buf, len(buf), ends, TEXT, ID)
+            assert jsonl_check.chunk_flaw_threaded(buf, len(buf), ends, TEXT, ID, threads=4) == one
+            assert (one[0] is None) == (flaw_at is None) and one[1] == len(chunk)
