@@ -18,8 +18,19 @@ The CUDA twins (``kernels.cuda.cooc``) materialise every pair with the same core
 count them by sort; both give the same integer counts.
 """
 from kernels.cpu.cooc.measures import MEASURE_CODES, marginal_sums, measure_rows
-from kernels.cpu.cooc.pairs import assemble, dense_row_counts, doc_dense_rest, doc_unique, window_dense_rest
+from kernels.cpu.cooc.pairs import (
+    assemble,
+    dense_row_counts,
+    doc_dense_hist,
+    doc_dense_rest,
+    doc_rest_write,
+    doc_unique,
+    window_dense_hist,
+    window_dense_rest,
+    window_rest_write,
+)
 from kernels.cpu.cooc.reduce import BUCKET_KEYS, bucket_plan, merge_sorted, rest_compact, rest_reduce, rest_scatter
+from kernels.cpu.cooc.rest import DENSE_CELLS, DENSE_RATIO, compact_buckets, reduce_buckets, row_buckets
 from kernels.cpu.cooc.vocab import (
     gather_ids,
     lookup_ids,
@@ -35,5 +46,7 @@ __all__ = [
     "BUCKET_KEYS", "MEASURE_CODES", "assemble", "bucket_plan", "dense_row_counts", "doc_dense_rest",
     "doc_unique", "gather_ids", "lookup_ids", "marginal_sums", "measure_rows", "merge_sorted",
     "rest_compact", "rest_reduce", "rest_scatter", "text_types", "type_count", "type_doc_freq",
-    "type_merge", "type_rehash", "type_remap", "window_dense_rest",
+    "type_merge", "type_rehash", "type_remap", "window_dense_rest", "window_dense_hist", "window_rest_write",
+    "doc_dense_hist", "doc_rest_write", "DENSE_CELLS", "DENSE_RATIO", "compact_buckets", "reduce_buckets",
+    "row_buckets",
 ]
