@@ -7,10 +7,16 @@ One module a pass, the names all importable from here:
     tables folded into the corpus-wide one; document frequencies; term ids by gather.
 ``kernels.cpu.cooc.pairs``
     the pair pass: pairs of frequent terms in a dense block per thread, the others
-    appended to per-thread key buffers; distinct ids per document; the final columns.
+    counted by row then written to their row bucket (``*_dense_hist``, ``*_rest_write``;
+    ``*_dense_rest`` append them to per-thread buffers instead: the former
+    ``engine.cooc.backends.CPUPairs``); distinct ids per document; the final columns.
+``kernels.cpu.cooc.rest``
+    the pairs outside the dense block, by row bucket: the buckets planned from a row
+    histogram, each reduced in one thread's cache (counters or radix sort), compacted
+    into one run sorted by key (``engine.cooc.cpu_pairs``).
 ``kernels.cpu.cooc.reduce``
-    the buffered keys reduced exactly (row ranges sized for the L2 cache, radix sort,
-    sums of equal keys) into one run sorted by key; two sorted runs merged.
+    the buffered keys of ``*_dense_rest`` reduced exactly (row ranges sized for the L2
+    cache, radix sort, sums of equal keys) into one run sorted by key; two sorted runs merged.
 ``kernels.cpu.cooc.measures``
     marginals and the association measures, row by row.
 
