@@ -103,4 +103,21 @@ def test_rounds_split_pieces_and_stay_exact(monkeypatch):
     c._reduce_round = lambda: (calls.append(1), orig())
     c.add_window(ids, off, 3, np.ones(4, np.int64))
     assert _got(c) == _oracle_window([(ids, off)], 3, np.ones(4, np.int64))
-    assert len(calls) > 10
+    assert len(calls) > 10 and len(c.runs) == 1
+
+
+@pytest.mark.parametrize("sizes", [(0, 5), (5, 0), (1, 1), (1000, 3), (3, 1000), (5000, 7000)])
+def test_merge_runs_equals_numpy(sizes):
+    from engine.cooc.cpu_pairs import merge_runs
+    rng = np.random.default_rng(sum(sizes))
+    runs = []
+    for n in sizes:
+        k = np.unique(rng.integers(0, 3 * max(sizes), n).astype(np.uint64))
+        runs.append((k, rng.integers(1, 100, k.size).astype(np.int64)))
+    (k1, v1), (k2, v2) = runs
+    allk = np.concatenate([k1, k2])
+    want_k, inv = np.unique(allk, return_inverse=True)
+    want_v = np.bincount(inv, weights=np.concatenate([v1, v2]), minlength=want_k.size).astype(np.int64)
+    for tasks in (1, 3, 64):
+        got_k, got_v = merge_runs(k1, v1, k2, v2, tasks)
+        assert np.array_equal(got_k, want_k) and np.array_equal(got_v, want_v)

@@ -11,7 +11,8 @@ The other pairs go through *rounds* of at most ``C.REST_CAP`` pairs:
    (``kernels.cpu.cooc.rest.row_buckets``), walk 2 of the round's pieces writes every other
    pair straight to its exact place in its bucket, each bucket is reduced within one
    thread's cache (counters for a few frequent rows, a radix sort for many rare ones) and
-   the buckets are compacted into one run sorted by key, merged with the runs before.
+   the buckets are compacted into one run sorted by key; runs of similar sizes are merged
+   (in parallel segments), so each pair is merged O(log rounds) times.
 
 So the pairs outside the block are written once (uint32 keys when the ids fit 16 bits),
 read a few times in cache, and memory stays bounded by the round, whatever the corpus
@@ -23,7 +24,7 @@ import numpy as np
 
 from engine.cooc import config as C
 
-__all__ = ["CPUPairCounter", "doc_rows"]
+__all__ = ["CPUPairCounter", "doc_rows", "merge_runs"]
 
 _MAX_ROUND = (1 << 31) - 1   # unit counts of a round are summed in int32
 
@@ -53,8 +54,7 @@ class CPUPairCounter:
         self.hist = np.zeros((self.nt, self.n), np.int64)   # the round's pairs by thread and row
         self.round_pairs = 0
         self.pieces: list = []
-        self.keys = np.empty(0, np.uint64)
-        self.vals = np.empty(0, np.int64)
+        self.runs: list = []   # reduced rounds (sorted keys, values), oldest first
 
     def _cuts(self, lo: int, hi: int) -> np.ndarray:
         return lo + np.arange(self.nt + 1, dtype=np.int64) * (hi - lo) // self.nt
@@ -105,7 +105,7 @@ class CPUPairCounter:
             self.pieces.append((walk2, cuts))
 
     def _reduce_round(self):
-        """Walk 2 of the round's pieces, the buckets reduced, the run merged into the counts."""
+        """Walk 2 of the round's pieces, the buckets reduced into one more run."""
         from kernels.cpu import cooc as kc
         if not self.pieces:
             return
@@ -119,14 +119,25 @@ class CPUPairCounter:
         self.pieces = []
         self.hist[:] = 0
         self.round_pairs = 0
-        k, v = _reduce_buckets(keys, wts, self.unit, start, first, dense, self.k, self.n, self.sh, self.nt)
-        self.keys, self.vals = _merge(self.keys, self.vals, k, v)
+        self.runs.append(_reduce_buckets(keys, wts, self.unit, start, first, dense, self.k, self.n, self.sh,
+                                         self.nt))
+        # merge while the newest run is at least half the one before: each pair is merged
+        # O(log rounds) times, not once a round
+        while len(self.runs) > 1 and 2 * self.runs[-1][0].size >= self.runs[-2][0].size:
+            self._merge_last()
+
+    def _merge_last(self):
+        (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
+        self.runs[-2:] = [merge_runs(k1, v1, k2, v2)]
 
     def arrays(self):
         """(dense block summed over the threads (``k * k``, row a <= column b), k, sorted keys of
         the other pairs, their values)."""
         self._reduce_round()
-        return self.dense.sum(axis=0), self.k, self.keys, self.vals
+        while len(self.runs) > 1:
+            self._merge_last()
+        keys, vals = self.runs[0] if self.runs else (np.empty(0, np.uint64), np.empty(0, np.int64))
+        return self.dense.sum(axis=0), self.k, keys, vals
 
 
 def _reduce_buckets(keys, wts, unit, start, first, dense, k, n, sh, nt):
@@ -153,16 +164,37 @@ def _reduce_buckets(keys, wts, unit, start, first, dense, k, n, sh, nt):
     return ok, ov
 
 
-def _merge(k1, v1, k2, v2):
-    """Union of two key-sorted runs, values of equal keys added."""
-    from kernels.cpu.cooc import merge_sorted
+def merge_runs(k1, v1, k2, v2, tasks: int = 64):
+    """Union of two key-sorted runs (distinct keys each), values of equal keys added.
+
+    Parameters
+    ----------
+    k1, v1, k2, v2 : ndarray
+        uint64 keys (sorted, distinct) and int64 values of each run.
+    tasks : int, optional
+        Segments merged in parallel (cut at the same keys in both runs).
+
+    Returns
+    -------
+    keys, values : ndarray
+        The union, sorted; exactly sized (counted first, then written).
+    """
+    from kernels.cpu.cooc import merge_parallel
     if k1.size == 0:
         return k2, v2
     if k2.size == 0:
         return k1, v1
-    ok, ov = np.empty(k1.size + k2.size, np.uint64), np.empty(k1.size + k2.size, np.int64)
-    n = merge_sorted(k1, v1, k2, v2, ok, ov)
-    return ok[:n], ov[:n]
+    big = k1 if k1.size >= k2.size else k2
+    splits = big[np.arange(1, tasks, dtype=np.int64) * big.size // tasks]
+    c1 = np.concatenate([[0], np.searchsorted(k1, splits), [k1.size]]).astype(np.int64)
+    c2 = np.concatenate([[0], np.searchsorted(k2, splits), [k2.size]]).astype(np.int64)
+    off = np.zeros(c1.size, np.int64)
+    empty_k, empty_v = np.empty(0, np.uint64), np.empty(0, np.int64)
+    merge_parallel(k1, v1, k2, v2, c1, c2, off, empty_k, empty_v, False)
+    np.cumsum(off, out=off)
+    ok, ov = np.empty(int(off[-1]), np.uint64), np.empty(int(off[-1]), np.int64)
+    merge_parallel(k1, v1, k2, v2, c1, c2, off, ok, ov, True)
+    return ok, ov
 
 
 def doc_rows(ids, doc_off):

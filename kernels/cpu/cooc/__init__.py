@@ -36,7 +36,14 @@ from kernels.cpu.cooc.pairs import (
     window_rest_write,
 )
 from kernels.cpu.cooc.reduce import BUCKET_KEYS, bucket_plan, merge_sorted, rest_compact, rest_reduce, rest_scatter
-from kernels.cpu.cooc.rest import DENSE_CELLS, DENSE_RATIO, compact_buckets, reduce_buckets, row_buckets
+from kernels.cpu.cooc.rest import (
+    DENSE_CELLS,
+    DENSE_RATIO,
+    compact_buckets,
+    merge_parallel,
+    reduce_buckets,
+    row_buckets,
+)
 from kernels.cpu.cooc.vocab import (
     gather_ids,
     lookup_ids,
@@ -54,5 +61,5 @@ __all__ = [
     "rest_compact", "rest_reduce", "rest_scatter", "text_types", "type_count", "type_doc_freq",
     "type_merge", "type_rehash", "type_remap", "window_dense_rest", "window_dense_hist", "window_rest_write",
     "doc_dense_hist", "doc_rest_write", "DENSE_CELLS", "DENSE_RATIO", "compact_buckets", "reduce_buckets",
-    "row_buckets",
+    "row_buckets", "merge_parallel",
 ]

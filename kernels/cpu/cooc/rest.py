@@ -196,3 +196,48 @@ def compact_buckets(keys, vals, start, out_n, out_off, sh, out_k, out_v):
             x = np.uint64(keys[s + j])
             out_k[o + j] = pack_pair(x >> shift, x & mask)
             out_v[o + j] = vals[s + j]
+
+
+@njit(cache=True)
+def _merge_segment(k1, v1, i, i1, k2, v2, j, j1, ok, ov, o, write):
+    """Merge ``k1[i:i1]`` and ``k2[j:j1]`` (sorted, distinct each; values of equal keys added)
+    at ``ok[o:]`` when ``write``; returns the number of keys."""
+    n = 0
+    while i < i1 and j < j1:
+        a = k1[i]
+        b = k2[j]
+        if write:
+            if a < b:
+                ok[o + n] = a
+                ov[o + n] = v1[i]
+            elif b < a:
+                ok[o + n] = b
+                ov[o + n] = v2[j]
+            else:
+                ok[o + n] = a
+                ov[o + n] = v1[i] + v2[j]
+        if a <= b:
+            i += 1
+        if b <= a:
+            j += 1
+        n += 1
+    if write:
+        for q in range(i1 - i):
+            ok[o + n + q] = k1[i + q]
+            ov[o + n + q] = v1[i + q]
+        for q in range(j1 - j):
+            ok[o + n + (i1 - i) + q] = k2[j + q]
+            ov[o + n + (i1 - i) + q] = v2[j + q]
+    return n + (i1 - i) + (j1 - j)
+
+
+@njit(parallel=True, cache=True)
+def merge_parallel(k1, v1, k2, v2, c1, c2, out_off, ok, ov, write):
+    """Union of two runs sorted by key in segments ``c1[s] .. c1[s + 1]`` of ``k1`` and
+    ``c2[s] .. c2[s + 1]`` of ``k2`` (cut at the same keys), one segment a thread task:
+    ``write`` false counts each segment's keys into ``out_off[s + 1]``; true writes them at
+    ``out_off[s]`` (the cumulated counts)."""
+    for s in prange(c1.size - 1):
+        n = _merge_segment(k1, v1, c1[s], c1[s + 1], k2, v2, c2[s], c2[s + 1], ok, ov, out_off[s], write)
+        if not write:
+            out_off[s + 1] = n
