@@ -33,10 +33,11 @@ tables are folded after), so no corpus-wide normalised text or token array is
 ever written; a GPU tokenizes the batch and counts by sort.  A single pass would have to count the pairs of
 every type, rare ones included (mostly distinct pairs), so its memory would grow
 with the corpus instead of being bounded by ``--max-vocab``; the second pass costs
-a gather.  CPU pair counting (``backends.CPUPairs``, ``kernels.cpu.cooc``): a dense block
-per thread for pairs of the ``DENSE_TERMS`` most frequent terms (74-85 % of
-pairs), the other pair keys buffered per thread and reduced by a radix sort per
-row range that fits the L2 cache; no random access to a large hash table.
+a gather.  CPU pair counting (``cpu_pairs.CPUPairCounter``, ``kernels.cpu.cooc``): a dense
+block per thread for pairs of the ``DENSE_TERMS`` most frequent terms (74-85 % of
+pairs); the other pairs counted by row on a first walk, written straight to row
+buckets on a second, each bucket reduced within the cache (counters or a radix
+sort); no random access to a large hash table.
 The job contract (``engine.job``), two passes each with its map and combine::
 
     part = map_vocabulary(batches, backend, config)          # VocabPartial (numpy arrays)
@@ -46,6 +47,7 @@ The job contract (``engine.job``), two passes each with its map and combine::
 
 Modules: ``config`` (CoocConfig, constants), ``typetable`` (type table, token cache),
 ``vocabulary`` (pass 1), ``backends`` (the CPU / CUDA operations behind ``ops_for``),
+``cpu_pairs`` (the CPU pair counter),
 ``pairs`` (pass 2), ``measures``, ``result`` (CoocResult), ``job`` (finish, run).
 
 Library use::

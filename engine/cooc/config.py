@@ -22,7 +22,7 @@ WEIGHTINGS = ("none", "harmonic")
 MAX_HARMONIC_WINDOW = 20   # lcm(1..20) = 232792560 keeps integer weight sums far from 2**63
 INITIAL_TYPE_CAP = 1 << 16   # slots; tables double as they fill
 DENSE_TERMS = 1024           # pairs of the 1024 most frequent terms: dense block per thread (4 MB used)
-REST_CAP = 1 << 23           # buffered pair keys per thread before a reduction (64 MB each)
+REST_CAP = 1 << 25           # pairs outside the dense block per reduction round (uint32 keys: 128 MB)
 INITIAL_POOL = 1 << 20       # bytes of term spellings per table part; doubles as it fills
 FUSED_MIN_BYTES = 1 << 20    # batches smaller than this take one part (thread) in text_types
 BYTES_PER_TOKEN = 4          # text_types output: room for 1 token per 4 bytes (+ OUT_SLACK), then doubles

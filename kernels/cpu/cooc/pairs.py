@@ -160,3 +160,102 @@ def doc_unique(ids, doc_off, out, counts):
                 u += 1
                 prev = x
         counts[d] = u
+
+
+# --- two-walk pair pass (engine.cooc.cpu_pairs): walk 1 counts the dense block and a row
+# histogram of the other pairs, walk 2 writes those pairs straight to their row bucket (exact
+# places from the histogram: no unbounded buffer, no scatter pass).
+
+@njit(parallel=True, cache=True)
+def window_dense_hist(ids, doc_off, window, wtab, unit, cuts, dense, k, hist):
+    """Walk 1 of the window pairs of tokens ``cuts[t] .. cuts[t + 1]`` by thread ``t``: pairs of
+    two ids < ``k`` added to ``dense[t]`` (cell ``lo * k + hi``), every other pair counted in
+    ``hist[t, lo]`` (``lo`` its smaller id)."""
+    for t in prange(cuts.size - 1):
+        i = cuts[t]
+        e_t = cuts[t + 1]
+        if i >= e_t:
+            continue
+        dn = dense[t]
+        h = hist[t]
+        d = np.searchsorted(doc_off, i, side="right") - 1
+        while i < e_t:
+            while doc_off[d + 1] <= i:
+                d += 1
+            a = ids[i]
+            if a >= 0:
+                for j in range(i + 1, window_stop(i, doc_off[d + 1], window) + 1):
+                    b = ids[j]
+                    if b >= 0:
+                        lo, hi = ordered_pair(a, b)
+                        if hi < k:
+                            dn[np.int64(lo) * k + hi] += 1 if unit else wtab[j - i]
+                        else:
+                            h[lo] += 1
+            i += 1
+
+
+@njit(parallel=True, cache=True)
+def window_rest_write(ids, doc_off, window, wtab, unit, cuts, k, row_bucket, pos, sh, keys, wts):
+    """Walk 2 (same ``cuts`` as walk 1): every pair with an id >= ``k`` written at
+    ``pos[t, row_bucket[lo]]`` (then advanced) as the key ``lo << sh | hi`` (width of
+    ``keys``), its weight in ``wts`` unless ``unit``."""
+    shift = np.uint64(sh)
+    for t in prange(cuts.size - 1):
+        i = cuts[t]
+        e_t = cuts[t + 1]
+        if i >= e_t:
+            continue
+        p = pos[t]
+        d = np.searchsorted(doc_off, i, side="right") - 1
+        while i < e_t:
+            while doc_off[d + 1] <= i:
+                d += 1
+            a = ids[i]
+            if a >= 0:
+                for j in range(i + 1, window_stop(i, doc_off[d + 1], window) + 1):
+                    b = ids[j]
+                    if b >= 0:
+                        lo, hi = ordered_pair(a, b)
+                        if hi >= k:
+                            bk = row_bucket[lo]
+                            q = p[bk]
+                            keys[q] = (np.uint64(lo) << shift) | np.uint64(hi)
+                            if not unit:
+                                wts[q] = wtab[j - i]
+                            p[bk] = q + 1
+            i += 1
+
+
+@njit(parallel=True, cache=True)
+def doc_dense_hist(uids, row_end, cuts, dense, k, hist):
+    """Walk 1 of the document pairs of rows ``cuts[t] .. cuts[t + 1]`` (row r: uids[r] with
+    uids[r .. row_end[r]), sorted, weight 1), as :func:`window_dense_hist`."""
+    for t in prange(cuts.size - 1):
+        dn = dense[t]
+        h = hist[t]
+        for r in range(cuts[t], cuts[t + 1]):
+            a = uids[r]
+            for q in range(r, row_end[r]):
+                b = uids[q]   # b >= a: the row's ids are sorted
+                if b < k:
+                    dn[np.int64(a) * k + b] += 1
+                else:
+                    h[a] += 1
+
+
+@njit(parallel=True, cache=True)
+def doc_rest_write(uids, row_end, cuts, k, row_bucket, pos, sh, keys):
+    """Walk 2 of the document pairs, as :func:`window_rest_write` (weight 1)."""
+    shift = np.uint64(sh)
+    for t in prange(cuts.size - 1):
+        p = pos[t]
+        for r in range(cuts[t], cuts[t + 1]):
+            a = uids[r]
+            bk = row_bucket[a]
+            for q in range(r, row_end[r]):
+                b = uids[q]
+                if b >= k:
+                    w = p[bk]
+                    keys[w] = (np.uint64(a) << shift) | np.uint64(b)
+                    p[bk] = w + 1
