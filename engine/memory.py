@@ -23,7 +23,6 @@ allocated on ordinary pages rather than transparent huge pages.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 from contextlib import contextmanager
 
@@ -43,7 +42,7 @@ def retain_freed_memory() -> bool:
     if os.environ.get("CORPUS_ENGINE_RETAIN_MEMORY", "1").strip() in ("0", "false", "no", "off"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)   # the C library this process runs on (find_library("c") runs ldconfig)
         libc.gnu_get_libc_version  # noqa: B018 - raises AttributeError off glibc; glibc only (musl, macOS: not this allocator)
         mallopt = libc.mallopt
     except (OSError, AttributeError):

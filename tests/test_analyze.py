@@ -92,7 +92,7 @@ def test_report_images_decode_and_plots_are_written(seeds_run):
 
 def test_default_run_writes_report_in_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    res = _invoke(["analyze", "--quiet"])
+    res = _invoke(["analyze"])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "report.html").is_file()
     assert f"report: {(tmp_path / 'report.html').resolve()}" in res.output

@@ -89,8 +89,15 @@ def test_minhash_with_output_prints_summary_and_20_pairs(tmp_path, dup_corpus):
     assert f"... {pairs.num_rows - 20} more rows in {out}" in r.stdout
     assert first_cells(r.stdout)[-20:] == [str(x) for x in pairs.column(0).to_pylist()[:20]]
     q = run("minhash", dup_corpus, "-o", tmp_path / "q.parquet", "--threshold", "0.5", "--quiet")
-    assert q.exit_code == 0 and "verified pairs" in q.stdout     # the summary stays
-    assert "Near-duplicate pairs" not in q.stdout and "more rows" not in q.stdout
+    assert q.exit_code == 0 and q.output == ""                   # the file holds the result
+    assert pq.read_table(tmp_path / "q.parquet").num_rows == 60
+
+
+def test_minhash_quiet_without_a_file_still_shows_the_result(dup_corpus):
+    q = run("minhash", dup_corpus, "--threshold", "0.5", "--quiet")
+    assert q.exit_code == 0, q.output
+    assert "verified pairs" in q.stdout and "Near-duplicate pairs" in q.stdout
+    assert "MB/s" in q.stdout          # the summary's time row: part of the result here
 
 
 def test_similarity_prints_at_most_20_rows(tmp_path, dup_corpus):
@@ -121,3 +128,71 @@ def test_help_imports_no_job_numpy_or_pyarrow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.fixture(scope="module")
+def seed_texts(tmp_path_factory):
+    """The seed articles without the README beside them: a corpus nothing is skipped from."""
+    d = tmp_path_factory.mktemp("texts")
+    for p in sorted(SEEDS.glob("*.txt")):
+        (d / p.name).write_bytes(p.read_bytes())
+    return d
+
+
+# every command that takes --quiet, each writing its result to files
+QUIET_RUNS = {
+    "ngrams": lambda c, t: ["ngrams", c, "--n", "1-2", "-o", t / "ng.parquet", "--stats", t / "s.json"],
+    "cooc": lambda c, t: ["cooc", c, "--min-count", "1", "-o", t / "c.parquet", "--stats", t / "s.json"],
+    "cooc-npz": lambda c, t: ["cooc", c, "--min-count", "1", "-o", t / "c.npz"],
+    "minhash": lambda c, t: ["minhash", c, "--threshold", "0.5", "-o", t / "p.parquet",
+                             "--clusters", t / "k.csv", "--stats", t / "s.json"],
+    "minhash-clusters": lambda c, t: ["minhash", c, "--threshold", "0.5", "--clusters", t / "k.csv"],
+    "minhash-signatures": lambda c, t: ["minhash", c, "--save-signatures", t / "sig.parquet"],
+    "similarity": lambda c, t: ["similarity", c, "-o", t / "m.npy"],
+    "analyze": lambda c, t: ["analyze", c, "--report", t / "r.html", "--stats", t / "s.json"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(QUIET_RUNS))
+def test_quiet_with_files_prints_nothing(tmp_path, seed_texts, dup_corpus, name):
+    """--quiet with the result in files: nothing on stdout or stderr (no summary, timing or
+    'wrote' lines), and the files are written."""
+    corpus = dup_corpus if name.startswith("minhash") else seed_texts
+    args = QUIET_RUNS[name](corpus, tmp_path)
+    r = run(*args, "--quiet")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == "" and r.stderr == ""
+    written = [p.name for p in tmp_path.iterdir()]
+    assert written and not [n for n in written if n.startswith(".")], written
+    loud = run(*args)       # the same run without --quiet does talk: the test can fail
+    assert loud.exit_code == 0 and loud.output != ""
+
+
+def test_quiet_still_reports_skipped_inputs(tmp_path):
+    r = run("ngrams", SEEDS, "-o", tmp_path / "ng.parquet", "--quiet")   # seeds/README.md is skipped
+    assert r.exit_code == 0 and r.stdout == ""
+    assert r.stderr.startswith("skipped 1 (README, not a document)")
+
+
+def test_quiet_errors_still_print(tmp_path):
+    r = run("ngrams", tmp_path / "missing.txt", "-o", tmp_path / "ng.parquet", "--quiet")
+    assert r.exit_code == 1 and r.stdout == "" and r.stderr.startswith("error:")
+
+
+def test_corpus_script_quiet_prints_nothing(tmp_path, seed_texts):
+    """The real entry point (engine.cli.main: process settings, gc.freeze at exit) in its
+    own process: exit 0, the file written, nothing printed."""
+    import subprocess
+    import sys
+    out = tmp_path / "ng.csv"
+    p = subprocess.run([sys.executable, "-m", "engine.cli", "ngrams", str(seed_texts), "-o", str(out), "--quiet"],
+                       capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "" and p.stderr == ""
+    import pyarrow.csv as pcsv
+    t = pcsv.read_csv(out)
+    from tests import reference
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seed_texts.glob("*.txt"))]
+    expected = reference.word_ngram_counts(texts, (1,))
+    got = {(g, n): (c, d) for g, n, c, d in zip(*(t.column(k).to_pylist() for k in ("ngram", "n", "count", "doc_freq")))}
+    assert got == expected

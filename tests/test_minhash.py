@@ -237,7 +237,7 @@ def _jsonl(tmp_path, docs):
 def test_cli_minhash_outputs(tmp_path):
     docs = _planted_corpus(seed=6, n_base=30, n_dup=10)
     inp = _jsonl(tmp_path, docs)
-    r = runner.invoke(app, ["minhash", str(inp), "--device", "cpu", "-q", "--threshold", "0.7",
+    r = runner.invoke(app, ["minhash", str(inp), "--device", "cpu", "--threshold", "0.7",
                             "--output", str(tmp_path / "pairs.parquet"),
                             "--clusters", str(tmp_path / "clusters.csv"),
                             "--dedup-output", str(tmp_path / "kept.jsonl"),

@@ -76,7 +76,8 @@ def register(app) -> None:
                 data = analyze_corpus(reader, top=top, n=n, stopwords=stopwords, device=device,
                                       text_field=text_field, id_field=id_field, encoding=encoding,
                                       strict=strict, on_read=ctx.report, warn=_warn,
-                                      console=cc.out_console, command=_command_line(),
+                                      console=cc.silent_console if quiet and not no_report else cc.out_console,
+                                      command=_command_line(),
                                       inputs=[str(p) for p in (paths or [seeds_dir()])],
                                       scheduler=scheduler)
                 if stats is not None:
@@ -88,6 +89,8 @@ def register(app) -> None:
                     return
                 path, pngs = write_report(data, report, plots, plan=plan)
                 plan.commit()
+            if quiet:
+                return
             cc.out_console.print(f"report: {path.resolve()}", soft_wrap=True)
             if pngs:
                 cc.out_console.print(f"plots: {len(pngs)} PNG files in {Path(plots).resolve()}",

@@ -27,6 +27,8 @@ from engine.errors import ParameterError
 # soft_wrap: an error or skip line stays one line whatever the terminal width
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False)
+#: where a command's console sections go under --quiet when a file holds its result
+silent_console = Console(quiet=True)
 
 
 # --- shared options -----------------------------------------------------------------------
@@ -44,7 +46,7 @@ Stopwords = Annotated[Optional[str], typer.Option(
 StripAccents = Annotated[bool, typer.Option("--strip-accents", help="Drop accents (combining marks) after normalisation.")]
 MinTokenLen = Annotated[int, typer.Option("--min-token-len", help="Drop tokens shorter than this many characters.")]
 Device = Annotated[str, typer.Option("--device", help="auto (GPU if usable), cpu, or gpu.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or timing line, and with --output no rows on the console (skipped inputs are still reported).")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, timing, summary or 'wrote' lines; the result on the console only when no file holds it (errors and skipped inputs are still reported).")]
 Output = Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result here; format from the extension.")]
 StatsPath = Annotated[Optional[Path], typer.Option(
     "--stats", help="Also write the run's statistics here (JSON: documents, tokens, bytes, skips with "

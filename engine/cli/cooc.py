@@ -86,5 +86,5 @@ def register(app) -> None:
                     wrote.append(f"wrote {stats}")
                 if wrote:
                     plan.commit()
-                for line in wrote:
+                for line in wrote if not quiet else []:   # --quiet: errors only
                     cc.err_console.print(line)

@@ -127,8 +127,11 @@ def register(app) -> None:
                 summ.pop("saved documents")
             mb = res.sigs.n_bytes / 1e6
             summ["time"] = f"{res.seconds:.2f} s ({mb / max(res.seconds, 1e-9):.1f} MB/s, {res.backend_name})"
-            rows = console_rows(output, quiet, PREVIEW_ROWS)
-            print_summary(summ, out_console)   # a few lines, even with --quiet: what was found
+            # with --quiet the console shows the result only when no file was asked for
+            silent = quiet and any(f is not None for f in (output, clusters, dedup_output, save_signatures_))
+            rows = 0 if silent else console_rows(output, quiet, PREVIEW_ROWS)
+            if not silent:
+                print_summary(summ, out_console)
             if rows and res.pair_a.size:
                 print_rows(res.table("pairs"), "Near-duplicate pairs", output, rows)
 

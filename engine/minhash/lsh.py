@@ -143,7 +143,10 @@ def connected_clusters(n: int, a: np.ndarray, b: np.ndarray, backend, stats=None
     in ``stats.counters["components"]``); the representative is the lowest member, so every
     implementation gives the same clusters.
     """
-    labels, engine_name = connected_components(n, a, b, backend)
+    if len(a):
+        labels, engine_name = connected_components(n, a, b, backend)
+    else:   # no pairs: each document its own cluster, no graph library loaded (scipy.sparse: 0.2-0.4 s)
+        labels, engine_name = np.arange(n, dtype=np.int64), "none (no pairs)"
     if stats is not None:
         stats.counters["components"] = engine_name
     labels = np.asarray(labels, dtype=np.int64)
