@@ -184,14 +184,17 @@ class KeyCounter:
     def _used_bytes(self) -> np.ndarray:
         return self.store.off[np.arange(self.P), self.sizes]
 
-    def _reserve(self, n: int) -> None:
-        """Grow the table ahead of ``n`` more occurrences (and spill first if their count
-        could pass the table's 32-bit counts)."""
+    def _guard(self, n: int) -> None:
+        """Before ``n`` more occurrences: spill first if the table's total count could pass
+        MAX_OCCURRENCES (its counts and doc_freqs are 32-bit)."""
         if self.occurrences + n > MAX_OCCURRENCES:
             if n > MAX_OCCURRENCES:
-                raise ValueError(f"a batch of {n} occurrences passes a table's 32-bit counts")
+                raise ValueError(f"{n} occurrences at once pass a table's 32-bit counts (a smaller batch_bytes)")
             self.spill()
         self.occurrences += n
+
+    def _reserve(self, n: int) -> None:
+        """Grow the table ahead of ``n`` more occurrences."""
         # grow once, ahead, for the share of new keys the last batch had (1/32 at first),
         # instead of doubling many times: that share only falls as the corpus goes on (Heaps'
         # law), and too little costs one doubling more, too much a table twice too large
@@ -221,6 +224,7 @@ class KeyCounter:
         self._reserve(m)
         before = self.size
         for d0, d1 in doc_chunks(item_off, CHUNK_ITEMS):
+            self._guard(int(item_off[d1] - item_off[d0]))   # a spill between chunks: no document splits
             keys, cnt, pos, pbeg = self.scratch.get(int(item_off[d1] - item_off[d0]), d1 - d0, self.P)
             distinct(d0, d1, keys, cnt, pos, pbeg)
             cursor = np.zeros((self.P, 2), np.int64)
@@ -232,8 +236,8 @@ class KeyCounter:
                                        self.store.first)
                 if self._done(cursor[:, 0] >= d1):
                     break
-        if m:
-            self.new_share = (self.size - before) / m
+        if m:   # (fewer keys than before after a spill inside the batch)
+            self.new_share = max(self.size - before, 0) / m
 
     def add_word_ngrams(self, tok_hash: np.ndarray, tok_off: np.ndarray, n: int, doc_base: int,
                         norm: np.ndarray, tok_start: np.ndarray, tok_len: np.ndarray) -> int:
@@ -270,7 +274,8 @@ class KeyCounter:
     def _insert_rows(self, keys, counts, dfs, gather) -> None:
         """Add reduced rows; the new keys' strings from ``gather(row indices)``."""
         n = keys.size
-        self._reserve(int(counts.sum()) if n else 0)
+        self._guard(int(counts.sum()) if n else 0)
+        self._reserve(n)
         before = self.size
         order = np.empty(n, np.int32 if n < 2**31 else np.int64)
         bounds = np.empty(self.P + 1, np.int64)
