@@ -180,3 +180,25 @@ def test_key_counter_aggregated_rows(partitions, tmp_path):
     keys, counts, dfs, data, off, _ = kc.contents()
     assert {int(k): (int(c), int(d)) for k, c, d in zip(keys, counts, dfs)} == dict(total)
     assert [chr(data[off[i]]) for i in range(keys.size)] == [chr(ord("a") + first_batch[int(k)]) for k in keys]
+
+
+@pytest.mark.parametrize("cap", [4, 1 << 16])
+def test_order_rows_with_counts_past_the_bucket_cap(cap, monkeypatch):
+    """Rows with counts at or above the counting sort's cap (sorted apart), long common
+    prefixes (runs refined word by word, short runs by insertion) and Zipf ties."""
+    import kernels.cpu.sort as sort
+    monkeypatch.setattr(sort, "COUNT_CAP", cap)
+    rng = np.random.default_rng(cap)
+    stems = ["", "a", "ab", "abcdefgh", "abcdefghijklmnop", "the quick brown fox ", "été "]
+    strings = sorted({rng.choice(stems) + "".join(rng.choice(list("abz é"), rng.integers(0, 12)))
+                      for _ in range(3000)})
+    rng.shuffle(strings)
+    counts = np.where(rng.random(len(strings)) < 0.1, rng.integers(1, 200_000, len(strings)),
+                      rng.zipf(1.5, len(strings)) % 7 + 1).astype(np.int64)
+    enc = [s.encode() for s in strings]
+    off = np.zeros(len(enc) + 1, np.int64)
+    np.cumsum([len(b) for b in enc], out=off[1:])
+    data = np.frombuffer(b"".join(enc), np.uint8)
+    want = sorted(range(len(enc)), key=lambda i: (-counts[i], enc[i]))
+    for parts in (1, 2):
+        assert sort.order_rows(counts, data, off[:-1], off[1:], parts=parts, min_parallel=0).tolist() == want
