@@ -66,14 +66,26 @@ class StringStore:
             data[p, :u] = self.data[p, :u]
         self.data = data
 
+    def used(self, sizes: np.ndarray) -> list[int]:
+        """Bytes of each partition's strings (``sizes[p]`` of them)."""
+        return [int(self.off[p, s]) for p, s in enumerate(sizes.tolist())]
+
+    def rows_into(self, sizes: np.ndarray, data: np.ndarray, off: np.ndarray, first: np.ndarray) -> None:
+        """Write every string, partition after partition: bytes to ``data``, offsets (one
+        per string, from 0) to ``off`` and first ordinals to ``first``."""
+        b = r = 0
+        for p, (s, u) in enumerate(zip(sizes.tolist(), self.used(sizes))):
+            data[b:b + u] = self.data[p, :u]
+            np.add(self.off[p, :s], b, out=off[r:r + s])
+            first[r:r + s] = self.first[p, :s]
+            b, r = b + u, r + s
+
     def rows(self, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(data, offsets, first) of every string, partition after partition (one copy)."""
-        used = [int(self.off[p, s]) for p, s in enumerate(sizes.tolist())]
-        data = np.concatenate([self.data[p, :u] for p, u in enumerate(used)])
-        base = np.cumsum([0] + used[:-1])
-        off = np.concatenate([self.off[p, :s] + b for p, (s, b) in enumerate(zip(sizes.tolist(), base))]
-                             + [np.array([sum(used)], np.int64)])
-        first = np.concatenate([self.first[p, :s] for p, s in enumerate(sizes.tolist())])
+        n, nbytes = int(sizes.sum()), sum(self.used(sizes))
+        data, off, first = np.empty(nbytes, np.uint8), np.empty(n + 1, np.int64), np.empty(n, np.int64)
+        self.rows_into(sizes, data, off, first)
+        off[n] = nbytes
         return data, off, first
 
 
@@ -340,6 +352,18 @@ class KeyCounter:
         row i's string ``data[offsets[i]:offsets[i+1]]``."""
         keys, counts, dfs = self.kc.collect(self.table, self.slot_of, self.sizes)
         return (keys, counts, dfs) + self.store.rows(self.sizes)
+
+    @property
+    def string_bytes(self) -> int:
+        """Bytes of the strings of the keys in the table."""
+        return sum(self.store.used(self.sizes))
+
+    def contents_into(self, keys, counts, dfs, data, off, first) -> None:
+        """:meth:`contents` written into the given arrays (``off`` without its last entry,
+        from 0: add the row's byte base), of exactly :attr:`size` rows and
+        :attr:`string_bytes` bytes."""
+        self.kc.collect_into(self.table, self.slot_of, self.sizes, keys, counts, dfs)
+        self.store.rows_into(self.sizes, data, off, first)
 
     def _contents(self) -> Rows:
         """The keys in the table as Rows."""

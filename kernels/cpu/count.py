@@ -51,7 +51,7 @@ def prefetch_slot(typingctx, table, p, h):
     return sig, codegen
 
 
-PREFETCH_AHEAD = 8   # entries: enough misses in flight to hide most of the memory latency
+PREFETCH_AHEAD = 16   # entries: enough misses in flight to hide most of the memory latency (16 measured best of 0-32)
 DF_MASK = np.uint64(0xFFFFFFFF)
 COUNT_SHIFT = np.uint64(32)
 
@@ -323,17 +323,13 @@ def gather_spans(norm, start, length):
 
 
 @njit(parallel=True, cache=True)
-def collect(table, slot_of, sizes, ahead=PREFETCH_AHEAD):
-    """The keys of a partitioned table in string-id order: partition ``p``'s key of
-    string id ``j`` at row ``sizes[:p].sum() + j``; (keys, counts, doc_freqs)."""
+def collect_into(table, slot_of, sizes, keys, counts, dfs, ahead=PREFETCH_AHEAD):
+    """Write the keys of a partitioned table in string-id order: partition ``p``'s key of
+    string id ``j`` at row ``sizes[:p].sum() + j`` of ``keys``/``counts``/``dfs``."""
     P = table.shape[0]
     base = np.zeros(P + 1, np.int64)
     for p in range(P):
         base[p + 1] = base[p] + sizes[p]
-    n = base[P]
-    keys = np.empty(n, np.uint64)
-    counts = np.empty(n, np.int64)
-    dfs = np.empty(n, np.int64)
     for p in prange(P):
         m = sizes[p]
         for j in range(m):
@@ -344,4 +340,11 @@ def collect(table, slot_of, sizes, ahead=PREFETCH_AHEAD):
             keys[r] = table[p, s, 0]
             counts[r] = np.int64(table[p, s, 1] >> COUNT_SHIFT)
             dfs[r] = np.int64(table[p, s, 1] & DF_MASK)
+
+
+def collect(table, slot_of, sizes):
+    """(keys, counts, doc_freqs) of a partitioned table, as :func:`collect_into` orders them."""
+    n = int(sizes.sum())
+    keys, counts, dfs = np.empty(n, np.uint64), np.empty(n, np.int64), np.empty(n, np.int64)
+    collect_into(table, slot_of, sizes, keys, counts, dfs)
     return keys, counts, dfs
