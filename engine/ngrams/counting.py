@@ -1,12 +1,15 @@
 """Exact counting of uint64 keys, bounded in memory: the host hash table and its spill.
 
-On the CPU every occurrence goes straight into a host hash table (kernels.cpu.count); on a
-GPU a batch is reduced on the device (stable sort + run lengths, :func:`reduce_on_device`)
-and only its distinct keys come back to be merged.  Each new key gets its string (and the
-ordinal of its first occurrence) once, from its first occurrence in corpus order, so every
-backend returns the same strings: on the CPU the counting kernel writes it as it takes the
-key (no gather of every new key afterwards), on a GPU it is gathered on the host.  When the distinct keys pass the memory budget, the table
-spills to disk by hash partition and the partitions are merged at the end: counts stay exact.
+On the CPU each document is first reduced to its distinct keys in a small cached set
+(kernels.cpu.count_docs), and one entry per (document, key) goes into a host hash table of
+16-byte slots (kernels.cpu.count); on a GPU a batch is reduced on the device (stable sort +
+run lengths, :func:`reduce_on_device`) and only its distinct keys come back to be merged.
+Each new key gets its string (and the ordinal of its first occurrence) once, from its first
+occurrence in corpus order, so every backend returns the same strings: on the CPU the
+counting kernel writes it as it takes the key (no gather of every new key afterwards), on a
+GPU it is gathered on the host.  When the distinct keys pass the memory budget (or a
+table's total count nears its 32-bit fields), the table spills to disk by hash partition and
+the partitions are merged at the end: counts stay exact.
 """
 from __future__ import annotations
 

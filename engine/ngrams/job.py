@@ -29,7 +29,7 @@ from engine.text import tokenize
 
 __all__ = ["NgramConsumer", "map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
 
-BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
+BYTES_PER_ENTRY = 128     # a key's share of table, string store and strings, with room to spare
 
 
 def _timed_batches(batches: Iterable[Batch], stats: JobStats) -> Iterator[Batch]:
