@@ -30,25 +30,33 @@ from numba.extending import intrinsic
 FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT: bits of the in-document position of an ordinal
 
 
+def _prefetch(context, builder, signature, args, trailing):
+    """``llvm.prefetch`` (for writing, high locality) of the element of array ``args[0]``
+    at the indices ``args[1:]`` followed by ``trailing`` zeros."""
+    aryty = signature.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = [context.cast(builder, a, t, types.intp) for a, t in zip(args[1:], signature.args[1:])]
+    idx += [context.get_constant(types.intp, 0)] * trailing
+    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    builder.call(fn, [ptr, i32(1), i32(3), i32(1)])
+    return context.get_dummy_value()
+
+
 @intrinsic
 def prefetch_slot(typingctx, table, p, h):
-    """Hint the CPU to load ``table[p, h, 0]`` into cache (``llvm.prefetch``, for writing,
-    high locality); no effect on the result. Probing a table larger than the cache waits on
-    memory at every rare key: asking a few keys ahead overlaps those waits."""
-    sig = types.void(table, p, h)
+    """Hint the CPU to load ``table[p, h, 0]`` into cache; no effect on the result.
+    Probing a table larger than the cache waits on memory at every rare key: asking a
+    few keys ahead overlaps those waits."""
+    return types.void(table, p, h), lambda context, builder, sig, args: _prefetch(context, builder, sig, args, 1)
 
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        idx = [context.cast(builder, a, t, types.intp) for a, t in zip(args[1:], signature.args[1:])]
-        idx.append(context.get_constant(types.intp, 0))
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [ptr, i32(1), i32(3), i32(1)])
-        return context.get_dummy_value()
-    return sig, codegen
+
+@intrinsic
+def prefetch_at(typingctx, ary, i):
+    """Hint the CPU to load ``ary[i]`` (a 1-d array) into cache; no effect on the result."""
+    return types.void(ary, i), lambda context, builder, sig, args: _prefetch(context, builder, sig, args, 0)
 
 
 PREFETCH_AHEAD = 16   # entries: enough misses in flight to hide most of the memory latency (16 measured best of 0-32)
@@ -315,6 +323,8 @@ def gather_spans(norm, start, length):
     off = _offsets(length)
     out = np.empty(off[m], np.uint8)
     for r in prange(m):
+        if r + PREFETCH_AHEAD < m:   # spans in output order are scattered in ``norm``
+            prefetch_at(norm, start[r + PREFETCH_AHEAD])
         s = start[r]
         j = off[r]
         for b in range(length[r]):
