@@ -172,13 +172,13 @@ def test_kth_largest_matches_sort(k):
 
 
 @pytest.mark.parametrize("parts,n", [(2, 0), (2, 1), (2, 100_003), (4, 5000), (8, 70)])
-def test_split_by_part_is_a_stable_partition(parts, n):
-    from kernels.cpu.count import split_by_part
+def test_split_rows_is_a_stable_partition(parts, n):
+    from kernels.cpu.count import split_rows
     keys = np.random.default_rng(n).integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
     shift = 64 - (parts.bit_length() - 1)
     order = np.empty(n, np.int32)
     bounds = np.empty(parts + 1, np.int64)
-    split_by_part(keys, shift, parts, order, bounds)
+    split_rows(keys, shift, parts, order, bounds)
     part = (keys >> np.uint64(shift)).astype(np.int64)
     assert order.tolist() == np.argsort(part, kind="stable").tolist()
     assert bounds.tolist() == [0] + np.cumsum(np.bincount(part, minlength=parts)).tolist()

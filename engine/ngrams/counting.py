@@ -1,12 +1,15 @@
 """Exact counting of uint64 keys, bounded in memory: the host hash table and its spill.
 
-On the CPU every occurrence goes straight into a host hash table (kernels.cpu.count); on a
-GPU a batch is reduced on the device (stable sort + run lengths, :func:`reduce_on_device`)
-and only its distinct keys come back to be merged.  Each new key gets its string (and the
-ordinal of its first occurrence) once, from its first occurrence in corpus order, so every
-backend returns the same strings: on the CPU the counting kernel writes it as it takes the
-key (no gather of every new key afterwards), on a GPU it is gathered on the host.  When the distinct keys pass the memory budget, the table
-spills to disk by hash partition and the partitions are merged at the end: counts stay exact.
+On the CPU each document is first reduced to its distinct keys in a small cached set
+(kernels.cpu.count_docs), and one entry per (document, key) goes into a host hash table of
+16-byte slots (kernels.cpu.count); on a GPU a batch is reduced on the device (stable sort +
+run lengths, :func:`reduce_on_device`) and only its distinct keys come back to be merged.
+Each new key gets its string (and the ordinal of its first occurrence) once, from its first
+occurrence in corpus order, so every backend returns the same strings: on the CPU the
+counting kernel writes it as it takes the key (no gather of every new key afterwards), on a
+GPU it is gathered on the host.  When the distinct keys pass the memory budget (or a
+table's total count nears its 32-bit fields), the table spills to disk by hash partition and
+the partitions are merged at the end: counts stay exact.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["Rows", "StringStore", "KeyCounter", "SpillFolders", "reduce_on_device",
+__all__ = ["Rows", "StringStore", "KeyCounter", "EntryBuffers", "SpillFolders", "reduce_on_device",
            "doc_of_items", "N_PARTITIONS"]
 
 N_PARTITIONS = 16   # spill files per spill, by the key's top 4 bits
@@ -66,14 +69,26 @@ class StringStore:
             data[p, :u] = self.data[p, :u]
         self.data = data
 
+    def used(self, sizes: np.ndarray) -> list[int]:
+        """Bytes of each partition's strings (``sizes[p]`` of them)."""
+        return [int(self.off[p, s]) for p, s in enumerate(sizes.tolist())]
+
+    def rows_into(self, sizes: np.ndarray, data: np.ndarray, off: np.ndarray, first: np.ndarray) -> None:
+        """Write every string, partition after partition: bytes to ``data``, offsets (one
+        per string, from 0) to ``off`` and first ordinals to ``first``."""
+        b = r = 0
+        for p, (s, u) in enumerate(zip(sizes.tolist(), self.used(sizes))):
+            data[b:b + u] = self.data[p, :u]
+            np.add(self.off[p, :s], b, out=off[r:r + s])
+            first[r:r + s] = self.first[p, :s]
+            b, r = b + u, r + s
+
     def rows(self, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(data, offsets, first) of every string, partition after partition (one copy)."""
-        used = [int(self.off[p, s]) for p, s in enumerate(sizes.tolist())]
-        data = np.concatenate([self.data[p, :u] for p, u in enumerate(used)])
-        base = np.cumsum([0] + used[:-1])
-        off = np.concatenate([self.off[p, :s] + b for p, (s, b) in enumerate(zip(sizes.tolist(), base))]
-                             + [np.array([sum(used)], np.int64)])
-        first = np.concatenate([self.first[p, :s] for p, s in enumerate(sizes.tolist())])
+        n, nbytes = int(sizes.sum()), sum(self.used(sizes))
+        data, off, first = np.empty(nbytes, np.uint8), np.empty(n + 1, np.int64), np.empty(n, np.int64)
+        self.rows_into(sizes, data, off, first)
+        off[n] = nbytes
         return data, off, first
 
 
@@ -82,25 +97,65 @@ def _max_keys(capacity: int) -> int:
     return (capacity * 11) >> 4
 
 
-def _sid_type(capacity: int):
-    """The string ids of a table partition: int32 while they fit (a partition under 2**31 slots)."""
+def _slot_type(capacity: int):
+    """The slot numbers of a table partition: int32 while they fit (under 2**31 slots)."""
     return np.int32 if capacity <= 2**31 else np.int64
+
+
+CHUNK_ITEMS = 1 << 20   # n-grams per chunk of a batch: its entry arrays (24 B an n-gram) stay small
+MAX_OCCURRENCES = 2**32 - 1   # a table's total count: every count and doc_freq fits its 32 bits
+
+
+def doc_chunks(item_off: np.ndarray, limit: int):
+    """Document ranges ``[d0, d1)`` of at most ``limit`` items each (``item_off``: the
+    documents' item offsets), a larger document alone in its range."""
+    n_docs = item_off.size - 1
+    d0 = 0
+    while d0 < n_docs:
+        d1 = int(np.searchsorted(item_off, item_off[d0] + limit, side="right")) - 1
+        d1 = min(max(d1, d0 + 1), n_docs)
+        yield d0, d1
+        d0 = d1
+
+
+class EntryBuffers:
+    """The per-document entry arrays of one chunk (:mod:`kernels.cpu.count_docs`), reused
+    from chunk to chunk and shared by the counters of one job (they are consumed at once)."""
+
+    def __init__(self):
+        self.arrays = {}
+
+    def get(self, items: int, docs: int, parts: int):
+        """(keys, cnt, pos, pbeg) with room for ``items`` entries of ``docs`` documents."""
+        a = self.arrays
+        if a.get("keys") is None or a["keys"].size < items:
+            size = max(items, CHUNK_ITEMS)
+            a.update(keys=np.empty(size, np.uint64), cnt=np.empty(size, np.int64), pos=np.empty(size, np.int64))
+        if a.get("pbeg") is None or a["pbeg"].shape[0] < docs or a["pbeg"].shape[1] != parts + 1:
+            a["pbeg"] = np.empty((max(docs, 1 << 12), parts + 1), np.int64)
+        return a["keys"], a["cnt"], a["pos"], a["pbeg"][:docs]
 
 
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory.
 
-    ``gather(refs)`` (given to :meth:`add_occurrences` / :meth:`add_aggregated`) returns the
-    strings of the new keys ``refs`` as ``(data, offsets)`` or ``(data, offsets,
-    first_ordinals)``; :meth:`add_ngram_occurrences` writes them from the text instead, as
-    it counts. ``self_spill``: spill when past the budget (False: the owner decides, as
-    the n-gram job does for all its orders together).
+    Occurrences come in batches of whole documents, in corpus order; each document is
+    first reduced to its distinct keys (:mod:`kernels.cpu.count_docs`), chunk by chunk of
+    documents, then counted into the table (:mod:`kernels.cpu.count`).  ``gather(refs)``
+    (given to :meth:`add_occurrences` / :meth:`add_aggregated`) returns the strings of the
+    new keys ``refs`` as ``(data, offsets)`` or ``(data, offsets, first_ordinals)``;
+    :meth:`add_word_ngrams` / :meth:`add_ngram_occurrences` write them from the text
+    instead, as they count.  ``self_spill``: spill when past the budget (False: the owner
+    decides, as the n-gram job does for all its orders together; a table also spills
+    itself before its total count would pass 32 bits).  ``scratch``: the
+    :class:`EntryBuffers` to use (shared by the counters of a job).
     """
 
     def __init__(self, budget_entries: int, spill_root: Callable[[], Path], partitions: int | None = None,
-                 self_spill: bool = True):
+                 self_spill: bool = True, scratch: EntryBuffers | None = None):
         from kernels.cpu import count as kc
-        self.kc = kc
+        from kernels.cpu import count_docs as kd
+        self.kc, self.kd = kc, kd
         if partitions is None:
             import numba
             partitions = 1 << (max(1, numba.get_num_threads()).bit_length() - 1)
@@ -109,16 +164,18 @@ class KeyCounter:
         self.budget = max(1024, int(budget_entries))
         self._spill_root = spill_root
         self.self_spill = self_spill
+        self.scratch = scratch if scratch is not None else EntryBuffers()
         self.spill_dir: Path | None = None
         self.n_spills = 0
         self.new_share = 1 / 32   # of the occurrences of a batch, the share that are new keys
         self._alloc(1 << 12)
 
     def _alloc(self, cap: int) -> None:
-        self.table = np.zeros((self.P, cap, 4), dtype=np.int64)
-        self.sid = np.full((self.P, cap), -1, dtype=_sid_type(cap))
+        self.table = np.zeros((self.P, cap, 2), dtype=np.uint64)
+        self.slot_of = np.empty((self.P, _max_keys(cap)), dtype=_slot_type(cap))
         self.sizes = np.zeros(self.P, dtype=np.int64)
         self.store = StringStore(self.P, self.max_size)
+        self.occurrences = 0   # the table's total count (bounded by MAX_OCCURRENCES)
 
     @property
     def size(self) -> int:
@@ -132,14 +189,24 @@ class KeyCounter:
 
     def _grow(self, cap: int | None = None) -> None:
         cap = cap or self.table.shape[1] * 2
-        table = np.zeros((self.P, cap, 4), dtype=np.int64)
-        sid = np.full((self.P, cap), -1, dtype=_sid_type(cap))
-        self.kc.rehash(self.table, self.sid, table, sid)
-        self.table, self.sid = table, sid
+        table = np.zeros((self.P, cap, 2), dtype=np.uint64)
+        slot_of = np.empty((self.P, _max_keys(cap)), dtype=_slot_type(cap))
+        slot_of[:, :self.slot_of.shape[1]] = self.slot_of
+        self.kc.rehash(self.table, table, slot_of, self.sizes)
+        self.table, self.slot_of = table, slot_of
         self.store.reserve(self.max_size)
 
     def _used_bytes(self) -> np.ndarray:
         return self.store.off[np.arange(self.P), self.sizes]
+
+    def _guard(self, n: int) -> None:
+        """Before ``n`` more occurrences: spill first if the table's total count could pass
+        MAX_OCCURRENCES (its counts and doc_freqs are 32-bit)."""
+        if self.occurrences + n > MAX_OCCURRENCES:
+            if n > MAX_OCCURRENCES:
+                raise ValueError(f"{n} occurrences at once pass a table's 32-bit counts (a smaller batch_bytes)")
+            self.spill()
+        self.occurrences += n
 
     def _reserve(self, n: int) -> None:
         """Grow the table ahead of ``n`` more occurrences."""
@@ -151,120 +218,155 @@ class KeyCounter:
             cap = 1 << max(12, int(want - 1).bit_length())
             self._grow(cap if _max_keys(cap) >= want else 2 * cap)
 
-    def _split(self, keys):
-        """Each partition's key indices, in corpus order: (order, starts, ends)."""
-        n = keys.size
-        self._reserve(n)
-        if self.P > 1:
-            order = np.empty(n, np.int32 if n < 2**31 else np.int64)
-            bounds = np.empty(self.P + 1, np.int64)
-            self.kc.split_by_part(keys, self.part_shift, self.P, order, bounds)
-            return order, bounds[:-1].copy(), bounds[1:].copy()
-        return np.empty(0, np.int32), np.zeros(1, np.int64), np.full(1, n, np.int64)
-
-    def _strings(self, p, size, slots, refs, gather) -> None:
-        if slots.size == 0:
-            return
-        got = gather(refs)
-        data, off = got[0], got[1]
-        first = got[2] if len(got) > 2 else np.full(slots.size, -1, np.int64)
-        base = int(self.store.off[p, size])
-        while base + data.size > self.store.data.shape[1]:
+    def _done(self, through: np.ndarray) -> bool:
+        """After an insert: True when every partition is through its entries (``through``),
+        else grow the table or the string bytes where one stopped (and insert again)."""
+        left = ~through
+        if not left.any():
+            return True
+        if (self.sizes[left] >= self.max_size).any():
+            self._grow()
+        else:   # a partition's string bytes are full
             self.store.grow_bytes(self._used_bytes())
-        self.store.data[p, base:base + data.size] = data
-        self.store.off[p, size + 1:size + slots.size + 1] = off[1:] + base
-        self.store.first[p, size:size + slots.size] = first
-        self.sid[p, slots] = np.arange(size, size + slots.size)
+        return False
 
-    def _insert(self, keys, item_off, doc_base, counts, dfs, aggregated, gather) -> None:
+    def _count_docs(self, item_off, doc_base, m, distinct, word, n, norm, tok_off, tok_start, tok_len,
+                    span_start, span_len) -> None:
+        """Count the ``m`` items of a batch (document d's ``[item_off[d], item_off[d+1])``),
+        chunk by chunk: ``distinct(d0, d1, keys, cnt, pos, pbeg)`` writes the chunk's
+        entries, then the table takes them (strings from the text, see
+        ``kernels.cpu.count.insert_entries``)."""
+        self._reserve(m)
+        before = self.size
+        for d0, d1 in doc_chunks(item_off, CHUNK_ITEMS):
+            self._guard(int(item_off[d1] - item_off[d0]))   # a spill between chunks: no document splits
+            keys, cnt, pos, pbeg = self.scratch.get(int(item_off[d1] - item_off[d0]), d1 - d0, self.P)
+            distinct(d0, d1, keys, cnt, pos, pbeg)
+            cursor = np.zeros((self.P, 2), np.int64)
+            cursor[:, 0] = d0
+            while True:
+                self.kc.insert_entries(self.table, self.slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
+                                       cursor, self.max_size, self.sizes, word, n, norm, tok_off, tok_start,
+                                       tok_len, span_start, span_len, self.store.data, self.store.off,
+                                       self.store.first)
+                if self._done(cursor[:, 0] >= d1):
+                    break
+        if m:   # (fewer keys than before after a spill inside the batch)
+            self.new_share = max(self.size - before, 0) / m
+
+    def add_word_ngrams(self, tok_hash: np.ndarray, tok_off: np.ndarray, n: int, doc_base: int,
+                        norm: np.ndarray, tok_start: np.ndarray, tok_len: np.ndarray) -> int:
+        """Count the word n-grams of order ``n`` of a tokenised batch (document d's tokens
+        ``[tok_off[d], tok_off[d+1])``, global index ``doc_base + d``), hashed as the
+        counting goes (``kernels.cpu.count_docs.distinct_word_ngrams``): no array of keys.
+        Strings are the tokens (``tok_start``/``tok_len`` into ``norm``) joined by spaces.
+        Returns the number of n-grams."""
+        item_off = np.zeros(tok_off.size, np.int64)
+        np.cumsum(np.maximum(np.diff(tok_off) - n + 1, 0), out=item_off[1:])
+        m = int(item_off[-1])
+        e = np.empty(0, np.int64)
+
+        def distinct(d0, d1, keys, cnt, pos, pbeg):
+            self.kd.distinct_word_ngrams(tok_hash, tok_off, n, d0, d1, item_off, self.part_shift, self.P,
+                                         keys, cnt, pos, pbeg)
+        self._count_docs(item_off, doc_base, m, distinct, True, n, norm, tok_off, tok_start, tok_len, e, e)
+        self._maybe_spill()
+        return m
+
+    def add_ngram_occurrences(self, keys: np.ndarray, item_off: np.ndarray, doc_base: int, norm: np.ndarray,
+                              span_start: np.ndarray, span_len: np.ndarray) -> None:
+        """Count one key per occurrence (document d's ``keys[item_off[d]:item_off[d+1]]``,
+        global index ``doc_base + d``), item i's string the bytes
+        ``norm[span_start[i]:span_start[i] + span_len[i]]`` (character n-grams)."""
+        e = np.empty(0, np.int64)
+
+        def distinct(d0, d1, k, cnt, pos, pbeg):
+            self.kd.distinct_keys(keys, d0, d1, item_off, self.part_shift, self.P, k, cnt, pos, pbeg)
+        self._count_docs(item_off, doc_base, int(keys.size), distinct, False, 0, norm, e, e, e,
+                         span_start, span_len)
+        self._maybe_spill()
+
+    def _insert_rows(self, keys, counts, dfs, gather) -> None:
+        """Add reduced rows; the new keys' strings from ``gather(row indices)``."""
         n = keys.size
-        order, starts, ends = self._split(keys)
-        first_size = self.size
+        self._guard(int(counts.sum()) if n else 0)
+        self._reserve(n)
+        before = self.size
+        order = np.empty(n, np.int32 if n < 2**31 else np.int64)
+        bounds = np.empty(self.P + 1, np.int64)
+        self.kc.split_rows(keys, self.part_shift, self.P, order, bounds)
+        starts, ends = bounds[:-1].copy(), bounds[1:].copy()
         while True:
             room = int(self.max_size - self.sizes.max())
             if room <= 0:
                 self._grow()
                 continue
-            cap_new = min(n, room)
-            slots = np.empty((self.P, cap_new), np.int64)
-            refs = np.empty((self.P, cap_new), np.int64)
+            refs = np.empty((self.P, min(n, room)), np.int64)
             n_new = np.zeros(self.P, np.int64)
-            before = self.sizes.copy()
-            self.kc.insert(self.table, keys, order, item_off, doc_base, counts, dfs, aggregated, starts, ends,
-                           self.max_size, self.sizes, slots, refs, n_new)
+            prior = self.sizes.copy()
+            self.kc.insert_rows(self.table, self.slot_of, keys, counts, dfs, order, starts, ends, self.max_size,
+                                self.sizes, refs, n_new)
             for p in range(self.P):
-                self._strings(p, int(before[p]), slots[p, :n_new[p]], refs[p, :n_new[p]], gather)
+                self._strings(p, int(prior[p]), refs[p, :n_new[p]], gather)
             if (starts >= ends).all():
                 break
             self._grow()
         if n:
-            self.new_share = (self.size - first_size) / n
+            self.new_share = (self.size - before) / n
+
+    def _strings(self, p, size, refs, gather) -> None:
+        if refs.size == 0:
+            return
+        got = gather(refs)
+        data, off = got[0], got[1]
+        first = got[2] if len(got) > 2 else np.full(refs.size, -1, np.int64)
+        base = int(self.store.off[p, size])
+        while base + data.size > self.store.data.shape[1]:
+            self.store.grow_bytes(self._used_bytes())
+        self.store.data[p, base:base + data.size] = data
+        self.store.off[p, size + 1:size + refs.size + 1] = off[1:] + base
+        self.store.first[p, size:size + refs.size] = first
 
     def add_occurrences(self, keys: np.ndarray, item_off: np.ndarray, doc_base: int, gather) -> None:
         """Count one key per occurrence, in corpus order; document d's are
-        ``keys[item_off[d]:item_off[d+1]]`` and its global index is ``doc_base + d``."""
-        e = np.empty(0, np.int64)
-        self._insert(keys, item_off, doc_base, e, e, False, gather)
-        self._maybe_spill()
-
-    def add_ngram_occurrences(self, keys: np.ndarray, item_off: np.ndarray, doc_base: int, norm: np.ndarray,
-                              span_start: np.ndarray, span_len: np.ndarray, tok_start: np.ndarray,
-                              tok_len: np.ndarray, n_tok: int) -> None:
-        """:meth:`add_occurrences` of n-grams whose strings the counting writes itself:
-        item i's is ``n_tok`` tokens (``tok_start``/``tok_len`` into ``norm``) from token
-        ``span_start[i]`` joined by spaces, or with ``n_tok == 0`` the bytes
-        ``norm[span_start[i]:span_start[i] + span_len[i]]``."""
-        order, starts, ends = self._split(keys)
-        before = self.size
-        while True:
-            self.kc.insert_occurrences(self.table, self.sid, keys, order, item_off, doc_base, starts, ends,
-                                       self.max_size, self.sizes, norm, span_start, span_len, tok_start,
-                                       tok_len, n_tok, self.store.data, self.store.off, self.store.first)
-            left = starts < ends
-            if not left.any():
-                break
-            if (self.sizes[left] >= self.max_size).any():
-                self._grow()
-            else:   # a partition's string bytes are full
-                self.store.grow_bytes(self._used_bytes())
-        if keys.size:
-            self.new_share = (self.size - before) / keys.size
-        self._maybe_spill()
-
-    def add_word_ngrams(self, tok_hash: np.ndarray, tok_off: np.ndarray, n: int, doc_base: int,
-                        norm: np.ndarray, tok_start: np.ndarray, tok_len: np.ndarray, m: int) -> None:
-        """Count the ``m`` word n-grams of order ``n`` of a tokenised batch (document d's
-        tokens ``[tok_off[d], tok_off[d+1])``, global index ``doc_base + d``), hashed as the
-        counting goes (``kernels.cpu.count.count_word_ngrams``): no array of keys."""
-        self._reserve(m)
-        before = self.size
-        starts = np.zeros(self.P, np.int64)
-        while True:
-            self.kc.count_word_ngrams(self.table, self.sid, tok_hash, tok_off, n, doc_base, self.part_shift,
-                                      starts, self.max_size, self.sizes, norm, tok_start, tok_len,
-                                      self.store.data, self.store.off, self.store.first)
-            left = starts < tok_hash.size
-            if not left.any():
-                break
-            if (self.sizes[left] >= self.max_size).any():
-                self._grow()
-            else:   # a partition's string bytes are full
-                self.store.grow_bytes(self._used_bytes())
-        if m:
-            self.new_share = (self.size - before) / m
+        ``keys[item_off[d]:item_off[d+1]]`` and its global index is ``doc_base + d``;
+        ``gather`` is given the item indices of the new keys' first occurrences."""
+        n_docs = item_off.size - 1
+        kk, cnt, pos = np.empty(keys.size, np.uint64), np.empty(keys.size, np.int64), np.empty(keys.size, np.int64)
+        pbeg = np.zeros((n_docs, 2), np.int64)
+        if n_docs:
+            self.kd.distinct_keys(keys, 0, n_docs, item_off, 63, 1, kk, cnt, pos, pbeg)
+        ndist = pbeg[:, 1]
+        room = item_off[:-1] - item_off[0]
+        sel = np.concatenate([np.arange(r, r + c) for r, c in zip(room.tolist(), ndist.tolist())] + [[]])
+        sel = sel.astype(np.int64)
+        item = (np.repeat(item_off[:-1], ndist) + pos[sel]) if sel.size else sel
+        self._insert_rows(kk[sel], cnt[sel], np.ones(sel.size, np.int64), lambda refs: gather(item[refs]))
         self._maybe_spill()
 
     def add_aggregated(self, keys, counts, dfs, gather) -> None:
         """Add rows already reduced per batch (a batch never splits a document)."""
-        self._insert(keys, np.zeros(1, np.int64), 0, counts, dfs, True, gather)
+        self._insert_rows(keys, counts, dfs, gather)
         self._maybe_spill()
 
     # -- contents -------------------------------------------------------------------------
     def contents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(keys, counts, dfs, string data, string offsets, first) of the keys in the table,
         row i's string ``data[offsets[i]:offsets[i+1]]``."""
-        keys, counts, dfs = self.kc.collect(self.table, self.sid, self.sizes)
+        keys, counts, dfs = self.kc.collect(self.table, self.slot_of, self.sizes)
         return (keys, counts, dfs) + self.store.rows(self.sizes)
+
+    @property
+    def string_bytes(self) -> int:
+        """Bytes of the strings of the keys in the table."""
+        return sum(self.store.used(self.sizes))
+
+    def contents_into(self, keys, counts, dfs, data, off, first) -> None:
+        """:meth:`contents` written into the given arrays (``off`` without its last entry,
+        from 0: add the row's byte base), of exactly :attr:`size` rows and
+        :attr:`string_bytes` bytes."""
+        self.kc.collect_into(self.table, self.slot_of, self.sizes, keys, counts, dfs)
+        self.store.rows_into(self.sizes, data, off, first)
 
     def _contents(self) -> Rows:
         """The keys in the table as Rows."""

@@ -21,7 +21,7 @@ from engine.backend import get_backend
 from engine.corpus import Batch
 from engine.job import as_batches, run_steps
 from engine.ngrams.config import NgramConfig
-from engine.ngrams.counting import KeyCounter, SpillFolders, doc_of_items, reduce_on_device
+from engine.ngrams.counting import EntryBuffers, KeyCounter, SpillFolders, doc_of_items, reduce_on_device
 from engine.ngrams.partial import NgramPartial, combine, first_ordinals, from_counters
 from engine.ngrams.result import NgramResult, ngram_table
 from engine.stats import JobStats
@@ -29,7 +29,7 @@ from engine.text import tokenize
 
 __all__ = ["NgramConsumer", "map_partition", "combine", "finish", "run", "count_batches", "count_ngrams", "NgramStats"]
 
-BYTES_PER_ENTRY = 128     # table row at half load + string id + string bytes, on average
+BYTES_PER_ENTRY = 128     # a key's share of table, string store and strings, with room to spare
 
 
 def _timed_batches(batches: Iterable[Batch], stats: JobStats) -> Iterator[Batch]:
@@ -63,9 +63,8 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
     if backend.pick(cpu=True, gpu=False) and not cfg.char:   # hashed as they are counted: no array of keys
         stats.seconds.setdefault("hash", 0.0)   # the stage is inside count here (one shape of stats)
         with stats.stage("count"):
-            m = int(np.maximum(np.diff(toks.doc_tok_offsets) - n + 1, 0).sum())
-            counter.add_word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, batch.doc_base, toks.norm,
-                                    toks.tok_start, toks.tok_len, m)
+            m = counter.add_word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, batch.doc_base, toks.norm,
+                                        toks.tok_start, toks.tok_len)
         key = f"occurrences_n{n}"
         stats.counters[key] = stats.counters.get(key, 0) + m
         return
@@ -91,8 +90,7 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
     with stats.stage("count"):
         spans = (start, length) if cfg.char else (first_tok,)
         if backend.pick(cpu=True, gpu=False):   # char n-grams: every occurrence into the host table, strings too
-            counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, start, length,
-                                          toks.tok_start, toks.tok_len, 0)
+            counter.add_ngram_occurrences(keys, off, batch.doc_base, toks.norm, start, length)
             return
         _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, spans, stats)
 
@@ -132,7 +130,9 @@ class NgramConsumer:
         self.spill = SpillFolders()
         self.budget = self.cfg.memory // BYTES_PER_ENTRY
         # one budget for all orders: the counters never spill alone, all of them do together
-        self.counters = {n: KeyCounter(self.budget, self.spill, self_spill=False) for n in self.cfg.orders}
+        scratch = EntryBuffers()   # one chunk's entry arrays, shared by the orders
+        self.counters = {n: KeyCounter(self.budget, self.spill, self_spill=False, scratch=scratch)
+                         for n in self.cfg.orders}
         self.buf = _Buffers(self.backend.xp)
         self.copied = self.backend.copied()
 

@@ -73,6 +73,8 @@ def from_counters(counters: dict[int, KeyCounter], stats: JobStats) -> NgramPart
     """The partial of one partition's counters (``n -> KeyCounter``); each counter's
     table is released once read."""
     from kernels.cpu.count import gather_spans
+    if all(c.n_spills == 0 for c in counters.values()):
+        return _from_tables(counters, stats)
     pieces = []
     for n, counter in counters.items():
         if counter.n_spills == 0:   # the table's strings are already one contiguous run
@@ -89,6 +91,27 @@ def from_counters(counters: dict[int, KeyCounter], stats: JobStats) -> NgramPart
         p.stats = stats
         return p
     return _concat(pieces, stats) if pieces else NgramPartial.empty(stats)
+
+
+def _from_tables(counters: dict[int, KeyCounter], stats: JobStats) -> NgramPartial:
+    """:func:`from_counters` when no counter spilled: each table written once, straight
+    into the partial's arrays (no piece per order to concatenate), then released."""
+    rows = sum(c.size for c in counters.values())
+    nbytes = sum(c.string_bytes for c in counters.values())
+    keys, n = np.empty(rows, np.uint64), np.empty(rows, np.int8)
+    counts, dfs, first = np.empty(rows, np.int64), np.empty(rows, np.int64), np.empty(rows, np.int64)
+    data, offsets = np.empty(nbytes, np.uint8), np.empty(rows + 1, np.int64)
+    r = b = 0
+    for order, counter in counters.items():
+        s, u = counter.size, counter.string_bytes
+        counter.contents_into(keys[r:r + s], counts[r:r + s], dfs[r:r + s], data[b:b + u], offsets[r:r + s],
+                              first[r:r + s])
+        offsets[r:r + s] += b
+        n[r:r + s] = order
+        counter.release()
+        r, b = r + s, b + u
+    offsets[rows] = nbytes
+    return NgramPartial(keys, n, counts, dfs, first, data, offsets, stats)
 
 
 def _concat(parts: list[NgramPartial], stats: JobStats) -> NgramPartial:

@@ -1,16 +1,23 @@
 """Counting by key on the host: an open-addressing hash table, and string gathering.
 
-The table is one ``int64[partitions, capacity, 4]`` array, a row per slot
-holding (key bits, count, doc_freq, last doc), so a probe touches one cache
-line; count 0 marks an empty slot.  Partitions (by the key's top bits) are
-filled by one thread each, from the key indices :func:`split_by_part` grouped
-by partition first.  Insertion stops (and records where) when a
-partition would pass its fill bound, so the caller can grow and resume.
+The table is one ``uint64[partitions, capacity, 2]`` array, a 16-byte row per slot
+holding (key bits, ``count << 32 | doc_freq``), four slots to a cache line; 0 in the
+second word marks an empty slot.  The table takes entries, one per (document, key),
+from :mod:`kernels.cpu.count_docs` (or rows already reduced, on a GPU): a key's
+doc_freq grows by one per entry, so no slot needs to remember a last document.  Both
+halves stay exact while a table holds fewer than 2**32 occurrences, which the caller
+(``engine.ngrams.counting.KeyCounter``) guarantees by spilling before that.
 
-Each partition also owns its keys' strings: string ``j`` of partition ``p`` (the
-``j``-th key it took, ``sid[p, slot] == j``) is ``sdata[p, soff[p, j]:soff[p, j + 1]]``
-with first-occurrence ordinal ``sfirst[p, j]``.  :func:`insert_occurrences` writes a new
-key's string there as it takes the key (one pass, no gather afterwards).
+Partitions (by the key's top bits) are filled by one thread each, from the entry
+indices :func:`kernels.cpu.count_docs.split_entries` grouped by partition, the slot a
+few entries ahead prefetched.  Insertion stops (and records where) when a partition
+would pass its fill bound or its string bytes, so the caller can grow and resume.
+
+Each partition owns its keys' strings: the ``j``-th key partition ``p`` took sits in
+slot ``slot_of[p, j]``, its string is ``sdata[p, soff[p, j]:soff[p, j + 1]]`` with
+first-occurrence ordinal ``sfirst[p, j]``.  :func:`insert_entries` writes a new key's
+string there as it takes the key (one pass, no gather afterwards); all these writes are
+sequential, so a new key costs the table one random access only.
 """
 from __future__ import annotations
 
@@ -20,33 +27,41 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from kernels.hashing import combine
-
 FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT: bits of the in-document position of an ordinal
+
+
+def _prefetch(context, builder, signature, args, trailing):
+    """``llvm.prefetch`` (for writing, high locality) of the element of array ``args[0]``
+    at the indices ``args[1:]`` followed by ``trailing`` zeros."""
+    aryty = signature.args[0]
+    ary = context.make_array(aryty)(context, builder, args[0])
+    idx = [context.cast(builder, a, t, types.intp) for a, t in zip(args[1:], signature.args[1:])]
+    idx += [context.get_constant(types.intp, 0)] * trailing
+    ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)
+    i32 = ir.IntType(32)
+    fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
+    fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+    builder.call(fn, [ptr, i32(1), i32(3), i32(1)])
+    return context.get_dummy_value()
 
 
 @intrinsic
 def prefetch_slot(typingctx, table, p, h):
-    """Hint the CPU to load ``table[p, h, 0]`` into cache (``llvm.prefetch``, for writing,
-    high locality); no effect on the result. Probing a table larger than the cache waits on
-    memory at every rare key: asking a few keys ahead overlaps those waits."""
-    sig = types.void(table, p, h)
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        idx = [context.cast(builder, a, t, types.intp) for a, t in zip(args[1:], signature.args[1:])]
-        idx.append(context.get_constant(types.intp, 0))
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
-        builder.call(fn, [ptr, i32(1), i32(3), i32(1)])
-        return context.get_dummy_value()
-    return sig, codegen
+    """Hint the CPU to load ``table[p, h, 0]`` into cache; no effect on the result.
+    Probing a table larger than the cache waits on memory at every rare key: asking a
+    few keys ahead overlaps those waits."""
+    return types.void(table, p, h), lambda context, builder, sig, args: _prefetch(context, builder, sig, args, 1)
 
 
-PREFETCH_AHEAD = 8   # keys: enough misses in flight to hide most of the memory latency
+@intrinsic
+def prefetch_at(typingctx, ary, i):
+    """Hint the CPU to load ``ary[i]`` (a 1-d array) into cache; no effect on the result."""
+    return types.void(ary, i), lambda context, builder, sig, args: _prefetch(context, builder, sig, args, 0)
+
+
+PREFETCH_AHEAD = 16   # entries: enough misses in flight to hide most of the memory latency (16 measured best of 0-32)
+DF_MASK = np.uint64(0xFFFFFFFF)
+COUNT_SHIFT = np.uint64(32)
 
 
 @njit(cache=True)
@@ -54,75 +69,137 @@ def _slot(k, mask):
     return np.int64((k ^ (k >> np.uint64(29))) & np.uint64(mask))
 
 
-_SPLIT_CHUNKS = 64
-
-
 @njit(parallel=True, cache=True)
-def split_by_part(keys, part_shift, parts, order, pbeg):
-    """Stable counting sort of key indices by partition (``key >> part_shift``): partition
-    ``p``'s indices, increasing, are ``order[pbeg[p]:pbeg[p + 1]]``.  Each thread of
-    :func:`insert` then reads its own keys only, instead of all keys with a branch it
-    cannot predict."""
-    n = keys.size
-    nch = _SPLIT_CHUNKS
-    counts = np.zeros((nch, parts), np.int64)
-    sh = np.uint64(part_shift)
-    for c in prange(nch):
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            counts[c, np.int64(keys[i] >> sh)] += 1
-    pos = np.empty((nch, parts), np.int64)
-    o = 0
-    for p in range(parts):
-        pbeg[p] = o
-        for c in range(nch):
-            pos[c, p] = o
-            o += counts[c, p]
-    pbeg[parts] = o
-    for c in prange(nch):
-        for i in range(c * n // nch, (c + 1) * n // nch):
-            p = np.int64(keys[i] >> sh)
-            order[pos[c, p]] = i
-            pos[c, p] += 1
+def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base, cursor, max_size, sizes,
+                   word, n, norm, tok_off, tok_start, tok_len, span_start, span_len, sdata, soff, sfirst,
+                   ahead=PREFETCH_AHEAD):
+    """Count the per-document entries of documents ``d0 <= d < d1`` (``d1 = d0 +
+    len(pbeg)``, the layout of :mod:`kernels.cpu.count_docs`) into a partitioned table,
+    writing each new key's string.
 
-
-@njit(parallel=True, cache=True)
-def insert(table, keys, order, item_off, doc_base, counts, dfs, aggregated, starts, ends, max_size,
-           sizes, new_slots, new_refs, n_new):
-    """Count ``keys`` into a partitioned table, one thread per partition.
-
-    ``table`` is ``int64[P, capacity, 4]``; partition ``p`` takes the keys
-    ``order[starts[p]:ends[p]]`` (indices from :func:`split_by_part`: a key belongs
-    to the partition of its top bits, so partitions never share a key and fill
-    evenly), or ``keys[starts[0]:ends[0]]`` when ``order`` is empty (one partition).
-    Occurrence mode (``aggregated`` False): one key per occurrence, document d's
-    items being ``[item_off[d], item_off[d+1])`` and its global index
-    ``doc_base + d`` (doc_freq counts changes of document per key; corpus order,
-    kept within a partition, makes that exact).  Aggregated mode: add
-    ``counts``/``dfs`` of pre-reduced rows.  Each partition resumes at
-    ``starts[p]`` and stops when it would pass ``max_size`` or fill its
-    ``new_slots`` row; ``starts``/``sizes``/``n_new`` are updated in place and new
-    keys' slots and first occurrence indices go to ``new_slots[p]``/``new_refs[p]``.
+    Entry ``e`` (key ``keys[e]``, ``cnt[e]`` occurrences in its document ``d``, the first
+    at position ``pos[e]`` in it) adds ``cnt[e]`` to the key's count and 1 to its doc_freq;
+    the document's global index is ``doc_base + d``.  Partition ``p``'s thread walks its
+    entries from ``cursor[p] = (document, entry)``.  A new key of partition ``p`` gets
+    string id ``j = sizes[p]``: its string goes to ``sdata[p, soff[p, j]:]`` (``word``: the
+    ``n`` tokens from token ``tok_off[d] + pos[e]``; else the span ``span_start/span_len``
+    of item ``item_off[d] + pos[e]``), its first-occurrence ordinal ``(doc <<
+    FIRST_SHIFT) | pos[e]`` to ``sfirst[p, j]`` and its slot to ``slot_of[p, j]``.  A
+    partition stops where it would pass ``max_size`` keys or the bytes of ``sdata[p]``;
+    ``cursor`` (document ``d1`` when done) and ``sizes`` tell the caller where to resume.
+    The slot of the entry ``ahead`` places on is prefetched (0: none).
     """
     P = table.shape[0]
     mask = table.shape[1] - 1
-    split = order.size > 0
-    cap_new = new_slots.shape[1]
+    umask = np.uint64(mask)
+    room = sdata.shape[1]
+    base = item_off[d0]
+    d1 = d0 + pbeg.shape[0]
+    for p in prange(P):
+        d = cursor[p, 0]
+        e = cursor[p, 1]
+        size = sizes[p]
+        fill = soff[p, size]
+        # the entry ``ahead`` places on: (document da, entry ea, end of da's group hia)
+        da, ea, hia = d, e - 1, e
+        if d < d1:
+            ea = max(e, item_off[d] - base + pbeg[d - d0, p]) - 1
+            hia = item_off[d] - base + pbeg[d - d0, p + 1]
+        for _ in range(ahead + 1):
+            ea += 1
+            while ea >= hia and da < d1:
+                da += 1
+                if da < d1:
+                    ea = item_off[da] - base + pbeg[da - d0, p]
+                    hia = item_off[da] - base + pbeg[da - d0, p + 1]
+        while d < d1:
+            lo = item_off[d] - base + pbeg[d - d0, p]
+            if e < lo:
+                e = lo
+            if e >= item_off[d] - base + pbeg[d - d0, p + 1]:
+                d += 1
+                continue
+            if ahead > 0 and da < d1:
+                ka = keys[ea]
+                prefetch_slot(table, p, np.int64((ka ^ (ka >> np.uint64(29))) & umask))
+                ea += 1
+                while ea >= hia and da < d1:
+                    da += 1
+                    if da < d1:
+                        ea = item_off[da] - base + pbeg[da - d0, p]
+                        hia = item_off[da] - base + pbeg[da - d0, p + 1]
+            k = keys[e]
+            add = (np.uint64(cnt[e]) << COUNT_SHIFT) + np.uint64(1)
+            h = np.int64((k ^ (k >> np.uint64(29))) & umask)   # _slot, inlined
+            done = False
+            while True:
+                c = table[p, h, 1]
+                if c == 0:
+                    if size >= max_size:
+                        break
+                    t = (tok_off[d] if word else item_off[d]) + pos[e]
+                    if word:
+                        ln = np.int64(n - 1)
+                        for j in range(n):
+                            ln += tok_len[t + j]
+                    else:
+                        ln = np.int64(span_len[t])
+                    if fill + ln > room:
+                        break
+                    if word:
+                        o = fill
+                        for j in range(n):
+                            if j > 0:
+                                sdata[p, o] = 32
+                                o += 1
+                            s0 = tok_start[t + j]
+                            for b in range(tok_len[t + j]):
+                                sdata[p, o + b] = norm[s0 + b]
+                            o += tok_len[t + j]
+                    else:
+                        s0 = span_start[t]
+                        for b in range(ln):
+                            sdata[p, fill + b] = norm[s0 + b]
+                    fill += ln
+                    sfirst[p, size] = ((doc_base + d) << FIRST_SHIFT) | pos[e]
+                    slot_of[p, size] = h
+                    size += 1
+                    soff[p, size] = fill
+                    table[p, h, 0] = k
+                    table[p, h, 1] = add
+                    done = True
+                    break
+                if table[p, h, 0] == k:
+                    table[p, h, 1] = c + add
+                    done = True
+                    break
+                h = (h + 1) & mask
+            if not done:
+                break
+            e += 1
+        cursor[p, 0] = d
+        cursor[p, 1] = e
+        sizes[p] = size
+
+
+@njit(parallel=True, cache=True)
+def insert_rows(table, slot_of, keys, counts, dfs, order, starts, ends, max_size, sizes, new_refs, n_new):
+    """Add rows already reduced (count ``counts[i]``, doc_freq ``dfs[i]`` of key ``keys[i]``),
+    partition ``p`` the rows ``order[starts[p]:ends[p]]``.  A new key's slot goes to
+    ``slot_of[p, sizes[p]]`` and its row index to ``new_refs[p, n_new[p]]`` (the caller
+    writes its string); a partition stops where it would pass ``max_size`` keys or fill
+    its ``new_refs`` row; ``starts``/``sizes``/``n_new`` are updated in place."""
+    P = table.shape[0]
+    mask = table.shape[1] - 1
+    cap_new = new_refs.shape[1]
     for p in prange(P):
         q = starts[p]
-        q_end = ends[p]
         size = sizes[p]
         nn = 0
-        d = -1
-        while q < q_end:
-            i = np.int64(order[q]) if split else q
+        while q < ends[p]:
+            i = np.int64(order[q])
             k = keys[i]
-            if not aggregated:
-                if d < 0:
-                    d = np.searchsorted(item_off, i, side="right") - 1
-                while item_off[d + 1] <= i:
-                    d += 1
-            doc = doc_base + max(d, 0)   # d < 0: aggregated rows (no document)
-            kk = np.int64(k)
+            add = (np.uint64(counts[i]) << COUNT_SHIFT) + np.uint64(dfs[i])
             h = _slot(k, mask)
             done = False
             while True:
@@ -130,30 +207,16 @@ def insert(table, keys, order, item_off, doc_base, counts, dfs, aggregated, star
                 if c == 0:
                     if size >= max_size or nn >= cap_new:
                         break
-                    table[p, h, 0] = kk
-                    if aggregated:
-                        table[p, h, 1] = counts[i]
-                        table[p, h, 2] = dfs[i]
-                        table[p, h, 3] = -1
-                    else:
-                        table[p, h, 1] = 1
-                        table[p, h, 2] = 1
-                        table[p, h, 3] = doc
-                    new_slots[p, nn] = h
+                    table[p, h, 0] = k
+                    table[p, h, 1] = add
+                    slot_of[p, size] = h
                     new_refs[p, nn] = i
                     nn += 1
                     size += 1
                     done = True
                     break
-                if table[p, h, 0] == kk:
-                    if aggregated:
-                        table[p, h, 1] = c + counts[i]
-                        table[p, h, 2] += dfs[i]
-                    else:
-                        table[p, h, 1] = c + 1
-                        if table[p, h, 3] != doc:
-                            table[p, h, 2] += 1
-                            table[p, h, 3] = doc
+                if table[p, h, 0] == k:
+                    table[p, h, 1] = c + add
                     done = True
                     break
                 h = (h + 1) & mask
@@ -165,210 +228,56 @@ def insert(table, keys, order, item_off, doc_base, counts, dfs, aggregated, star
         n_new[p] = nn
 
 
-@njit(cache=True)
-def _string_len(i, span_start, span_len, tok_len, n_tok):
-    """Byte length of item ``i``'s string: ``n_tok`` tokens from ``span_start[i]`` joined
-    by single spaces (word n-grams, ``n_tok > 0``), else the span ``span_len[i]``."""
-    if n_tok == 0:
-        return np.int64(span_len[i])
-    t = span_start[i]
-    s = np.int64(n_tok - 1)
-    for k in range(n_tok):
-        s += tok_len[t + k]
-    return s
-
-
-@njit(cache=True)
-def _write_string(out, j, i, norm, span_start, span_len, tok_start, tok_len, n_tok):
-    """Write item ``i``'s string (see :func:`_string_len`) at ``out[j:]``."""
-    if n_tok == 0:
-        s = span_start[i]
-        for b in range(span_len[i]):
-            out[j + b] = norm[s + b]
-        return
-    t = span_start[i]
-    for k in range(n_tok):
-        if k > 0:
-            out[j] = 32
-            j += 1
-        s = tok_start[t + k]
-        for b in range(tok_len[t + k]):
-            out[j + b] = norm[s + b]
-        j += tok_len[t + k]
-
-
 @njit(parallel=True, cache=True)
-def insert_occurrences(table, sid, keys, order, item_off, doc_base, starts, ends, max_size, sizes,
-                       norm, span_start, span_len, tok_start, tok_len, n_tok, sdata, soff, sfirst,
-                       ahead=PREFETCH_AHEAD):
-    """Count one key per occurrence into a partitioned table, writing each new key's string.
-
-    Partitions, ``order``, ``starts``/``ends``, ``item_off``/``doc_base`` and doc_freq are
-    as in :func:`insert` (occurrence mode).  A new key of partition ``p`` gets string id
-    ``j = sizes[p]``: its string (item ``i``'s, see :func:`_string_len`; ``norm`` is the
-    normalised text, ``tok_start``/``tok_len`` the tokens) goes to ``sdata[p, soff[p, j]:]``
-    and its first-occurrence ordinal ``(doc << FIRST_SHIFT) | (i - item_off[d])`` to
-    ``sfirst[p, j]``.  A partition stops where it would pass ``max_size`` keys or the
-    bytes of ``sdata[p]``; ``starts`` and ``sizes`` tell the caller where to resume.
-    The slot of the key ``ahead`` places on is prefetched (0: none).
-    """
-    P = table.shape[0]
-    mask = table.shape[1] - 1
-    split = order.size > 0
-    room = sdata.shape[1]
-    for p in prange(P):
-        q = starts[p]
-        q_end = ends[p]
-        size = sizes[p]
-        fill = soff[p, size]
-        d = -1
-        while q < q_end:
-            if ahead > 0 and q + ahead < q_end:
-                i2 = np.int64(order[q + ahead]) if split else q + ahead
-                prefetch_slot(table, p, _slot(keys[i2], mask))
-            i = np.int64(order[q]) if split else q
-            k = keys[i]
-            if d < 0:
-                d = np.searchsorted(item_off, i, side="right") - 1
-            while item_off[d + 1] <= i:
-                d += 1
-            doc = doc_base + d
-            kk = np.int64(k)
-            h = _slot(k, mask)
-            done = False
-            while True:
-                c = table[p, h, 1]
-                if c == 0:
-                    if size >= max_size:
-                        break
-                    ln = _string_len(i, span_start, span_len, tok_len, n_tok)
-                    if fill + ln > room:
-                        break
-                    _write_string(sdata[p], fill, i, norm, span_start, span_len, tok_start, tok_len, n_tok)
-                    fill += ln
-                    sfirst[p, size] = (doc << FIRST_SHIFT) | (i - item_off[d])
-                    sid[p, h] = size
-                    size += 1
-                    soff[p, size] = fill
-                    table[p, h, 0] = kk
-                    table[p, h, 1] = 1
-                    table[p, h, 2] = 1
-                    table[p, h, 3] = doc
-                    done = True
-                    break
-                if table[p, h, 0] == kk:
-                    table[p, h, 1] = c + 1
-                    if table[p, h, 3] != doc:
-                        table[p, h, 2] += 1
-                        table[p, h, 3] = doc
-                    done = True
-                    break
-                h = (h + 1) & mask
-            if not done:
-                break
-            q += 1
-        starts[p] = q
-        sizes[p] = size
-
-
-@njit(parallel=True, cache=True)
-def count_word_ngrams(table, sid, tok_hash, tok_off, n, doc_base, part_shift, starts, max_size, sizes,
-                      norm, tok_start, tok_len, sdata, soff, sfirst):
-    """Hash and count every word n-gram of a tokenised batch in one pass, strings included.
-
-    Fuses the n-gram hashing (the fold of ``kernels.text_core.word_ngrams_doc``, the same
-    ``combine``) with :func:`insert_occurrences`: no array of n-gram keys, no split by
-    partition.  Each partition's thread walks all tokens, hashes every n-gram (tokens
-    ``t..t+n-1`` of one document, ``tok_off`` the documents' token offsets) and counts those
-    of its partition (``key >> part_shift``; all with one partition).  Strings, string ids and
-    first-occurrence ordinals ``(doc << FIRST_SHIFT) | (t - tok_off[d])`` as in
-    :func:`insert_occurrences`; a partition stops where it would pass ``max_size`` keys or
-    the bytes of ``sdata[p]``, its next token in ``starts[p]`` (the batch's token count
-    when done).
-    """
-    P = table.shape[0]
-    mask = table.shape[1] - 1
-    room = sdata.shape[1]
-    n_tok = tok_hash.size
+def split_rows(keys, part_shift, parts, order, pbeg):
+    """Stable counting sort of row indices by partition (``key >> part_shift``, all in 0
+    when ``parts == 1``): partition ``p``'s, increasing, are ``order[pbeg[p]:pbeg[p + 1]]``."""
+    n = keys.size
+    nch = 64
+    counts = np.zeros((nch, parts), np.int64)
     sh = np.uint64(part_shift)
-    for p in prange(P):
-        t = starts[p]
-        size = sizes[p]
-        fill = soff[p, size]
-        d = np.searchsorted(tok_off, t, side="right") - 1
-        while t < n_tok:
-            while tok_off[d + 1] <= t:
-                d += 1
-            if t + n > tok_off[d + 1]:   # the n-gram would run into the next document
-                t = tok_off[d + 1]
-                continue
-            k = np.uint64(n)
-            for j in range(n):
-                k = combine(k, tok_hash[t + j])
-            if P > 1 and np.int64(k >> sh) != p:
-                t += 1
-                continue
-            doc = doc_base + d
-            kk = np.int64(k)
-            h = _slot(k, mask)
-            done = False
-            while True:
-                c = table[p, h, 1]
-                if c == 0:
-                    if size >= max_size:
-                        break
-                    ln = np.int64(n - 1)
-                    for j in range(n):
-                        ln += tok_len[t + j]
-                    if fill + ln > room:
-                        break
-                    o = fill
-                    for j in range(n):
-                        if j > 0:
-                            sdata[p, o] = 32
-                            o += 1
-                        s0 = tok_start[t + j]
-                        for b in range(tok_len[t + j]):
-                            sdata[p, o + b] = norm[s0 + b]
-                        o += tok_len[t + j]
-                    fill += ln
-                    sfirst[p, size] = (doc << FIRST_SHIFT) | (t - tok_off[d])
-                    sid[p, h] = size
-                    size += 1
-                    soff[p, size] = fill
-                    table[p, h, 0] = kk
-                    table[p, h, 1] = 1
-                    table[p, h, 2] = 1
-                    table[p, h, 3] = doc
-                    done = True
-                    break
-                if table[p, h, 0] == kk:
-                    table[p, h, 1] = c + 1
-                    if table[p, h, 3] != doc:
-                        table[p, h, 2] += 1
-                        table[p, h, 3] = doc
-                    done = True
-                    break
-                h = (h + 1) & mask
-            if not done:
-                break
-            t += 1
-        starts[p] = t
-        sizes[p] = size
+    for c in prange(nch):
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            counts[c, np.int64(keys[i] >> sh) if parts > 1 else 0] += 1
+    at = np.empty((nch, parts), np.int64)
+    o = 0
+    for p in range(parts):
+        pbeg[p] = o
+        for c in range(nch):
+            at[c, p] = o
+            o += counts[c, p]
+    pbeg[parts] = o
+    for c in prange(nch):
+        for i in range(c * n // nch, (c + 1) * n // nch):
+            p = np.int64(keys[i] >> sh) if parts > 1 else 0
+            order[at[c, p]] = i
+            at[c, p] += 1
 
 
 @njit(parallel=True, cache=True)
-def rehash(old, old_sid, new, new_sid):
+def rehash(old, new, slot_of, sizes, ahead=PREFETCH_AHEAD):
+    """Move every key of ``old`` to the larger ``new`` (same partitions), in string-id
+    order, updating ``slot_of``.  Both tables are read at random: the old slot of the key
+    ``2 * ahead`` ids on and the new slot of the one ``ahead`` on are prefetched."""
     mask = new.shape[1] - 1
+    umask = np.uint64(mask)
+    sh = np.uint64(29)   # _slot, inlined
     for p in prange(old.shape[0]):
-        for s in range(old.shape[1]):
-            if old[p, s, 1] != 0:
-                h = _slot(np.uint64(old[p, s, 0]), mask)
-                while new[p, h, 1] != 0:
-                    h = (h + 1) & mask
-                for j in range(4):
-                    new[p, h, j] = old[p, s, j]
-                new_sid[p, h] = old_sid[p, s]
+        m = sizes[p]
+        for j in range(m):
+            if j + 2 * ahead < m:
+                prefetch_slot(old, p, slot_of[p, j + 2 * ahead])
+            if j + ahead < m:
+                ka = old[p, slot_of[p, j + ahead], 0]
+                prefetch_slot(new, p, np.int64((ka ^ (ka >> sh)) & umask))
+            s = slot_of[p, j]
+            k = old[p, s, 0]
+            h = np.int64((k ^ (k >> sh)) & umask)
+            while new[p, h, 1] != 0:
+                h = (h + 1) & mask
+            new[p, h, 0] = old[p, s, 0]
+            new[p, h, 1] = old[p, s, 1]
+            slot_of[p, j] = h
 
 
 @njit(cache=True)
@@ -414,6 +323,8 @@ def gather_spans(norm, start, length):
     off = _offsets(length)
     out = np.empty(off[m], np.uint8)
     for r in prange(m):
+        if r + PREFETCH_AHEAD < m:   # spans in output order are scattered in ``norm``
+            prefetch_at(norm, start[r + PREFETCH_AHEAD])
         s = start[r]
         j = off[r]
         for b in range(length[r]):
@@ -422,22 +333,28 @@ def gather_spans(norm, start, length):
 
 
 @njit(parallel=True, cache=True)
-def collect(table, sid, sizes):
-    """Occupied slots of a partitioned table in string-id order: partition ``p``'s key of
-    string id ``j`` at row ``sizes[:p].sum() + j``; (keys, counts, doc_freqs)."""
-    P, cap = table.shape[0], table.shape[1]
+def collect_into(table, slot_of, sizes, keys, counts, dfs, ahead=PREFETCH_AHEAD):
+    """Write the keys of a partitioned table in string-id order: partition ``p``'s key of
+    string id ``j`` at row ``sizes[:p].sum() + j`` of ``keys``/``counts``/``dfs``."""
+    P = table.shape[0]
     base = np.zeros(P + 1, np.int64)
     for p in range(P):
         base[p + 1] = base[p] + sizes[p]
-    n = base[P]
-    keys = np.empty(n, np.uint64)
-    counts = np.empty(n, np.int64)
-    dfs = np.empty(n, np.int64)
     for p in prange(P):
-        for s in range(cap):
-            if table[p, s, 1] != 0:
-                r = base[p] + sid[p, s]
-                keys[r] = np.uint64(table[p, s, 0])
-                counts[r] = table[p, s, 1]
-                dfs[r] = table[p, s, 2]
+        m = sizes[p]
+        for j in range(m):
+            if j + ahead < m:   # slots are read in string-id order, at random
+                prefetch_slot(table, p, slot_of[p, j + ahead])
+            s = slot_of[p, j]
+            r = base[p] + j
+            keys[r] = table[p, s, 0]
+            counts[r] = np.int64(table[p, s, 1] >> COUNT_SHIFT)
+            dfs[r] = np.int64(table[p, s, 1] & DF_MASK)
+
+
+def collect(table, slot_of, sizes):
+    """(keys, counts, doc_freqs) of a partitioned table, as :func:`collect_into` orders them."""
+    n = int(sizes.sum())
+    keys, counts, dfs = np.empty(n, np.uint64), np.empty(n, np.int64), np.empty(n, np.int64)
+    collect_into(table, slot_of, sizes, keys, counts, dfs)
     return keys, counts, dfs

@@ -37,52 +37,100 @@ def _prefixes(data, starts, ends, depth):
     return pre
 
 
+SMALL_RUN = 24   # runs this short are insertion-sorted in place: no arrays to make
+
+
 @njit(cache=True, nogil=True)
-def _refine(order, c_sorted, p_sorted, data, starts, ends):
+def _sort_run(order, kbuf, lo, hi, stack, depth):
+    """Sort ``order[lo:hi]`` by ``kbuf[lo:hi]`` (its rows' words at ``depth``, moved along)
+    and push every run still tying, unless its rows ended (word 0: no NUL in strings)."""
+    if hi - lo <= SMALL_RUN:
+        for x in range(lo + 1, hi):
+            kx, ox = kbuf[x], order[x]
+            y = x - 1
+            while y >= lo and kbuf[y] > kx:
+                kbuf[y + 1] = kbuf[y]
+                order[y + 1] = order[y]
+                y -= 1
+            kbuf[y + 1] = kx
+            order[y + 1] = ox
+    else:
+        perm = np.argsort(kbuf[lo:hi], kind="mergesort")
+        seg, ks = order[lo:hi].copy(), kbuf[lo:hi].copy()
+        for x in range(hi - lo):
+            order[lo + x] = seg[perm[x]]
+            kbuf[lo + x] = ks[perm[x]]
+    a = lo
+    while a < hi:
+        b = a + 1
+        while b < hi and kbuf[b] == kbuf[a]:
+            b += 1
+        if b - a > 1 and kbuf[a] != 0:
+            stack.append((a, b, depth + 1))
+        a = b
+
+
+@njit(cache=True, nogil=True)
+def _refine(order, c_sorted, p_sorted, p1_sorted, data, starts, ends):
     """Sort, by later 8-byte words, every run of rows tying on count and 8-byte prefix.
 
-    ``c_sorted``/``p_sorted`` are counts and prefixes in ``order`` (scanned sequentially).
+    ``c_sorted``/``p_sorted``/``p1_sorted`` are counts, first and second words in
+    ``order`` (scanned sequentially: the second word, where most ties end, needs no random
+    read of the strings); deeper words are read from ``data``.
     """
     m = order.size
-    stack = []
+    kbuf = p1_sorted.copy()
+    stack = [(0, 0, 0)]
+    stack.pop()
     lo = 0
     while lo < m:
         hi = lo + 1
         while hi < m and c_sorted[hi] == c_sorted[lo] and p_sorted[hi] == p_sorted[lo]:
             hi += 1
         if hi - lo > 1:
-            stack.append((lo, hi, 1))
+            _sort_run(order, kbuf, lo, hi, stack, 1)
         lo = hi
     while len(stack) > 0:
         lo, hi, depth = stack.pop()
-        # all rows of a run share their first 8*depth bytes; rows that end there tie for good
-        keys = np.empty(hi - lo, np.uint64)
-        alive = False
+        # all rows of a run share their first 8*depth bytes
         for x in range(lo, hi):
-            r = order[x]
-            keys[x - lo] = _word(data, starts, ends, r, depth)
-            if ends[r] - starts[r] > 8 * depth:
-                alive = True
-        if not alive:
-            continue
-        perm = np.argsort(keys, kind="mergesort")
-        seg = order[lo:hi].copy()
-        for x in range(hi - lo):
-            order[lo + x] = seg[perm[x]]
-        ks = keys[perm]
-        a = 0
-        while a < hi - lo:
-            b = a + 1
-            while b < hi - lo and ks[b] == ks[a]:
-                b += 1
-            if b - a > 1:
-                stack.append((lo + a, lo + b, depth + 1))
-            a = b
+            kbuf[x] = _word(data, starts, ends, order[x], depth)
+        _sort_run(order, kbuf, lo, hi, stack, depth)
 
 
-def _order_part(idx, counts, pre, data, starts, ends):
-    order = idx[np.lexsort((pre[idx], -counts[idx]))]
-    _refine(order, counts[order], pre[order], data, starts, ends)
+COUNT_CAP = 1 << 16   # counts bucketed directly; the few rows above are sorted apart
+
+
+@njit(cache=True, nogil=True)
+def _by_count_desc(order, counts, cap):
+    """``order`` stably reordered by count descending (a counting sort on ``min(count,
+    cap)``: the rows at or above ``cap`` come first, in their order); returns (the new
+    order, the number of rows at or above ``cap``)."""
+    hist = np.zeros(cap + 1, np.int64)
+    for r in order:
+        hist[min(counts[r], cap)] += 1
+    at = np.empty(cap + 1, np.int64)
+    o = 0
+    for c in range(cap, -1, -1):
+        at[c] = o
+        o += hist[c]
+    out = np.empty_like(order)
+    for r in order:
+        c = min(counts[r], cap)
+        out[at[c]] = r
+        at[c] += 1
+    return out, hist[cap]
+
+
+def _order_part(idx, counts, pre, pre1, data, starts, ends):
+    # by prefix (one key, numpy's fastest sort; no two rows tie on the whole string, so
+    # stability is not needed), then stably by count: (count desc, prefix asc) as a
+    # lexsort would give, in a fraction of its time
+    order, big = _by_count_desc(idx[np.argsort(pre[idx])], counts, COUNT_CAP)
+    if big > 1:
+        top = order[:big]
+        order[:big] = top[np.lexsort((pre[top], -counts[top]))]
+    _refine(order, counts[order], pre[order], pre1[order], data, starts, ends)
     return order
 
 
@@ -96,11 +144,12 @@ def order_rows(counts: np.ndarray, data: np.ndarray, starts: np.ndarray, ends: n
     """
     m = counts.size
     pre = _prefixes(data, starts, ends, 0)
+    pre1 = _prefixes(data, starts, ends, 1)   # the second words, read in row order
     if parts is None:
         import numba
         parts = numba.get_num_threads()
     if parts <= 1 or m < min_parallel:
-        return _order_part(np.arange(m), counts, pre, data, starts, ends)
+        return _order_part(np.arange(m), counts, pre, pre1, data, starts, ends)
     from concurrent.futures import ThreadPoolExecutor
     rng = np.random.default_rng(0)
     sample = rng.choice(m, size=min(m, 20_000), replace=False)
@@ -113,7 +162,7 @@ def order_rows(counts: np.ndarray, data: np.ndarray, starts: np.ndarray, ends: n
         part += (-counts > -counts[c]) | ((counts == counts[c]) & (pre >= pre[c]))
     groups = [np.flatnonzero(part == k) for k in range(parts)]
     with ThreadPoolExecutor(parts) as ex:
-        ordered = list(ex.map(lambda g: _order_part(g, counts, pre, data, starts, ends), groups))
+        ordered = list(ex.map(lambda g: _order_part(g, counts, pre, pre1, data, starts, ends), groups))
     return np.concatenate(ordered)
 
 
