@@ -85,16 +85,6 @@ def _merge_sorted(k1, v1, k2, v2):
                  np.ascontiguousarray(k2, np.uint64), np.ascontiguousarray(v2, np.int64))
 
 
-def _pair_counter(ops, be, n_terms: int, unit: bool):
-    """The backend's pair accumulator: on the CPU the row-bucket counter of ``engine.cooc.cpu_pairs``."""
-    if ops.name == "cpu":
-        import numba
-
-        from engine.cooc.cpu_pairs import CPUPairCounter
-        return CPUPairCounter(numba.get_num_threads(), n_terms, unit)
-    return ops.pairs(be, n_terms, unit)
-
-
 def map_partition(batches, backend, config: CoocConfig, vocabulary: Vocabulary) -> PairPartial:
     """Pass 2 over one partition: the pairs of the terms of ``vocabulary``.
 
@@ -127,7 +117,7 @@ def map_partition(batches, backend, config: CoocConfig, vocabulary: Vocabulary) 
         try:
             keys = cache.keys if cache.keys is not None else np.empty(0, np.uint64)
             type_to_id = vocabulary.ids(keys)
-            pairs = _pair_counter(ops, be, len(vocabulary), divisor == 1)
+            pairs = ops.pairs(be, len(vocabulary), divisor == 1)
             for tt, off in cache:
                 if tt.size == 0 or not len(vocabulary):
                     continue

@@ -8,8 +8,8 @@ One module a pass, the names all importable from here:
 ``kernels.cpu.cooc.pairs``
     the pair pass: pairs of frequent terms in a dense block per thread, the others
     counted by row then written to their row bucket (``*_dense_hist``, ``*_rest_write``;
-    ``*_dense_rest`` append them to per-thread buffers instead: the former
-    ``engine.cooc.backends.CPUPairs``); distinct ids per document; the final columns.
+    ``*_dense_rest`` append them to per-thread buffers instead: kept for their tests, no
+    longer called by the job); distinct ids per document; the final columns.
 ``kernels.cpu.cooc.rest``
     the pairs outside the dense block, by row bucket: the buckets planned from a row
     histogram, each reduced in one thread's cache (counters or radix sort), compacted
