@@ -56,7 +56,8 @@ def text_options(stopwords: str | None, strip_accents: bool = False, min_token_l
 def hash_token(token: str) -> int:
     """xxHash64 (seed 0) of a normalised token, as the kernels compute it."""
     from kernels.hashing import xxh64
-    b = np.frombuffer(token.encode("utf-8"), dtype=np.uint8)
+    # a writable buffer: the kernels' own signature of xxh64, not a second (read-only) compilation
+    b = np.frombuffer(bytearray(token.encode("utf-8")), dtype=np.uint8)
     return int(xxh64(b, 0, b.size, 0))
 
 

@@ -30,7 +30,7 @@ M2 = np.uint64(0x94D049BB133111EB)
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")   # one line: inlined, not compiled once per literal shift
 def rotl64(x, r):
     return (x << np.uint64(r)) | (x >> np.uint64(64 - r))
 

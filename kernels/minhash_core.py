@@ -60,7 +60,7 @@ def char_shingles_doc(norm, s, e, n, ncp, out_hash, out_start, out_len, o):
         return char_ngrams_doc(norm, s, e, n, out_hash, out_start, out_len, o)
     if ncp <= 0:
         return 0
-    out_hash[o] = xxh64(norm, s, e - s, 0)
+    out_hash[o] = xxh64(norm, s, e - s, np.int64(0))
     out_start[o] = s
     out_len[o] = e - s
     return 1

@@ -30,7 +30,7 @@ def _close_token(out, ts, j, nch, tok_start, tok_len, tok_nch, tok_hash, k, writ
         tok_len[k] = j - ts
         if tok_nch.size:   # empty: not asked for
             tok_nch[k] = nch
-        tok_hash[k] = xxh64(out, ts, j - ts, 0)
+        tok_hash[k] = xxh64(out, ts, j - ts, np.int64(0))
     return k + 1
 
 
@@ -50,8 +50,10 @@ def normalize_tokenize_doc(data, s, e, flags, map_off, map_len, map_cps, out, o,
     i = s
     j = o
     k = k0
-    ts = -1
-    nch = 0
+    # typed starting values, not literals: numba would otherwise compile the callees once
+    # more for the literal types it sees first (Literal[int](-1), Literal[int](0))
+    ts = np.int64(-1)
+    nch = np.int64(0)
     prev_space = False
     while i < e:
         b0 = data[i]
@@ -118,8 +120,8 @@ def tokenize_doc(norm, s, e, flags, tok_start, tok_len, tok_nch, tok_hash, k0, w
     """Tokens of already-normalised ``norm[s:e]`` (the slow-path documents); returns the count."""
     k = k0
     i = s
-    ts = -1
-    nch = 0
+    ts = np.int64(-1)   # typed, not literal: see normalize_tokenize_doc
+    nch = np.int64(0)
     while i < e:
         cp, n = utf8_decode(norm, i, e)
         if flags[cp] & WORD:
@@ -208,7 +210,7 @@ def char_ngrams_doc(norm, s, e, n, out_hash, out_start, out_len, o):
             c += 1
         if c < n:
             break
-        out_hash[k] = xxh64(norm, i, j - i, 0)
+        out_hash[k] = xxh64(norm, i, j - i, np.int64(0))
         out_start[k] = i
         out_len[k] = j - i
         k += 1

@@ -47,8 +47,8 @@ def parse_memory(spec) -> int:
     """Bytes of ``spec``: ``"2GB"``, ``"512MB"``, ``1e9``; None: a quarter of the RAM (>= 256 MB)."""
     if spec is None:
         try:
-            import psutil
-            total = psutil.virtual_memory().total
+            from engine.memory import total_memory
+            total = total_memory()
         except Exception:
             total = 8 << 30
         return max(256 << 20, total // 4)

@@ -23,7 +23,7 @@ from numba import njit, prange
 from kernels.hashing import combine
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _set_size(m):
     """Slots of a document's set for ``m`` n-grams: a power of two, at most half full."""
     cap = 16

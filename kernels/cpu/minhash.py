@@ -22,7 +22,7 @@ from kernels.minhash_core import (
 from kernels.text_core import count_codepoints
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)   # serial: under 1% of a 100 MB run, a parallel compile costs more
 def word_shingles(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
     for d in prange(tok_offsets.size - 1):
         word_shingles_doc(tok_hash, tok_offsets[d], tok_offsets[d + 1], n, out_hash, out_first,
@@ -66,17 +66,17 @@ def compact(h, offsets, counts, out_offsets, out):
             out[o + i] = h[s + i]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)   # serial: under 1% of a 100 MB run, a parallel compile costs more
 def signatures(hashes, offsets, pa, pb, sig):
     for d in prange(offsets.size - 1):
-        minhash_doc(hashes, offsets[d], offsets[d + 1], pa, pb, 0, pa.size, sig, d)
+        minhash_doc(hashes, offsets[d], offsets[d + 1], pa, pb, 0, pa.size, sig, np.int64(d))
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)   # serial: under 1% of a minhash run, a parallel compile costs more
 def band_keys(sig, bands, rows, keys):
     for d in prange(sig.shape[0]):
         for j in range(bands):
-            keys[j, d] = band_key(sig, d, j, rows)
+            keys[j, d] = band_key(sig, np.int64(d), j, rows)
 
 
 @njit(parallel=True, cache=True)
@@ -103,7 +103,7 @@ def equal_matrix(sig, k, out):
     n = sig.shape[0]
     for i in prange(n):
         for j in range(n):
-            out[i, j] = equal_slots(sig, i, j, k)
+            out[i, j] = equal_slots(sig, np.int64(i), j, k)
 
 
 # ---------------------------------------------------------------------------- fused text -> signature
@@ -128,7 +128,7 @@ def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop,
     tsc, sh, s_first, s_len = sc
     if char:
         nt, ln, tsc = doc_tokens(data, s, e, flags, map_off, map_len, map_cps, max_expand,
-                                 stop[:0], 1, tsc)
+                                 stop[:0], np.int64(1), tsc)
     else:
         nt, ln, tsc = doc_tokens(data, s, e, flags, map_off, map_len, map_cps, max_expand,
                                  stop, min_len, tsc)
@@ -137,19 +137,19 @@ def doc_shingles(data, s, e, flags, map_off, map_len, map_cps, max_expand, stop,
     norm = tsc[0]
     t_hash = tsc[4]
     if char:
-        ncp = count_codepoints(norm, 0, ln)
+        ncp = count_codepoints(norm, np.int64(0), ln)
         m = ncp - n + 1 if ncp >= n else (1 if ncp > 0 else 0)
         if m > sh.size:
             sh = np.empty(m, np.uint64)
             s_first = np.empty(m, np.int64)
             s_len = np.empty(m, np.int32)
-        char_shingles_doc(norm, 0, ln, n, ncp, sh, s_first, s_len, 0)
+        char_shingles_doc(norm, np.int64(0), ln, n, ncp, sh, s_first, s_len, np.int64(0))
     else:
         m = nt - n + 1 if nt >= n else (1 if nt > 0 else 0)
         if m > sh.size:
             sh = np.empty(m, np.uint64)
             s_first = np.empty(m, np.int64)
-        word_shingles_doc(t_hash, 0, nt, n, sh, s_first, 0)
+        word_shingles_doc(t_hash, np.int64(0), nt, n, sh, s_first, np.int64(0))
     return m, (tsc, sh, s_first, s_len)
 
 
@@ -174,7 +174,7 @@ def text_signatures(data, offsets, flags, map_off, map_len, map_cps, max_expand,
                                  max_expand, stop, min_len, char, n, sc)
             nsh[d] = m
             if m >= 0:
-                minhash_doc(sc[1], 0, m, pa, pb, 0, pa.size, sig, d)
+                minhash_doc(sc[1], np.int64(0), m, pa, pb, 0, pa.size, sig, d)
 
 
 @njit(parallel=True, cache=True, nogil=True)

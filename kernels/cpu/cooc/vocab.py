@@ -216,7 +216,7 @@ def type_rehash(old, new, mask):
             new[2 * s + 1] = old[2 * q + 1]
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)   # serial: under 0.5% of a 100 MB run, a parallel compile costs more
 def lookup_ids(sorted_hashes, sorted_ids, hashes):
     """Term id of every token (-1 for a pruned term): the CPU twin of the GPU lookup."""
     out = np.empty(hashes.size, np.int32)
@@ -225,7 +225,7 @@ def lookup_ids(sorted_hashes, sorted_ids, hashes):
     return out
 
 
-@njit(parallel=True, cache=True)
+@njit(cache=True)   # serial: under 1% of a 100 MB run, a parallel compile costs more
 def gather_ids(type_to_id, types, out):
     """Term id of every token from its type number."""
     for i in prange(types.size):
