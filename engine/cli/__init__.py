@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gc
 import importlib
+import importlib.abc
 import os
+import sys
 
 import typer
 
@@ -127,9 +129,43 @@ def tune_process() -> None:
       ~150,000 objects that all live until the exit, and the default thresholds walk
       them again and again (about 300 collections, 0.1 s, before the first batch).
       Per batch a job allocates a few large arrays, not many small objects.
+    * numba's BLAS probe skipped (:class:`_SkipNumbaBlasProbe`): 0.08-0.1 s of every command.
     """
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     gc.set_threshold(*GC_THRESHOLDS)
+    if os.environ.get("CORPUS_ENGINE_NUMBA_BLAS_PROBE", "0") != "1" and "scipy" not in sys.modules:
+        sys.meta_path.insert(0, _SkipNumbaBlasProbe())
+
+
+class _SkipNumbaBlasProbe(importlib.abc.MetaPathFinder):
+    """Refuse ``scipy`` to the one probe numba runs when it loads its array functions.
+
+    ``numba.np.arraymath`` imports ``scipy.linalg.cython_blas`` at import time (``_check_blas``)
+    only to decide whether ``np.convolve``/``np.correlate`` may call BLAS; importing
+    scipy.linalg (and, through it, numpy.f2py and numpy.testing) is 0.08-0.1 s of every
+    command, and no kernel uses those functions.  The probe then reads "no BLAS"; every
+    other import of scipy (numba's linear algebra compiles ``ensure_blas`` again, the
+    engine's own uses) is untouched, and the finder removes itself after the probe.
+    ``CORPUS_ENGINE_NUMBA_BLAS_PROBE=1`` keeps numba's probe.
+    """
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "scipy" and not name.startswith("scipy."):
+            return None
+        if "numba.np.arraymath" in sys.modules and hasattr(sys.modules["numba.np.arraymath"], "_HAVE_BLAS"):
+            self._remove()           # the probe has run: nothing more to refuse
+            return None
+        frame = sys._getframe(1)
+        while frame is not None:
+            if frame.f_code.co_name == "_check_blas" and frame.f_globals.get("__name__") == "numba.np.arraymath":
+                self._remove()
+                raise ImportError("scipy not imported for numba's BLAS probe (corpus start-up)")
+            frame = frame.f_back
+        return None
+
+    def _remove(self) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
 
 
 if __name__ == "__main__":
