@@ -26,7 +26,7 @@ import ctypes
 import os
 from contextlib import contextmanager
 
-__all__ = ["retain_freed_memory", "small_pages", "total_memory"]
+__all__ = ["available_memory", "retain_freed_memory", "small_pages", "total_memory"]
 
 _M_TRIM_THRESHOLD = -1   # glibc malloc.h
 _M_MMAP_MAX = -4
@@ -62,6 +62,21 @@ def total_memory() -> int:
     except (AttributeError, ValueError, OSError):   # no sysconf names (Windows, some BSDs)
         import psutil
         return psutil.virtual_memory().total
+
+
+def available_memory() -> int:
+    """Memory available to a new allocation, in bytes (``psutil.virtual_memory().available``).
+
+    Linux: ``MemAvailable`` of ``/proc/meminfo``, what psutil reads, without its import."""
+    try:
+        with open("/proc/meminfo", "rb") as f:
+            for line in f:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    import psutil  # other systems, or a kernel without MemAvailable (before 3.14)
+    return psutil.virtual_memory().available
 
 
 @contextmanager

@@ -51,3 +51,12 @@ def test_small_pages_turns_numpy_huge_pages_off_and_restores():
         assert setter(True) is True          # restored after
     finally:
         setter(before)
+
+
+def test_machine_memory_matches_psutil():
+    """total_memory / available_memory read what psutil reads (the oracle), without importing it."""
+    import psutil
+    assert mem.total_memory() == psutil.virtual_memory().total
+    # available memory moves between two reads: compare within 5 %
+    avail = psutil.virtual_memory().available
+    assert abs(mem.available_memory() - avail) <= 0.05 * avail

@@ -208,7 +208,7 @@ class CoocResult:
         ia, ib = ia[o], ib[o]
         rows = o if sel is None else sel[o]
         vocab = arrow_arrays.strings(self.vocab)
-        cols = {"term_a": vocab.take(arrow_arrays.numeric(ia)), "term_b": vocab.take(arrow_arrays.numeric(ib))}
+        cols = {"term_a": arrow_arrays.take_strings(vocab, ia), "term_b": arrow_arrays.take_strings(vocab, ib)}
         for name, v in self.measures(rows).items():
             cols[name] = arrow_arrays.numeric(v)
         return pa.table(cols).replace_schema_metadata(self._schema_meta())

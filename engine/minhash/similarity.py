@@ -53,12 +53,12 @@ def _check_similarity_memory(n: int, backend, exact: bool, n_shingles: int = 0,
     Without this an n x n matrix of a large corpus (``--max-docs`` raised) allocates
     until the kernel's out-of-memory killer ends the process without a message.
     """
-    import psutil
+    from engine.memory import available_memory
     docs = f"at least {n} documents (read so far)" if so_far else f"{n} documents"
     advice = "use `corpus minhash` for large corpora, or lower --max-docs"
     matrix_gb = 8 * n * n / 1e9
     need = _similarity_bytes(n, exact, n_shingles)
-    avail = psutil.virtual_memory().available
+    avail = available_memory()
     if need > avail:
         raise CorpusError(f"similarity: {docs} need {need / 1e9:.1f} GB (a {matrix_gb:.1f} GB matrix "
                           f"and its temporaries), {avail / 1e9:.1f} GB available; {advice}")
