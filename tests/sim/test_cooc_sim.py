@@ -239,3 +239,127 @@ def test_narrow_copies_the_fewest_whole_bytes(top, width):
     assert np.array_equal(narrow_to_host(be, dev), host)
     assert be.copied()[1] - before == width * host.size
     assert narrow_to_host(be, be.to_device(np.empty(0, np.int64))).size == 0
+
+
+# -- associates, the full table and the .npz: only what each output is made of crosses -------
+def _width(values) -> int:
+    """Bytes of the narrowest whole-byte unsigned integer holding every value (1 at least)."""
+    top = int(np.max(values)) if np.size(values) else 0
+    return max(1, (top.bit_length() + 7) // 8)
+
+
+def _strings_bytes(words) -> int:
+    """What a list of spellings costs to cross: their UTF-8 bytes and narrowed lengths."""
+    lens = [len(w.encode()) for w in words]
+    return sum(lens) + len(lens) * _width(lens)
+
+
+def _every_row_bytes(c) -> int:
+    """The full table's crossing, from the CPU result: per term its number of rows, per row
+    the larger id and the count, the spellings, the margins."""
+    per_term = np.bincount(c.a, minlength=c.n_terms)
+    m, _ = c._margins()
+    return (c.n_terms * _width(per_term) + c.nnz * (_width(c.b) + _width(c.raw)) + _strings_bytes(c.vocab)
+            + c.n_terms * _width(m))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+def test_associates_chosen_on_the_device_equal_cpu(cfg):
+    """``associates(term, measure, top)``: the term looked up on the device, its rows ranked
+    there, the candidates' measures recomputed on the host: the CPU's table for every measure
+    and top (ties included), and neither the pairs nor the vocabulary come to the host."""
+    b = batch_from_texts(TEXTS * 2)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    terms = [t for t in ("nvidia", "openai", "de", "gigawatts", "a") if t in c.vocab]
+    assert len(terms) >= 3
+    for term in terms:
+        n = int((((c.a == c.term_id(term)) | (c.b == c.term_id(term))) & (c.a != c.b)).sum())
+        for measure in ("count", "pmi", "npmi", "llr"):
+            for top in (1, 2, max(1, n // 2), n, None):
+                assert g.associates(term.upper(), measure, top).equals(c.associates(term.upper(), measure, top),
+                                                                       check_metadata=True), (term, measure, top)
+        assert g.spelling(term.title()) == term
+    assert "raw" not in vars(g) and "vocab" not in vars(g) and "associate_rows_to_host" in g.stats.counters
+    from engine.errors import ParameterError
+    for bad in ("zzz-not-a-term", "two words"):
+        with pytest.raises(ParameterError) as eg:
+            g.associates(bad)
+        with pytest.raises(ParameterError) as ec:
+            c.associates(bad)
+        assert str(eg.value) == str(ec.value) and eg.value.param == "term"
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[:3], ids=CONFIG_IDS[:3])
+def test_associates_bytes_to_host(cfg):
+    """What crosses for ``associates("nvidia", top=None)``: the term's id (8 bytes), then per
+    row of the term its local pair number and count, per term named its spelling and margin
+    (before: every pair, term and margin, 16 bytes a pair at least)."""
+    b = batch_from_texts(TEXTS * 2)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    before = g.stats.device_to_host_bytes
+    table = g.associates("nvidia", None, None)
+    t = c.term_id("nvidia")
+    rows = np.flatnonzero(((c.a == t) | (c.b == t)) & (c.a != c.b))
+    ids = np.unique(np.concatenate([c.a[rows], c.b[rows], [t]]))
+    local = np.searchsorted(ids, c.a[rows]) * ids.size + np.searchsorted(ids, c.b[rows])
+    m, _ = c._margins()
+    want = (8 + rows.size * (_width(local) + _width(c.raw[rows])) + ids.size * _width(m[ids])
+            + _strings_bytes([c.vocab[i] for i in ids]))
+    assert table.num_rows == rows.size > 3
+    assert g.stats.device_to_host_bytes - before == want < 16 * c.nnz
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+def test_full_table_and_npz_bring_back_their_content_only(cfg, tmp_path):
+    """``table()`` of every row, then ``write_npz``: the table's crossing is the pairs (per
+    term its number of rows, per row the larger id and the count, narrowed), the spellings and
+    the margins; the .npz adds the term counts only.  The files equal the CPU's member for
+    member (the zip's timestamps aside), the vocabulary byte for byte."""
+    import zipfile
+    b = batch_from_texts(TEXTS * 2)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    before = g.stats.device_to_host_bytes
+    assert g.table().equals(c.table(), check_metadata=True)
+    assert g.stats.device_to_host_bytes - before == _every_row_bytes(c)
+    mid = g.stats.device_to_host_bytes
+    (pc, vc), (pg, vg) = c.write_npz(tmp_path / "c.npz"), g.write_npz(tmp_path / "g.npz")
+    assert g.stats.device_to_host_bytes - mid == c.n_terms * _width(c.term_count)
+    assert vc.read_bytes() == vg.read_bytes()
+    with zipfile.ZipFile(pc) as zc, zipfile.ZipFile(pg) as zg:
+        assert zc.namelist() == zg.namelist()
+        for name in zc.namelist():
+            assert zc.read(name) == zg.read(name), name
+    # and the .npz alone, on a fresh result, crosses the same: nothing more than its content
+    g2 = run(b, GPU, cfg)
+    before = g2.stats.device_to_host_bytes
+    g2.write_npz(tmp_path / "g2.npz")
+    assert g2.stats.device_to_host_bytes - before == _every_row_bytes(c) + c.n_terms * _width(c.term_count)
+    assert "rank" not in vars(g2) or g2.rank is None   # the code point rank is not needed, nor brought
+
+
+def test_cli_outputs_on_the_gpu_equal_cpu_byte_for_byte(tmp_path):
+    """``corpus cooc`` with ``--device gpu`` (simulated) and ``--device cpu``: ``--term`` with
+    and without ``--top``, the full table and the .npz give the same files."""
+    import json
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(TEXTS * 2)), "utf-8")
+    runs = {"assoc": ["--term", "Nvidia", "--measure", "npmi"], "assoc-top": ["--term", "nvidia", "--top", "3"],
+            "full": ["--window", "3"], "top": ["--top", "5"], "npz": ["--window", "doc"]}
+    for name, opts in runs.items():
+        ext = ".npz" if name == "npz" else ".csv"
+        for dev in ("cpu", "gpu"):
+            r = CliRunner().invoke(app, ["cooc", str(src), "--min-count", "1", "--device", dev, "--quiet",
+                                         "-o", str(tmp_path / f"{name}-{dev}{ext}"), *opts])
+            assert r.exit_code == 0, r.output
+        c, g = tmp_path / f"{name}-cpu{ext}", tmp_path / f"{name}-gpu{ext}"
+        if ext == ".csv":
+            assert c.read_bytes() == g.read_bytes() and c.stat().st_size > 100, name
+        else:
+            with zipfile.ZipFile(c) as zc, zipfile.ZipFile(g) as zg:
+                assert [zc.read(n) for n in zc.namelist()] == [zg.read(n) for n in zg.namelist()]
+            assert (tmp_path / "npz-cpu.vocab.tsv").read_bytes() == (tmp_path / "npz-gpu.vocab.tsv").read_bytes()
