@@ -31,7 +31,7 @@ from engine.cooc import config as C
 from engine.gpu.arrays import gather_spans, offsets_of, reduce_by_key, segment_of
 from engine.text import tokenize
 
-__all__ = ["ops_for", "GPUPairs", "reduce_by_key", "merge_sorted_runs"]
+__all__ = ["ops_for", "GPUPairs", "doc_pieces", "reduce_by_key", "merge_sorted_runs"]
 
 
 def merge_sorted_runs(k1, v1, k2, v2):
@@ -65,6 +65,26 @@ def _cpu_doc_rows(ids, doc_off):
 # Pairs a chunk of the GPU's pair generation holds at most (plus one token's or one row's):
 # 16 bytes a pair (key + weight), so 1 GiB; lowered to fit the backend's memory budget.
 GPU_CHUNK_PAIRS = 1 << 26
+
+
+# Pairs a thread of the GPU's document pairs writes at most: a document of u distinct terms
+# has u(u + 1)/2 pairs, row r of it u - r; a long row is cut in pieces of this many.
+DOC_PIECE_PAIRS = 256
+
+
+def doc_pieces(xp, row_end, piece: int):
+    """The rows of the document pairs (row r: ids r .. ``row_end[r]``) cut in pieces of at most
+    ``piece`` pairs, on the device: the row of each piece, its first id and the pieces' pair
+    offsets (int64[pieces + 1]): the pairs in row order, as one thread a row would write them."""
+    n = int(row_end.size)
+    row_pairs = row_end - xp.arange(n, dtype=np.int64)
+    pstart = offsets_of(xp, (row_pairs + (piece - 1)) // piece)
+    n_pieces = int(pstart[-1])
+    row = segment_of(xp, pstart, n_pieces)
+    k = (xp.arange(n_pieces, dtype=np.int64) - pstart[row]) * piece   # pairs of the row before the piece
+    row_off = offsets_of(xp, row_pairs)
+    off = xp.concatenate([row_off[row] + k, row_off[-1:]])
+    return row, row + k, off
 
 
 class GPUPairs:
@@ -178,10 +198,11 @@ class GPUPairs:
         uids = xp.ascontiguousarray((uk & C.LOW32).astype(np.int32))
         uoff = xp.searchsorted(udoc, xp.arange(nd + 1, dtype=np.int64), side="left")
         row_end = uoff[udoc + 1]
-        off = offsets_of(xp, row_end - xp.arange(uids.size, dtype=np.int64))
+        piece_row, piece_q0, off = doc_pieces(xp, row_end, DOC_PIECE_PAIRS)
         for lo, hi, p0, p1 in self._chunks(off):
             keys, wts = xp.empty(p1 - p0, np.uint64), xp.empty(p1 - p0, np.int64)
-            self.k.doc_pair_write(hi - lo, uids, row_end, np.int64(lo), np.int64(hi), off, np.int64(p0), keys, wts)
+            self.k.doc_pair_write(hi - lo, uids, piece_row, piece_q0, np.int64(lo), np.int64(hi), off,
+                                  np.int64(p0), keys, wts)
             self._push(keys, wts)
 
     def arrays(self):

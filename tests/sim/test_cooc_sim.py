@@ -78,22 +78,25 @@ def test_window_pair_kernels(window, harmonic):
     assert got == [(int(a), int(b), int(w)) for a, b, w in want]
 
 
-def test_doc_pair_kernel():
+@pytest.mark.parametrize("piece", [1, 2, 3, 100])
+def test_doc_pair_kernel_in_pieces(piece):
+    """Document rows (row r: ids r .. row_end[r]) cut in pieces of at most ``piece`` pairs, the
+    pieces written in two chunks: every pair of every row, in row order, as written by hand."""
+    from engine.cooc.backends import doc_pieces
     uids = np.array([0, 2, 5, 1, 3, 0, 1, 2, 3, 4], np.int32)
     row_end = np.array([3, 3, 3, 5, 5, 10, 10, 10, 10, 10], np.int64)
-    counts = row_end - np.arange(uids.size)
-    off = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    total = int(counts.sum())
+    prow, pq0, off = doc_pieces(np, row_end, piece)
+    lens = np.diff(off)
+    assert lens.max() <= piece and off[-1] == (row_end - np.arange(uids.size)).sum()
+    total = int(off[-1])
     kg_, wg = np.empty(total, np.uint64), np.empty(total, np.int64)
-    kc_, wc = np.empty(total, np.uint64), np.empty(total, np.int64)
-    for lo, hi in ((0, 4), (4, uids.size)):
-        base, end = int(off[lo]), int(off[hi]) if hi < uids.size else total
-        RAW.launch(kg.doc_pair_write, hi - lo, uids, row_end, np.int64(lo), np.int64(hi), off, np.int64(base),
+    cut = prow.size // 2
+    for lo, hi in ((0, cut), (cut, prow.size)):
+        base, end = int(off[lo]), int(off[hi])
+        RAW.launch(kg.doc_pair_write, hi - lo, uids, prow, pq0, np.int64(lo), np.int64(hi), off, np.int64(base),
                    kg_[base:end], wg[base:end])
-    for r in range(uids.size):
-        core.doc_pairs_row(uids, r, row_end[r], kc_, wc, off[r])
-    assert np.array_equal(kg_, kc_) and np.array_equal(wg, wc)
-    assert [divmod(int(k), 1 << 32) for k in kg_[:3]] == [(0, 0), (0, 2), (0, 5)] and (wg == 1).all()
+    want = [(min(uids[r], uids[q]), max(uids[r], uids[q])) for r in range(uids.size) for q in range(r, row_end[r])]
+    assert [divmod(int(k), 1 << 32) for k in kg_] == [(int(a), int(b)) for a, b in want] and (wg == 1).all()
 
 
 @pytest.mark.parametrize("cfg", [CoocConfig(window=2, min_count=1), CoocConfig(window=3, weighting="harmonic", min_count=2),
@@ -363,3 +366,33 @@ def test_cli_outputs_on_the_gpu_equal_cpu_byte_for_byte(tmp_path):
             with zipfile.ZipFile(c) as zc, zipfile.ZipFile(g) as zg:
                 assert [zc.read(n) for n in zc.namelist()] == [zg.read(n) for n in zg.namelist()]
             assert (tmp_path / "npz-cpu.vocab.tsv").read_bytes() == (tmp_path / "npz-gpu.vocab.tsv").read_bytes()
+
+
+@pytest.mark.parametrize("piece", [256, 7])
+def test_long_document_pairs_in_pieces_equal_cpu(piece, monkeypatch):
+    """``--window doc`` with a long document (300 distinct terms: 45150 pairs, rows of up to
+    300): its rows cut in pieces of at most ``piece`` pairs, one thread a piece; the counts,
+    document frequencies and table equal the CPU's."""
+    from engine.cooc import backends
+    words = [f"w{i}" for i in range(300)]
+    long_doc = " ".join(words[(i * 7) % 300] for i in range(900))
+    texts = TEXTS[:3] + [long_doc] + TEXTS[3:] + [" ".join(words[::3])]
+    seen = []
+    pieces = backends.doc_pieces
+
+    def recorded(xp, row_end, size):
+        out = pieces(xp, row_end, size)
+        seen.append((int(GPU.to_host(row_end - xp.arange(int(row_end.size), dtype=np.int64)).max()),
+                     int(GPU.to_host(out[2][1:] - out[2][:-1]).max())))
+        return out
+    monkeypatch.setattr(backends, "DOC_PIECE_PAIRS", piece)
+    monkeypatch.setattr(backends, "doc_pieces", recorded)
+    cfg = CoocConfig(window="doc", min_count=1)
+    b = batch_from_texts(texts)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    longest_row, longest_piece = seen[0]
+    assert longest_row == 300 and longest_piece == min(piece, 300)
+    assert c.nnz > 300 * 299 // 2
+    for name in ("a", "b", "raw", "doc_freq", "term_count"):
+        assert np.array_equal(getattr(c, name), getattr(g, name)), name
+    assert c.table(None, 50).equals(g.table(None, 50))

@@ -10,7 +10,7 @@ buffer (sequential writes).  A full buffer stops its thread at a token boundary
 again, so memory stays bounded.  The windows and keys are those of the shared cores
 (``kernels.cooc_core``: :func:`~kernels.cooc_core.window_stop`,
 :func:`~kernels.cooc_core.ordered_pair`, :func:`~kernels.cooc_core.pack_pair`), which the
-CUDA twins call through ``window_pairs`` / ``doc_pairs_row``.
+CUDA twins call through ``window_pairs`` / ``doc_pairs_span``.
 
 :func:`doc_unique` gives the sorted distinct ids of each document (the rows of the
 document mode); :func:`dense_row_counts` and :func:`assemble` write the final columns
