@@ -133,7 +133,7 @@ def test_gpu_partitions_combine_like_one_cpu_run(cfg):
 @pytest.mark.parametrize("cfg", [CoocConfig(window=3, weighting="harmonic", min_count=1), CoocConfig(window="doc", min_count=1)],
                          ids=["w3-harmonic", "doc"])
 def test_pairs_in_many_tiny_chunks_equal_cpu(cfg, monkeypatch):
-    """Pair generation bounded to 7 pairs a chunk (plus one token's or one row's): many
+    """Pair generation bounded to 7 pairs a chunk (plus one token's or one piece's): many
     chunks, each reduced and merged on the device, the same table as the CPU."""
     from engine.cooc import backends
     chunks = []
