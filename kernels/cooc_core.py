@@ -9,7 +9,7 @@ threads add it (the float weight ``1/d`` is ``(L // d) / L``).
 
 Every core is a plain ``@numba.njit`` function without allocation: the CPU
 kernels (``kernels.cpu.cooc``) call them inside ``prange`` loops, the CUDA
-kernels (``kernels.cuda.cooc``) from one thread per token or per row.  The CPU
+kernels (``kernels.cuda.cooc``) from one thread per token or per piece of a row.  The CPU
 pair pass does not materialise every pair (it counts frequent ones in a dense
 block), but it walks the same windows (:func:`window_stop`) and builds the same
 keys (:func:`ordered_pair`, :func:`pack_pair`) as :func:`window_pairs`.
@@ -91,17 +91,18 @@ def window_pairs(ids, i, e, window, wtab, keys, wts, o, write):
 
 
 @njit(cache=True)
-def doc_pairs_row(uids, r, e, keys, wts, o):
-    """Row ``r`` of a document's sorted unique ids ``uids[.. e)``: pairs (uids[r], uids[q]), q >= r.
+def doc_pairs_span(uids, r, q0, q1, keys, wts, o):
+    """Pairs (uids[r], uids[q]) for q in ``q0 .. q1`` of a document's sorted unique ids, written
+    at ``o, o + 1, ...`` (weight 1); returns their number.
 
-    The pair q == r is the term itself: summed over documents it is the
-    document frequency.  Returns the number of pairs written (``e - r``).
+    Row ``r`` of a document ending at ``e`` is ``q0 = r .. q1 = e`` (the pair q == r is the term
+    itself: summed over documents, its document frequency); a long row is written in pieces.
     """
     a = uids[r]
-    for q in range(r, e):
-        keys[o + q - r] = pair_key(a, uids[q])
-        wts[o + q - r] = 1
-    return e - r
+    for q in range(q0, q1):
+        keys[o + q - q0] = pair_key(a, uids[q])
+        wts[o + q - q0] = 1
+    return q1 - q0
 
 
 @njit(cache=True)

@@ -65,7 +65,7 @@ def register(app) -> None:
                 ctx.report(reader)
                 if term is not None:
                     table = res.associates(term, measure, top or 10)
-                    title = f"terms most associated with {res.vocab[res.term_id(term)]!r} by {measure}"
+                    title = f"terms most associated with {res.spelling(term)!r} by {measure}"
                 else:
                     table = res.table(measure, top)
                     title = f"co-occurring pairs by {measure}"

@@ -236,15 +236,22 @@ class CoocResult:
         if len(toks) != 1:
             raise ParameterError(f"term must be a single word after normalisation, got {term!r} "
                                  f"({len(toks)} tokens)", param="term")
-        h = hash_token(toks[0])
-        if self._hash_index is None:
-            self._hash_index = {hash_token(t): i for i, t in enumerate(self.vocab)}
-        i = self._hash_index.get(h)
+        i = self._id_of_hash(hash_token(toks[0]))
         if i is None:
-            raise ParameterError(f"term: {term!r} is not in the vocabulary ({len(self.vocab)} terms after "
+            raise ParameterError(f"term: {term!r} is not in the vocabulary ({self.n_terms} terms after "
                                  f"min_count {self.config.min_count} / max_vocab {self.config.max_vocab}"
                                  f"{', stop words removed' if self.config.text.stopwords else ''})", param="term")
         return i
+
+    def _id_of_hash(self, h: int) -> int | None:
+        """The term id of the token hash ``h`` (None: not in the vocabulary)."""
+        if self._hash_index is None:
+            self._hash_index = {hash_token(t): i for i, t in enumerate(self.vocab)}
+        return self._hash_index.get(h)
+
+    def spelling(self, term: str) -> str:
+        """The vocabulary's spelling of ``term`` (normalised; :meth:`term_id` raises)."""
+        return self.vocab[self.term_id(term)]
 
     def associates(self, term: str, measure: str | None = None, top: int | None = 10) -> pa.Table:
         """The terms most associated with one term.
@@ -269,7 +276,10 @@ class CoocResult:
             ``term`` or ``measure`` is not valid.
         """
         measure = self._check_measure(measure)
-        t = self.term_id(term)
+        return self._associates(self.term_id(term), measure, top)
+
+    def _associates(self, t: int, measure: str, top: int | None) -> pa.Table:
+        """:meth:`associates` of the term id ``t``."""
         sel = np.flatnonzero(((self.a == t) | (self.b == t)) & (self.a != self.b))
         other = np.where(self.a[sel] == t, self.b[sel], self.a[sel])
         ms = self.measures(sel)

@@ -16,9 +16,13 @@ the marginals summed on the device (exact int64).  The result is a
 rows on the device and brings back only those rows and the terms they name.
 
 What crosses to the host (all through ``backend.to_host``, counted): the tokenizer's sizes
-per document, scalars (sizes, the top's threshold), and the output rows with their terms
-(on 357 KB of text, ``cooc --top 1000``: 13 kB, 3.7 % of the text; it was 1.47 MB, every
-distinct pair).  The top's rows are ordered on the host, where their measures are computed
+per document, scalars (sizes, the top's threshold), and what each output is made of
+(:mod:`engine.gpu.cooc_result`): for ``--top`` the output rows with their terms (on 357 KB of
+text, ``cooc --top 1000``: 13 kB, 3.7 % of the text; it was 1.47 MB, every distinct pair);
+for ``associates`` the asked term's rows (ranked on the device) and the terms they name (top
+10: 112 bytes; it was 1.23 MB); for the table of every row and the ``.npz`` the pairs in
+narrowed columns, the spellings and margins (and term counts: .npz), 4.5 bytes a pair
+(325 kB; it was 1.23 MB).  Rows are ordered on the host, where their measures are computed
 again by the CPU kernel: CUDA's ``log`` may differ from the host's by an ulp, and the output
 must be the CPU's bit for bit; the rows cross in any case.
 
@@ -54,7 +58,8 @@ class DeviceVocabulary:
     def to_host(self, backend, stats):
         """The :class:`engine.cooc.vocabulary.Vocabulary` (every term to the host)."""
         from engine.cooc.vocabulary import Vocabulary
-        return Vocabulary(host_strings(backend, self.sdata, self.soff), backend.to_host(self.keys),
+        from engine.gpu.cooc_result import strings_to_host
+        return Vocabulary(strings_to_host(backend, self.sdata, self.soff), backend.to_host(self.keys),
                           backend.to_host(self.counts), backend.to_host(self.rank), stats)
 
 
@@ -65,12 +70,6 @@ class DevicePairs:
 
     def __init__(self, a, b, raw, m, t: int, doc_freq):
         self.a, self.b, self.raw, self.m, self.t, self.doc_freq = a, b, raw, m, t, doc_freq
-
-
-def host_strings(backend, sdata, soff) -> list[str]:
-    """The strings ``sdata[soff[i]:soff[i + 1]]`` as Python strings (both arrays to the host)."""
-    data, off = backend.to_host(sdata).tobytes(), backend.to_host(soff).tolist()
-    return [data[s:e].decode("utf-8") for s, e in zip(off[:-1], off[1:])]
 
 
 def _batch_types(xp, toks, doc_base: int):

@@ -78,22 +78,25 @@ def test_window_pair_kernels(window, harmonic):
     assert got == [(int(a), int(b), int(w)) for a, b, w in want]
 
 
-def test_doc_pair_kernel():
+@pytest.mark.parametrize("piece", [1, 2, 3, 100])
+def test_doc_pair_kernel_in_pieces(piece):
+    """Document rows (row r: ids r .. row_end[r]) cut in pieces of at most ``piece`` pairs, the
+    pieces written in two chunks: every pair of every row, in row order, as written by hand."""
+    from engine.cooc.backends import doc_pieces
     uids = np.array([0, 2, 5, 1, 3, 0, 1, 2, 3, 4], np.int32)
     row_end = np.array([3, 3, 3, 5, 5, 10, 10, 10, 10, 10], np.int64)
-    counts = row_end - np.arange(uids.size)
-    off = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    total = int(counts.sum())
+    prow, pq0, off = doc_pieces(np, row_end, piece)
+    lens = np.diff(off)
+    assert lens.max() <= piece and off[-1] == (row_end - np.arange(uids.size)).sum()
+    total = int(off[-1])
     kg_, wg = np.empty(total, np.uint64), np.empty(total, np.int64)
-    kc_, wc = np.empty(total, np.uint64), np.empty(total, np.int64)
-    for lo, hi in ((0, 4), (4, uids.size)):
-        base, end = int(off[lo]), int(off[hi]) if hi < uids.size else total
-        RAW.launch(kg.doc_pair_write, hi - lo, uids, row_end, np.int64(lo), np.int64(hi), off, np.int64(base),
+    cut = prow.size // 2
+    for lo, hi in ((0, cut), (cut, prow.size)):
+        base, end = int(off[lo]), int(off[hi])
+        RAW.launch(kg.doc_pair_write, hi - lo, uids, prow, pq0, np.int64(lo), np.int64(hi), off, np.int64(base),
                    kg_[base:end], wg[base:end])
-    for r in range(uids.size):
-        core.doc_pairs_row(uids, r, row_end[r], kc_, wc, off[r])
-    assert np.array_equal(kg_, kc_) and np.array_equal(wg, wc)
-    assert [divmod(int(k), 1 << 32) for k in kg_[:3]] == [(0, 0), (0, 2), (0, 5)] and (wg == 1).all()
+    want = [(min(uids[r], uids[q]), max(uids[r], uids[q])) for r in range(uids.size) for q in range(r, row_end[r])]
+    assert [divmod(int(k), 1 << 32) for k in kg_] == [(int(a), int(b)) for a, b in want] and (wg == 1).all()
 
 
 @pytest.mark.parametrize("cfg", [CoocConfig(window=2, min_count=1), CoocConfig(window=3, weighting="harmonic", min_count=2),
@@ -130,7 +133,7 @@ def test_gpu_partitions_combine_like_one_cpu_run(cfg):
 @pytest.mark.parametrize("cfg", [CoocConfig(window=3, weighting="harmonic", min_count=1), CoocConfig(window="doc", min_count=1)],
                          ids=["w3-harmonic", "doc"])
 def test_pairs_in_many_tiny_chunks_equal_cpu(cfg, monkeypatch):
-    """Pair generation bounded to 7 pairs a chunk (plus one token's or one row's): many
+    """Pair generation bounded to 7 pairs a chunk (plus one token's or one piece's): many
     chunks, each reduced and merged on the device, the same table as the CPU."""
     from engine.cooc import backends
     chunks = []
@@ -239,3 +242,157 @@ def test_narrow_copies_the_fewest_whole_bytes(top, width):
     assert np.array_equal(narrow_to_host(be, dev), host)
     assert be.copied()[1] - before == width * host.size
     assert narrow_to_host(be, be.to_device(np.empty(0, np.int64))).size == 0
+
+
+# -- associates, the full table and the .npz: only what each output is made of crosses -------
+def _width(values) -> int:
+    """Bytes of the narrowest whole-byte unsigned integer holding every value (1 at least)."""
+    top = int(np.max(values)) if np.size(values) else 0
+    return max(1, (top.bit_length() + 7) // 8)
+
+
+def _strings_bytes(words) -> int:
+    """What a list of spellings costs to cross: their UTF-8 bytes and narrowed lengths."""
+    lens = [len(w.encode()) for w in words]
+    return sum(lens) + len(lens) * _width(lens)
+
+
+def _every_row_bytes(c) -> int:
+    """The full table's crossing, from the CPU result: per term its number of rows, per row
+    the larger id and the count, the spellings, the margins."""
+    per_term = np.bincount(c.a, minlength=c.n_terms)
+    m, _ = c._margins()
+    return (c.n_terms * _width(per_term) + c.nnz * (_width(c.b) + _width(c.raw)) + _strings_bytes(c.vocab)
+            + c.n_terms * _width(m))
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+def test_associates_chosen_on_the_device_equal_cpu(cfg):
+    """``associates(term, measure, top)``: the term looked up on the device, its rows ranked
+    there, the candidates' measures recomputed on the host: the CPU's table for every measure
+    and top (ties included), and neither the pairs nor the vocabulary come to the host."""
+    b = batch_from_texts(TEXTS * 2)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    terms = [t for t in ("nvidia", "openai", "de", "gigawatts", "a") if t in c.vocab]
+    assert len(terms) >= 3
+    for term in terms:
+        n = int((((c.a == c.term_id(term)) | (c.b == c.term_id(term))) & (c.a != c.b)).sum())
+        for measure in ("count", "pmi", "npmi", "llr"):
+            for top in (1, 2, max(1, n // 2), n, None):
+                assert g.associates(term.upper(), measure, top).equals(c.associates(term.upper(), measure, top),
+                                                                       check_metadata=True), (term, measure, top)
+        assert g.spelling(term.title()) == term
+    assert "raw" not in vars(g) and "vocab" not in vars(g) and "associate_rows_to_host" in g.stats.counters
+    from engine.errors import ParameterError
+    for bad in ("zzz-not-a-term", "two words"):
+        with pytest.raises(ParameterError) as eg:
+            g.associates(bad)
+        with pytest.raises(ParameterError) as ec:
+            c.associates(bad)
+        assert str(eg.value) == str(ec.value) and eg.value.param == "term"
+
+
+@pytest.mark.parametrize("cfg", CONFIGS[:3], ids=CONFIG_IDS[:3])
+def test_associates_bytes_to_host(cfg):
+    """What crosses for ``associates("nvidia", top=None)``: the term's id (8 bytes), then per
+    row of the term its local pair number and count, per term named its spelling and margin
+    (before: every pair, term and margin, 16 bytes a pair at least)."""
+    b = batch_from_texts(TEXTS * 2)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    before = g.stats.device_to_host_bytes
+    table = g.associates("nvidia", None, None)
+    t = c.term_id("nvidia")
+    rows = np.flatnonzero(((c.a == t) | (c.b == t)) & (c.a != c.b))
+    ids = np.unique(np.concatenate([c.a[rows], c.b[rows], [t]]))
+    local = np.searchsorted(ids, c.a[rows]) * ids.size + np.searchsorted(ids, c.b[rows])
+    m, _ = c._margins()
+    want = (8 + rows.size * (_width(local) + _width(c.raw[rows])) + ids.size * _width(m[ids])
+            + _strings_bytes([c.vocab[i] for i in ids]))
+    assert table.num_rows == rows.size > 3
+    assert g.stats.device_to_host_bytes - before == want < 16 * c.nnz
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
+def test_full_table_and_npz_bring_back_their_content_only(cfg, tmp_path):
+    """``table()`` of every row, then ``write_npz``: the table's crossing is the pairs (per
+    term its number of rows, per row the larger id and the count, narrowed), the spellings and
+    the margins; the .npz adds the term counts only.  The files equal the CPU's member for
+    member (the zip's timestamps aside), the vocabulary byte for byte."""
+    import zipfile
+    b = batch_from_texts(TEXTS * 2)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    before = g.stats.device_to_host_bytes
+    assert g.table().equals(c.table(), check_metadata=True)
+    assert g.stats.device_to_host_bytes - before == _every_row_bytes(c)
+    mid = g.stats.device_to_host_bytes
+    (pc, vc), (pg, vg) = c.write_npz(tmp_path / "c.npz"), g.write_npz(tmp_path / "g.npz")
+    assert g.stats.device_to_host_bytes - mid == c.n_terms * _width(c.term_count)
+    assert vc.read_bytes() == vg.read_bytes()
+    with zipfile.ZipFile(pc) as zc, zipfile.ZipFile(pg) as zg:
+        assert zc.namelist() == zg.namelist()
+        for name in zc.namelist():
+            assert zc.read(name) == zg.read(name), name
+    # and the .npz alone, on a fresh result, crosses the same: nothing more than its content
+    g2 = run(b, GPU, cfg)
+    before = g2.stats.device_to_host_bytes
+    g2.write_npz(tmp_path / "g2.npz")
+    assert g2.stats.device_to_host_bytes - before == _every_row_bytes(c) + c.n_terms * _width(c.term_count)
+    assert "rank" not in vars(g2) or g2.rank is None   # the code point rank is not needed, nor brought
+
+
+def test_cli_outputs_on_the_gpu_equal_cpu_byte_for_byte(tmp_path):
+    """``corpus cooc`` with ``--device gpu`` (simulated) and ``--device cpu``: ``--term`` with
+    and without ``--top``, the full table and the .npz give the same files."""
+    import json
+    import zipfile
+
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"id": str(i), "text": t}) + "\n" for i, t in enumerate(TEXTS * 2)), "utf-8")
+    runs = {"assoc": ["--term", "Nvidia", "--measure", "npmi"], "assoc-top": ["--term", "nvidia", "--top", "3"],
+            "full": ["--window", "3"], "top": ["--top", "5"], "npz": ["--window", "doc"]}
+    for name, opts in runs.items():
+        ext = ".npz" if name == "npz" else ".csv"
+        for dev in ("cpu", "gpu"):
+            r = CliRunner().invoke(app, ["cooc", str(src), "--min-count", "1", "--device", dev, "--quiet",
+                                         "-o", str(tmp_path / f"{name}-{dev}{ext}"), *opts])
+            assert r.exit_code == 0, r.output
+        c, g = tmp_path / f"{name}-cpu{ext}", tmp_path / f"{name}-gpu{ext}"
+        if ext == ".csv":
+            assert c.read_bytes() == g.read_bytes() and c.stat().st_size > 100, name
+        else:
+            with zipfile.ZipFile(c) as zc, zipfile.ZipFile(g) as zg:
+                assert [zc.read(n) for n in zc.namelist()] == [zg.read(n) for n in zg.namelist()]
+            assert (tmp_path / "npz-cpu.vocab.tsv").read_bytes() == (tmp_path / "npz-gpu.vocab.tsv").read_bytes()
+
+
+@pytest.mark.parametrize("piece", [256, 7])
+def test_long_document_pairs_in_pieces_equal_cpu(piece, monkeypatch):
+    """``--window doc`` with a long document (300 distinct terms: 45150 pairs, rows of up to
+    300): its rows cut in pieces of at most ``piece`` pairs, one thread a piece; the counts,
+    document frequencies and table equal the CPU's."""
+    from engine.cooc import backends
+    words = [f"w{i}" for i in range(300)]
+    long_doc = " ".join(words[(i * 7) % 300] for i in range(900))
+    texts = TEXTS[:3] + [long_doc] + TEXTS[3:] + [" ".join(words[::3])]
+    seen = []
+    pieces = backends.doc_pieces
+
+    def recorded(xp, row_end, size):
+        out = pieces(xp, row_end, size)
+        seen.append((int(GPU.to_host(row_end - xp.arange(int(row_end.size), dtype=np.int64)).max()),
+                     int(GPU.to_host(out[2][1:] - out[2][:-1]).max())))
+        return out
+    monkeypatch.setattr(backends, "DOC_PIECE_PAIRS", piece)
+    monkeypatch.setattr(backends, "doc_pieces", recorded)
+    cfg = CoocConfig(window="doc", min_count=1)
+    b = batch_from_texts(texts)
+    c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
+    longest_row, longest_piece = seen[0]
+    assert longest_row == 300 and longest_piece == min(piece, 300)
+    assert c.nnz > 300 * 299 // 2
+    for name in ("a", "b", "raw", "doc_freq", "term_count"):
+        assert np.array_equal(getattr(c, name), getattr(g, name)), name
+    assert c.table(None, 50).equals(g.table(None, 50))

@@ -7,16 +7,12 @@ One module a pass, the names all importable from here:
     tables folded into the corpus-wide one; document frequencies; term ids by gather.
 ``kernels.cpu.cooc.pairs``
     the pair pass: pairs of frequent terms in a dense block per thread, the others
-    counted by row then written to their row bucket (``*_dense_hist``, ``*_rest_write``;
-    ``*_dense_rest`` append them to per-thread buffers instead: kept for their tests, no
-    longer called by the job); distinct ids per document; the final columns.
+    counted by row then written to their row bucket (``*_dense_hist``, ``*_rest_write``);
+    distinct ids per document; the final columns.
 ``kernels.cpu.cooc.rest``
     the pairs outside the dense block, by row bucket: the buckets planned from a row
     histogram, each reduced in one thread's cache (counters or radix sort), compacted
-    into one run sorted by key (``engine.cooc.cpu_pairs``).
-``kernels.cpu.cooc.reduce``
-    the buffered keys of ``*_dense_rest`` reduced exactly (row ranges sized for the L2
-    cache, radix sort, sums of equal keys) into one run sorted by key; two sorted runs merged.
+    into one run sorted by key (``engine.cooc.cpu_pairs``); two sorted runs merged.
 ``kernels.cpu.cooc.measures``
     marginals and the association measures, row by row.
 
@@ -28,19 +24,18 @@ from kernels.cpu.cooc.pairs import (
     assemble,
     dense_row_counts,
     doc_dense_hist,
-    doc_dense_rest,
     doc_rest_write,
     doc_unique,
     window_dense_hist,
-    window_dense_rest,
     window_rest_write,
 )
-from kernels.cpu.cooc.reduce import BUCKET_KEYS, bucket_plan, merge_sorted, rest_compact, rest_reduce, rest_scatter
 from kernels.cpu.cooc.rest import (
+    BUCKET_KEYS,
     DENSE_CELLS,
     DENSE_RATIO,
     compact_buckets,
     merge_parallel,
+    merge_sorted,
     reduce_buckets,
     row_buckets,
 )
@@ -56,10 +51,8 @@ from kernels.cpu.cooc.vocab import (
 )
 
 __all__ = [
-    "BUCKET_KEYS", "MEASURE_CODES", "assemble", "bucket_plan", "dense_row_counts", "doc_dense_rest",
-    "doc_unique", "gather_ids", "lookup_ids", "marginal_sums", "measure_rows", "merge_sorted",
-    "rest_compact", "rest_reduce", "rest_scatter", "text_types", "type_count", "type_doc_freq",
-    "type_merge", "type_rehash", "type_remap", "window_dense_rest", "window_dense_hist", "window_rest_write",
-    "doc_dense_hist", "doc_rest_write", "DENSE_CELLS", "DENSE_RATIO", "compact_buckets", "reduce_buckets",
-    "row_buckets", "merge_parallel",
+    "BUCKET_KEYS", "MEASURE_CODES", "assemble", "dense_row_counts", "doc_unique", "gather_ids", "lookup_ids",
+    "marginal_sums", "measure_rows", "merge_sorted", "text_types", "type_count", "type_doc_freq", "type_merge",
+    "type_rehash", "type_remap", "window_dense_hist", "window_rest_write", "doc_dense_hist", "doc_rest_write",
+    "DENSE_CELLS", "DENSE_RATIO", "compact_buckets", "reduce_buckets", "row_buckets", "merge_parallel",
 ]

@@ -15,6 +15,9 @@ bucket within one thread's cache:
 Either way the bucket's distinct pairs, sorted, end at the start of its range;
 :func:`compact_buckets` writes them one bucket after the other as uint64 keys
 (``kernels.cooc_core.pack_pair``): one run sorted by key.  Every sum is an integer sum.
+Two sorted runs are merged by :func:`merge_sorted` (one thread: the GPU's spilled runs, the
+combination of partitions) or :func:`merge_parallel` (segments cut at the same keys), both
+around one core, :func:`_merge_segment`.
 Pairs are written as ``lo << sh | hi`` in uint32 when the ids fit 16 bits (``sh = 16``:
 half the memory traffic), else uint64 (``sh = 32``).
 """
@@ -25,6 +28,7 @@ from numba import njit, prange
 
 from kernels.cooc_core import pack_pair
 
+BUCKET_KEYS = 1 << 15   # pairs a bucket holds at most (a row is never split): its reduction stays in L2
 DENSE_CELLS = 1 << 17   # counters of a dense bucket (512 kB in int32: within the L2 cache)
 DENSE_RATIO = 8         # a bucket is dense when its cells are at most this many times its pairs
 
@@ -241,3 +245,10 @@ def merge_parallel(k1, v1, k2, v2, c1, c2, out_off, ok, ov, write):
         n = _merge_segment(k1, v1, c1[s], c1[s + 1], k2, v2, c2[s], c2[s + 1], ok, ov, out_off[s], write)
         if not write:
             out_off[s + 1] = n
+
+
+@njit(cache=True)
+def merge_sorted(k1, v1, k2, v2, ok, ov):
+    """Union of two runs sorted by key (distinct keys each) into ``ok``, ``ov``, values of equal
+    keys added; returns the number of keys."""
+    return _merge_segment(k1, v1, 0, k1.size, k2, v2, 0, k2.size, ok, ov, 0, True)
