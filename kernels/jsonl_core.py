@@ -210,6 +210,18 @@ def line_flaw(a, s, e, end, text_pat, id_pat):
     want_id_str = False
     i = s
     while i <= e:
+        if in_str:
+            # most bytes are string contents: skip the plain ASCII ones (no quote, backslash,
+            # control byte or UTF-8 sequence: nothing there for any rule) in a tight loop
+            j = i
+            while j < e:
+                c = a[j]
+                if c == 34 or c == 92 or c < 0x20 or c >= 0x80:
+                    break
+                j += 1
+            if j > i:
+                bs_run = 0
+                i = j
         # -- one byte (i == e: the end of the line, a newline token) -----------------------
         kind = -1
         step = 1

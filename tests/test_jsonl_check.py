@@ -102,23 +102,6 @@ def test_no_mutated_line_accepted_that_the_host_would_not_read(seed):
     assert accepted > 200        # the mutations leave many lines valid: the check is not refusing all
 
 
-def test_threaded_check_gives_the_one_pass_answer(monkeypatch):
-    from engine.gpu import jsonl_check
-    monkeypatch.setattr(jsonl_check, "PART_BYTES", 64)     # many parts on a small chunk
-    lines = (CLEAN[:4] * 8)
-    for flaw_at in (None, 1, 17, 31):
-        chunk = [bytes(x) for x in lines]
-        if flaw_at is not None:
-            chunk[flaw_at] = b'{"text": "a",}'
-        for tail in (b"\n", b""):
-            raw = b"\n".join(chunk) + tail
-            buf = bytearray(raw)
-            ends = np.flatnonzero(np.frombuffer(buf, np.uint8) == 10)
-            one = chunk_flaw(buf, len(buf), ends, TEXT, ID)
-            assert jsonl_check.chunk_flaw_threaded(buf, len(buf), ends, TEXT, ID, threads=4) == one
-            assert (one[0] is None) == (flaw_at is None) and one[1] == len(chunk)
-
-
 # tokens that reach the later rules (structure, keys) more often than byte mutations do
 TOKENS = [b"{", b"}", b"[", b"]", b",", b":", b'"text"', b'"id"', b'"a"', b"1", b"-0.5e+3", b"true", b"null",
           b" ", b'"\\ud800\\udc00"', b'"\\ud83d"', b'"x\\\\"', b'"\\u0041"', b"01", b"tru", b'"te\\"xt"',

@@ -3,9 +3,18 @@
 The host reader's JSONL semantics (engine.corpus.jsonl) are Python's ``json`` module's:
 strict JSON, one object a line, skips named per line.  cuDF's JSON reader is another parser;
 where its behaviour on a flaw is not known to be the same, the chunk goes to the host parser
-instead.  This check finds those flaws with vectorised scans of the raw bytes (numpy, and
-Arrow's SIMD UTF-8 validator; no parse, no Python loop per line): it may refuse a clean
-chunk (a false alarm costs speed only), never accept one with a flaw of the list below.
+instead.  This check finds those flaws in the raw bytes, without a parse: it may refuse a
+clean chunk (a false alarm costs speed only), never accept one with a flaw of the list below.
+
+Three implementations give the same decision and the same reason on every chunk (tests):
+
+* :func:`chunk_flaw_device`, what engine.gpu.ingest runs: the chunk's bytes on the device,
+  one thread a line (kernels.cuda.jsonl_check around the per-line core kernels.jsonl_core,
+  a byte state machine), the smallest flaw code reduced there, one byte back;
+* :func:`chunk_flaw_njit`, the same core on the CPU (kernels.cpu.jsonl_check, a ``prange``
+  over lines): about 6x the numpy check on one thread (bench/jsonl_check.py);
+* :func:`chunk_flaw`, vectorised numpy scans and Arrow's SIMD UTF-8 validator: the oracle of
+  the tests, written independently of the core (whole-chunk masks, not a per-line machine).
 
 * bytes: valid UTF-8; no control byte but the newlines (so no blank line, CR or raw tab);
   every line ``{...}``;
@@ -34,14 +43,13 @@ What the check leaves to cuDF, and how each is caught after the parse (engine.gp
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import numpy as np
 
 from kernels import jsonl_core as C
 
-__all__ = ["field_pattern", "chunk_flaw", "chunk_flaw_threaded", "chunk_flaw_njit", "chunk_flaw_device",
+__all__ = ["field_pattern", "chunk_flaw", "chunk_flaw_njit", "chunk_flaw_device", "device_patterns",
            "REASONS", "reason"]
 
 _OPEN, _CLOSE, _QUOTE, _BACKSLASH = ord("{"), ord("}"), ord('"'), ord("\\")
@@ -293,35 +301,6 @@ def chunk_flaw(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes |
         return _R[C.UTF8], n_lines
     why = _escape_flaw(a) or _structure_flaw(a, ends, n_lines, ((text_pat, "the text field"), (id_pat, "the id field")))
     return why, n_lines
-
-
-PART_BYTES = 4 << 20    # the least a thread checks (below, one thread does it all)
-
-
-def chunk_flaw_threaded(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes | None,
-                        threads: int | None = None) -> tuple[str | None, int]:
-    """:func:`chunk_flaw` of the chunk cut at line ends into parts checked by ``threads``
-    threads (default: the CPUs, at most 16): lines are independent, and numpy, Arrow's
-    validator and the regex over a part's few bare words release the GIL or are short.
-    The decision is one pass's; the reason given is that of the first part with a flaw
-    (with flaws of several kinds, one pass might name another: only the counted reason)."""
-    threads = threads or min(os.cpu_count() or 1, 16)
-    k = min(threads, end // PART_BYTES)
-    if k < 2 or ends.size < k:
-        return chunk_flaw(buf, end, ends, text_pat, id_pat)
-    from concurrent.futures import ThreadPoolExecutor
-    cut = ends[np.searchsorted(ends, np.arange(1, k) * (end // k))]
-    bounds = [0, *(c for c in sorted(set((cut + 1).tolist())) if 0 < c < end), end]
-    view = memoryview(buf)
-
-    def part(j):
-        s, e = bounds[j], bounds[j + 1]
-        sub = ends[(ends >= s) & (ends < e)] - s
-        return chunk_flaw(view[s:e], e - s, sub, text_pat, id_pat)
-    with ThreadPoolExecutor(k) as pool:
-        results = list(pool.map(part, range(len(bounds) - 1)))
-    why = next((w for w, _ in results if w is not None), None)
-    return why, sum(n for _, n in results)
 
 
 # ---------------------------------------------------------------------------- the per-line kernels
