@@ -180,3 +180,19 @@ def test_kernel_without_an_id_rule_and_at_the_chunk_edges():
     # a \\u escape cut by the end of the chunk, or by the end of its line
     for raw in (b'{"text": "a"}\n{"text": "\\u00}', b'{"text": "\\u0}\n{"text": "a"}\n'):
         _check(raw)
+
+
+def test_kernel_utf8_rules_are_arrows_and_pythons():
+    """Strings of bytes around the edges of UTF-8 (overlong forms, surrogates, above U+10FFFF,
+    truncated sequences): the kernel (Python's strict decoder's rules) refuses exactly what
+    Arrow's validator refuses in the numpy check, and what it accepts Python decodes."""
+    rng = random.Random(7)
+    edges = [0x80, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xA0, 0x9F, 0xEF, 0xF0, 0xF4, 0x8F, 0x90, 0xF5, 0xFF]
+    accepted = 0
+    for _ in range(5000):
+        body = bytes(rng.choice(edges) if rng.random() < 0.7 else rng.choice(b"az09 .") for _ in range(rng.randint(1, 6)))
+        why, _ = _check(b'{"text": "' + body + b'"}\n')
+        if why is None:
+            accepted += 1
+            body.decode("utf-8")
+    assert accepted > 100

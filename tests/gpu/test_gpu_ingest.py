@@ -47,7 +47,10 @@ def test_jobs_through_cudf_equal_cpu(tmp_path, job):
     for tc, td in zip(tables(job, cpu), tables(job, dev)):
         assert td.equals(tc)
     assert dev.stats.counters["ingest"] == "cudf"
-    assert dev.stats.host_to_device_bytes < dev.stats.bytes
+    # the JSONL chunks crossed twice (for the device check, then cuDF's own read of the file:
+    # it takes no device buffer); beyond them, less than the text (Parquet's did not cross)
+    jsonl = paths[0].stat().st_size
+    assert 2 * jsonl <= dev.stats.host_to_device_bytes < 2 * jsonl + dev.stats.bytes
 
 
 def test_pinned_copies_hold_the_batches(tmp_path):
