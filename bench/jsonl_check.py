@@ -2,7 +2,7 @@
 the vectorised numpy check against the per-line kernel's CPU twin, both on one thread, on
 32 MB chunks of whole lines of a bench corpus (the reader's default ``json_chunk_bytes``).
 
-    python -m bench.jsonl_check [--mb 100] [--chunk-mb 32] [--threads 1] [--repeat 3]
+    python -m bench.jsonl_check [--lang en] [--mb 100] [--chunk-mb 32] [--threads 1] [--repeat 3]
 
 Prints MB/s per check (best of ``repeat`` passes over the file) and whether both gave the
 same answer on every chunk.  The CUDA twin's speed needs a real GPU (not measured here).
@@ -32,6 +32,7 @@ def chunks(path, chunk_bytes: int):
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lang", default="en", choices=("en", "fr"))
     ap.add_argument("--mb", type=float, default=100)
     ap.add_argument("--chunk-mb", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
@@ -41,7 +42,7 @@ def main(argv=None) -> None:
 
     from engine.gpu.jsonl_check import chunk_flaw, chunk_flaw_njit, field_pattern
     numba.set_num_threads(a.threads)
-    path = ensure_corpus("en", a.mb)
+    path = ensure_corpus(a.lang, a.mb)
     parts = list(chunks(path, a.chunk_mb << 20))
     total = sum(end for _, end, _ in parts)
     pats = field_pattern("text"), field_pattern("id")

@@ -12,7 +12,7 @@ Three implementations give the same decision and the same reason on every chunk 
   one thread a line (kernels.cuda.jsonl_check around the per-line core kernels.jsonl_core,
   a byte state machine), the smallest flaw code reduced there, one byte back;
 * :func:`chunk_flaw_njit`, the same core on the CPU (kernels.cpu.jsonl_check, a ``prange``
-  over lines): about 6x the numpy check on one thread (bench/jsonl_check.py);
+  over lines): 4-9x the numpy check on one thread (bench/jsonl_check.py, en and fr);
 * :func:`chunk_flaw`, vectorised numpy scans and Arrow's SIMD UTF-8 validator: the oracle of
   the tests, written independently of the core (whole-chunk masks, not a per-line machine).
 
