@@ -11,11 +11,15 @@ decision is counted with its reason (``ReadStats.ingest``, the jobs' ``ingest*``
 The host reader's semantics hold on the device path, or the input takes the host path:
 
 * JSONL (plain UTF-8 files only: compressed or transcoded ones are read on the host): the
-  host reads each chunk of whole lines (its read loop, unchanged) and runs the cheap check of
-  :mod:`engine.gpu.jsonl_check`; a clean chunk is handed to ``cudf.read_json(path,
-  lines=True, byte_range=(offset, size))``, whose documented rule (a range holds the lines
-  that start inside it) reads exactly those lines, one row a line (a row count other than
-  the line count sends the chunk to the host parser).  Row ``r`` is line ``line0 + r + 1``:
+  host reads each chunk of whole lines (its read loop, unchanged), copies it to the device
+  (``backend.to_device``, counted) and runs the check of :mod:`engine.gpu.jsonl_check` there
+  (one thread a line; one byte comes back); a clean chunk is handed to
+  ``cudf.read_json(path, lines=True, byte_range=(offset, size))``, whose documented rule (a
+  range holds the lines that start inside it) reads exactly those lines, one row a line (a
+  row count other than the line count sends the chunk to the host parser).  cuDF's
+  ``read_json`` documents host sources only (a path, a string, a file-like object), so it
+  reads the range into device memory itself rather than parse the bytes already checked
+  there: that second copy of the chunk is counted in the backend's host-to-device bytes too.  Row ``r`` is line ``line0 + r + 1``:
   locations and default ids are the host's.  Missing text fields (null rows), blank texts
   and NUL characters are skipped by the host's rules, found on the device
   (``kernels.cuda.ingest.doc_flaws``); only one byte a row comes back for that.
@@ -40,7 +44,7 @@ import numpy as np
 from engine.corpus.batch import DeviceBatch
 from engine.errors import ParameterError
 from engine.gpu.arrays import gather_spans
-from engine.gpu.jsonl_check import chunk_flaw_threaded, field_pattern
+from engine.gpu.jsonl_check import chunk_flaw_device, device_patterns, field_pattern
 from kernels.constants import FLAW_MISSING, FLAW_UTF8
 
 __all__ = ["DeviceBatch", "DeviceIngest", "plan_row_groups", "column_batch", "device_view", "split_batch"]
@@ -140,6 +144,7 @@ class DeviceIngest:
         self.text_pat = field_pattern(reader.text_field)
         self.id_pat = field_pattern(reader.id_field) if reader.id_field else None
         self.prune = "prune_columns" in inspect.signature(cudf.read_json).parameters
+        self._patterns = None    # the key patterns on the device, copied with the first chunk
 
     @classmethod
     def choose(cls, backend, reader, cudf=None) -> tuple["DeviceIngest | None", str | None]:
@@ -180,7 +185,7 @@ class DeviceIngest:
         """The items (a list of :class:`DeviceBatch`) of the whole lines ``buf[:end]``, at
         ``offset`` in the file, read by cuDF; None (the reason counted) when the host parser
         must read them."""
-        why, n_lines = chunk_flaw_threaded(buf, end, ends, self.text_pat, self.id_pat)
+        why, n_lines = self._check(buf, end, ends)
         if why is None and line0 == 0 and offset > 0:
             # the host stripped a byte-order mark: cuDF would see the first line start at 0
             why = "a byte-order mark"
@@ -212,7 +217,19 @@ class DeviceIngest:
                                  nbytes=sum(b.n_bytes for b in items), file_bytes=end)
         return items
 
+    def _check(self, buf, end: int, ends: np.ndarray) -> tuple[str | None, int]:
+        """(why cuDF may not parse the chunk, or None; its line count): the chunk copied to
+        the device, checked there (see the module docstring)."""
+        if self._patterns is None:
+            self._patterns = device_patterns(self.be, self.text_pat, self.id_pat)
+        n_lines = int(ends.size) + (end > 0 and buf[end - 1] != 10)
+        data = self.be.to_device(np.frombuffer(buf, np.uint8, end))
+        return chunk_flaw_device(self.be, data, n_lines, self._patterns)
+
     def _read_json(self, path, offset: int, size: int):
+        # cuDF reads the range from the file into device memory again (it takes no device
+        # buffer): counted as the copy to the device that it is
+        self.be.h2d_bytes += size
         dtype = {self.text_field: "str"}
         if self.id_field:
             dtype[self.id_field] = "str"

@@ -3,9 +3,18 @@
 The host reader's JSONL semantics (engine.corpus.jsonl) are Python's ``json`` module's:
 strict JSON, one object a line, skips named per line.  cuDF's JSON reader is another parser;
 where its behaviour on a flaw is not known to be the same, the chunk goes to the host parser
-instead.  This check finds those flaws with vectorised scans of the raw bytes (numpy, and
-Arrow's SIMD UTF-8 validator; no parse, no Python loop per line): it may refuse a clean
-chunk (a false alarm costs speed only), never accept one with a flaw of the list below.
+instead.  This check finds those flaws in the raw bytes, without a parse: it may refuse a
+clean chunk (a false alarm costs speed only), never accept one with a flaw of the list below.
+
+Three implementations give the same decision and the same reason on every chunk (tests):
+
+* :func:`chunk_flaw_device`, what engine.gpu.ingest runs: the chunk's bytes on the device,
+  one thread a line (kernels.cuda.jsonl_check around the per-line core kernels.jsonl_core,
+  a byte state machine), the smallest flaw code reduced there, one byte back;
+* :func:`chunk_flaw_njit`, the same core on the CPU (kernels.cpu.jsonl_check, a ``prange``
+  over lines): 4-9x the numpy check on one thread (bench/jsonl_check.py, en and fr);
+* :func:`chunk_flaw`, vectorised numpy scans and Arrow's SIMD UTF-8 validator: the oracle of
+  the tests, written independently of the core (whole-chunk masks, not a per-line machine).
 
 * bytes: valid UTF-8; no control byte but the newlines (so no blank line, CR or raw tab);
   every line ``{...}``;
@@ -34,12 +43,14 @@ What the check leaves to cuDF, and how each is caught after the parse (engine.gp
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import numpy as np
 
-__all__ = ["field_pattern", "chunk_flaw", "chunk_flaw_threaded"]
+from kernels import jsonl_core as C
+
+__all__ = ["field_pattern", "chunk_flaw", "chunk_flaw_njit", "chunk_flaw_device", "device_patterns",
+           "REASONS", "reason"]
 
 _OPEN, _CLOSE, _QUOTE, _BACKSLASH = ord("{"), ord("}"), ord('"'), ord("\\")
 _LB, _RB, _COMMA, _COLON = ord("["), ord("]"), ord(","), ord(":")
@@ -47,7 +58,29 @@ _ESCAPES = np.frombuffer(b'"\\/bfnrtu', np.uint8)
 _HEX = np.frombuffer(b"0123456789abcdefABCDEF", np.uint8)
 _HIGH = np.frombuffer(b"89abAB", np.uint8)    # \uD8.. to \uDB..: a high surrogate
 _LOW = np.frombuffer(b"cdefCDEF", np.uint8)   # \uDC.. to \uDF..: a low surrogate
-MAX_DEPTH = 200   # Python's parser recurses per level (the host skips deep lines as malformed)
+MAX_DEPTH = C.MAX_DEPTH   # 200: Python's parser recurses per level (the host skips deep lines as malformed)
+
+# what each flaw code of the per-line kernels (kernels.jsonl_core) is called; the numpy check
+# gives the same reasons, in the same order (a chunk's reason: its smallest code)
+_TWICE, _NOT_STRINGS = " written twice on a line", " values that are not strings"
+_R = {C.CTRL: "blank lines or control characters (CR, tab, NUL)", C.BLANK: "blank lines",
+      C.NOT_OBJECT: "lines that do not hold one JSON object each", C.UTF8: "invalid UTF-8",
+      C.ESC_END: "an escape at the end of a line", C.ESC_UNUSUAL: "unusual escapes",
+      C.ESC_TRUNC: "a truncated \\u escape", C.ESC_MALFORMED: "a malformed \\u escape",
+      C.ESC_ASCII: "ASCII written as \\u escapes", C.ESC_SURROGATE: "lone surrogate escapes",
+      C.UNTERMINATED: "unterminated strings",
+      C.OTHER_CHARS: "characters outside strings that JSON does not allow (single quotes...)",
+      C.SCALARS: "numbers or literals that are not JSON", C.PAIRS: "malformed JSON (tokens out of place)",
+      C.DEPTH: "unbalanced or deeply nested brackets",
+      C.GRAMMAR: "malformed JSON (keys, colons or brackets out of place)",
+      C.TEXT_TWICE: "the text field" + _TWICE, C.TEXT_VALUE: "the text field" + _NOT_STRINGS,
+      C.ID_TWICE: "the id field" + _TWICE, C.ID_VALUE: "the id field" + _NOT_STRINGS}
+REASONS = dict(_R)
+
+
+def reason(code: int) -> str | None:
+    """The reason named by a flaw code of :mod:`kernels.jsonl_core` (None for 0: no flaw)."""
+    return None if code == 0 else _R[int(code)]
 
 
 def _table(chars: bytes) -> np.ndarray:
@@ -117,30 +150,30 @@ def _escape_flaw(a: np.ndarray) -> str | None:
     # the backslashes that start an escape: the 1st, 3rd... of each run (``\\\\`` is one escape)
     bs = bpos[(bpos - _run_starts(bpos)) % 2 == 0]
     if bs[-1] + 1 >= a.size:
-        return "an escape at the end of a line"
+        return _R[C.ESC_END]
     nxt = a[bs + 1]
     if not np.isin(nxt, _ESCAPES).all():
-        return "unusual escapes"      # \x and the like: Python refuses them
+        return _R[C.ESC_UNUSUAL]      # \x and the like: Python refuses them
     u = bs[nxt == ord("u")]
     if not u.size:
         return None
     if u[-1] + 5 >= a.size:
-        return "a truncated \\u escape"
+        return _R[C.ESC_TRUNC]
     digits = a[u[:, None] + np.arange(2, 6)]
     if not np.isin(digits, _HEX).all():
-        return "a malformed \\u escape"
+        return _R[C.ESC_MALFORMED]
     if ((digits[:, 0] == ord("0")) & (digits[:, 1] == ord("0")) & (digits[:, 2] >= ord("2"))
             & (digits[:, 2] <= ord("7"))).any():
         # ASCII written as \u0020..\u007f (json.dumps never does it): a key could be spelled
         # so, "te\u0078t" being "text" to Python, and no byte scan would see the duplicate
-        return "ASCII written as \\u escapes"
+        return _R[C.ESC_ASCII]
     sur = (digits[:, 0] | 0x20) == ord("d")
     high = u[sur & np.isin(digits[:, 1], _HIGH)]
     low = u[sur & np.isin(digits[:, 1], _LOW)]
     # every high surrogate followed by a low one, every low one preceded: pairs only (a lone
     # surrogate is "invalid unicode" to the host, and cuDF's decoding of one is unknown)
     if high.size != low.size or not np.array_equal(high + 6, low):
-        return "lone surrogate escapes"
+        return _R[C.ESC_SURROGATE]
     return None
 
 
@@ -165,14 +198,14 @@ def _structure_flaw(a: np.ndarray, ends: np.ndarray, n_lines: int, pats) -> str 
     toggle[uq] = 1
     inside = np.bitwise_xor.accumulate(toggle)   # 1 from an opening quote to its closing one
     if inside[end - 1] or (ends.size and inside[ends].any()):
-        return "unterminated strings"
+        return _R[C.UNTERMINATED]
     # the class of every byte outside strings (0 inside): one table lookup over the chunk
     cls = _CLASS[a]
     inside ^= 1
     cls *= inside          # 0 inside strings
     cls[uq] = 0
     if (cls == _OTHER).any():
-        return "characters outside strings that JSON does not allow (single quotes...)"
+        return _R[C.OTHER_CHARS]
     struct = np.flatnonzero(cls == _C_STRUCT)
     idx = np.flatnonzero(cls == _C_SCALAR)
     parts = [(struct, a[struct]), (ends, np.full(ends.size, _NL, np.uint8)),
@@ -180,7 +213,7 @@ def _structure_flaw(a: np.ndarray, ends: np.ndarray, n_lines: int, pats) -> str 
     if idx.size:
         brk = np.flatnonzero(np.diff(idx) != 1) + 1
         if not _SCALARS.fullmatch(np.insert(a[idx], brk, _NL).tobytes() + b"\n"):
-            return "numbers or literals that are not JSON"
+            return _R[C.SCALARS]
         parts.append((idx[np.concatenate([[0], brk])], np.full(brk.size + 1, _VAL, np.uint8)))
     parts[2] = (parts[2][0], np.full(parts[2][0].size, _STR, np.uint8))
     pos = np.concatenate([p for p, _ in parts])
@@ -189,13 +222,13 @@ def _structure_flaw(a: np.ndarray, ends: np.ndarray, n_lines: int, pats) -> str 
     if seq[-1] != _NL:   # a last line without a newline: end it like the others
         seq, pos = np.append(seq, np.uint8(_NL)), np.append(pos, end)
     if not _LEGAL[seq[:-1], seq[1:]].all():
-        return "malformed JSON (tokens out of place)"
+        return _R[C.PAIRS]
     step = np.isin(seq, (_OPEN, _LB)).astype(np.int64) - np.isin(seq, (_CLOSE, _RB))
     depth = np.cumsum(step)            # after each token
     if depth.min() < 0 or depth[seq == _NL].any() or depth.max() > MAX_DEPTH:
-        return "unbalanced or deeply nested brackets"
+        return _R[C.DEPTH]
     if not _grammar_ok(seq, step, depth):
-        return "malformed JSON (keys, colons or brackets out of place)"
+        return _R[C.GRAMMAR]
     # top-level keys: a string at depth 1 followed by a colon
     k = np.flatnonzero((seq[:-2] == _STR) & (seq[1:-1] == _COLON) & (depth[:-2] == 1))
     for pat, what in pats:
@@ -209,9 +242,9 @@ def _structure_flaw(a: np.ndarray, ends: np.ndarray, n_lines: int, pats) -> str 
         if not key.size:
             continue
         if (np.bincount(np.searchsorted(ends, pos[key]), minlength=n_lines) > 1).any():
-            return f"{what} written twice on a line"
+            return f"{what}{_TWICE}"
         if (seq[key + 2] != _STR).any():
-            return f"{what} values that are not strings"
+            return f"{what}{_NOT_STRINGS}"
     return None
 
 
@@ -257,43 +290,66 @@ def chunk_flaw(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes |
     if end == 0:
         return "no lines", 0
     if int(np.count_nonzero(a < 0x20)) != int(ends.size):
-        return "blank lines or control characters (CR, tab, NUL)", n_lines
+        return _R[C.CTRL], n_lines
     starts = np.concatenate([np.zeros(1, np.int64), ends + 1])[:n_lines]
     stops = np.append(ends, end)[:n_lines]
     if (stops <= starts).any():
-        return "blank lines", n_lines
+        return _R[C.BLANK], n_lines
     if not ((a[starts] == _OPEN).all() and (a[stops - 1] == _CLOSE).all()):
-        return "lines that do not hold one JSON object each", n_lines
+        return _R[C.NOT_OBJECT], n_lines
     if not _utf8_valid(a):
-        return "invalid UTF-8", n_lines
+        return _R[C.UTF8], n_lines
     why = _escape_flaw(a) or _structure_flaw(a, ends, n_lines, ((text_pat, "the text field"), (id_pat, "the id field")))
     return why, n_lines
 
 
-PART_BYTES = 4 << 20    # the least a thread checks (below, one thread does it all)
+# ---------------------------------------------------------------------------- the per-line kernels
+def _pattern_array(pat: bytes | None) -> np.ndarray:
+    return np.frombuffer(pat or b"", np.uint8)
 
 
-def chunk_flaw_threaded(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes | None,
-                        threads: int | None = None) -> tuple[str | None, int]:
-    """:func:`chunk_flaw` of the chunk cut at line ends into parts checked by ``threads``
-    threads (default: the CPUs, at most 16): lines are independent, and numpy, Arrow's
-    validator and the regex over a part's few bare words release the GIL or are short.
-    The decision is one pass's; the reason given is that of the first part with a flaw
-    (with flaws of several kinds, one pass might name another: only the counted reason)."""
-    threads = threads or min(os.cpu_count() or 1, 16)
-    k = min(threads, end // PART_BYTES)
-    if k < 2 or ends.size < k:
-        return chunk_flaw(buf, end, ends, text_pat, id_pat)
-    from concurrent.futures import ThreadPoolExecutor
-    cut = ends[np.searchsorted(ends, np.arange(1, k) * (end // k))]
-    bounds = [0, *(c for c in sorted(set((cut + 1).tolist())) if 0 < c < end), end]
-    view = memoryview(buf)
+def _worst(codes) -> int:
+    """The smallest non-zero code of ``codes`` (host array), 0 when all are 0."""
+    flawed = codes[codes != 0]
+    return int(flawed.min()) if flawed.size else 0
 
-    def part(j):
-        s, e = bounds[j], bounds[j + 1]
-        sub = ends[(ends >= s) & (ends < e)] - s
-        return chunk_flaw(view[s:e], e - s, sub, text_pat, id_pat)
-    with ThreadPoolExecutor(k) as pool:
-        results = list(pool.map(part, range(len(bounds) - 1)))
-    why = next((w for w, _ in results if w is not None), None)
-    return why, sum(n for _, n in results)
+
+def chunk_flaw_njit(buf, end: int, ends: np.ndarray, text_pat: bytes, id_pat: bytes | None,
+                    codes: np.ndarray | None = None) -> tuple[str | None, int]:
+    """:func:`chunk_flaw` by the CPU twin of the per-line kernel (kernels.cpu.jsonl_check):
+    the same decision and reason, one pass over the bytes, lines in parallel (numba's
+    threads).  ``codes``: an int8 array of at least the line count to receive each line's
+    flaw code (tests), else one is made."""
+    from kernels.cpu.jsonl_check import line_flaws
+    a = np.frombuffer(buf, np.uint8, end)
+    n_lines = int(ends.size) + (end > 0 and a[end - 1] != 10)
+    if end == 0:
+        return "no lines", 0
+    out = np.empty(n_lines, np.int8) if codes is None else codes[:n_lines]
+    line_flaws(a, np.ascontiguousarray(ends, np.int64), np.int64(end), _pattern_array(text_pat),
+               _pattern_array(id_pat), out)
+    return reason(_worst(out)), n_lines
+
+
+def device_patterns(backend, text_pat: bytes, id_pat: bytes | None):
+    """The two key patterns as device arrays for :func:`chunk_flaw_device` (copy once, reuse)."""
+    return backend.to_device(_pattern_array(text_pat)), backend.to_device(_pattern_array(id_pat))
+
+
+def chunk_flaw_device(backend, data, n_lines: int, patterns) -> tuple[str | None, int]:
+    """:func:`chunk_flaw` of the chunk ``data`` (a device uint8 array of its ``end`` bytes,
+    ``n_lines`` lines) checked on the device: newlines found there, one thread per line
+    (kernels.cuda.jsonl_check), the smallest code reduced there; one byte comes back.
+    ``patterns``: :func:`device_patterns`."""
+    end = int(data.size)
+    if end == 0:
+        return "no lines", 0
+    xp = backend.xp
+    ends = xp.flatnonzero(data == 10).astype(np.int64)
+    if int(ends.size) not in (n_lines, n_lines - 1):
+        raise ValueError(f"{int(ends.size)} newlines on the device for {n_lines} lines")
+    codes = xp.empty(n_lines, np.int8)
+    backend.kernels.jsonl_check.line_flaws(n_lines, data, ends, np.int64(end), patterns[0], patterns[1], codes)
+    worst = backend.to_host(xp.where(codes == 0, np.int8(C.NONE), codes).min())
+    code = int(worst)
+    return reason(0 if code == C.NONE else code), n_lines

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.constants import FLAW_BLANK, FLAW_NUL, FLAW_UTF8  # doc_flaws codes (0: usable)
-from kernels.hashing import find_sorted, utf8_error
+from kernels.constants import FLAW_BLANK, FLAW_NUL, FLAW_UTF8  # noqa: F401  doc_flaws codes (0: usable)
+from kernels.flaws_core import doc_flaw
+from kernels.hashing import find_sorted
 from kernels.text_core import (
     char_ngrams_doc,
     count_codepoints,
-    is_blank,
     normalize_tokenize_doc,
     tokenize_doc,
     word_ngrams_doc,
@@ -87,24 +87,13 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
 
 @njit(parallel=True, cache=True)
 def doc_flaws(data, offsets, flags, check_utf8):
-    """Per document: FLAW_UTF8 when it is not valid UTF-8 (checked with ``check_utf8``: Python's
-    strict decoder's rules), FLAW_BLANK when empty or only whitespace, FLAW_NUL when it holds
-    a NUL byte, else 0.  Safe on any bytes (the other kernels are too: invalid sequences read
+    """Per document: its flaw code (``kernels.flaws_core.doc_flaw``: FLAW_UTF8, FLAW_BLANK,
+    FLAW_NUL or 0).  Safe on any bytes (the other kernels are too: invalid sequences read
     as U+FFFD), but only valid UTF-8 tokenises as the definition says."""
     nd = offsets.size - 1
     out = np.zeros(nd, np.int8)
     for d in prange(nd):
-        s = offsets[d]
-        e = offsets[d + 1]
-        if check_utf8 and utf8_error(data, s, e) >= 0:
-            out[d] = FLAW_UTF8
-        elif is_blank(data, s, e, flags):   # NUL is not whitespace: a blank document has none
-            out[d] = FLAW_BLANK
-        else:
-            for i in range(s, e):
-                if data[i] == 0:
-                    out[d] = FLAW_NUL
-                    break
+        out[d] = doc_flaw(data, offsets[d], offsets[d + 1], flags, check_utf8)
     return out
 
 

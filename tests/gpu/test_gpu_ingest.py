@@ -7,17 +7,16 @@ import pytest
 
 from engine.corpus import CorpusReader
 from engine.gpu.transfer import PinnedCopier, staged
+from tests.sim.jobs import JOBS, tables
 from tests.sim.test_gpu_ingest import (
     CLEAN,
     CPU,
     DEVICE_FLAWS,
     GPU,
     HOST_FLAWS,
-    JOBS,
     _corpus,
     _docs,
     _lines,
-    _tables,
     _write_jsonl,
 )
 
@@ -45,10 +44,13 @@ def test_jobs_through_cudf_equal_cpu(tmp_path, job):
     mod, cfg = JOBS[job]
     cpu = mod.run(CorpusReader(paths), CPU, cfg)
     dev = mod.run(CorpusReader(paths), GPU, cfg)     # as_batches asks for cuDF on a GPU
-    for tc, td in zip(_tables(job, cpu), _tables(job, dev)):
+    for tc, td in zip(tables(job, cpu), tables(job, dev)):
         assert td.equals(tc)
     assert dev.stats.counters["ingest"] == "cudf"
-    assert dev.stats.host_to_device_bytes < dev.stats.bytes
+    # the JSONL chunks crossed twice (for the device check, then cuDF's own read of the file:
+    # it takes no device buffer); beyond them, less than the text (Parquet's did not cross)
+    jsonl = paths[0].stat().st_size
+    assert 2 * jsonl <= dev.stats.host_to_device_bytes < 2 * jsonl + dev.stats.bytes
 
 
 def test_pinned_copies_hold_the_batches(tmp_path):

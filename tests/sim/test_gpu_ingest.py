@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from engine import cooc, minhash, ngrams
+from engine import ngrams
 from engine.backend import get_backend
 from engine.corpus import CorpusError, CorpusReader, batch_from_texts
 from engine.corpus.batch import DeviceBatch
@@ -21,6 +21,7 @@ from engine.gpu import frames
 from engine.gpu.ingest import DeviceIngest, column_batch, plan_row_groups, split_batch
 from engine.resources import seeds_dir
 from tests.sim.cudf_standin import StandIn, StringColumn
+from tests.sim.jobs import JOBS, tables
 
 GPU, CPU = get_backend("gpu"), get_backend("cpu")
 
@@ -73,10 +74,16 @@ def test_reader_device_path_equals_host_reader(tmp_path, chunk):
     clean = _write_jsonl(tmp_path / "clean.jsonl", [json.dumps(c).encode() + b"\n" for c in CLEAN])
     dev = _write_jsonl(tmp_path / "dev.jsonl", _lines(DEVICE_FLAWS))
     mixed = _write_jsonl(tmp_path / "mixed.jsonl", _lines(DEVICE_FLAWS + HOST_FLAWS[:-1]) + [HOST_FLAWS[-1]])
+    before = GPU.copied()
     host, device, r, fake = _both([clean, dev, mixed], json_chunk_bytes=chunk)
+    h2d = GPU.copied()[0] - before[0]
     assert device == host
     assert host[1]["skipped"] and host[1]["warnings"]        # the battery has skips and warnings
     c = r.stats.ingest_counters()
+    # every chunk went to the device for the check (kernels.cuda.jsonl_check), and the ones
+    # cuDF parsed went again: cuDF reads its byte range from the file itself
+    files = sum(p.stat().st_size for p in (clean, dev, mixed))
+    assert h2d >= files + c["ingest_cudf_file_bytes"] > files
     assert fake.json_calls > 0 and c["ingest_cudf_pieces"] > 0 and c["ingest_host_pieces"] > 0
     assert c["ingest"] == "cudf+host" and "blank lines" in c["ingest_reason"]
     if chunk == 1 << 20:   # one chunk a file: the clean files by cuDF, the mixed one by the host parser
@@ -161,17 +168,6 @@ def _corpus(tmp_path):
     return [j, p]
 
 
-JOBS = {"ngrams": (ngrams, ngrams.NgramConfig(n="1-3", top=100)),
-        "cooc": (cooc, cooc.CoocConfig()),
-        "minhash": (minhash, minhash.MinHashConfig())}
-
-
-def _tables(job, res):
-    if job == "cooc":
-        return [res.table(None, 1000)]
-    if job == "minhash":
-        return [res.table("pairs"), res.table("clusters")]
-    return [res.table()]
 
 
 @pytest.mark.parametrize("job", list(JOBS))
@@ -181,7 +177,7 @@ def test_jobs_through_device_ingest_equal_cpu_and_copy_less(tmp_path, job):
     cpu = mod.run(CorpusReader(paths), CPU, cfg)
     via_host = mod.run(CorpusReader(paths), GPU, cfg)
     via_cudf = mod.run(CorpusReader(paths).on_device(GPU, StandIn()), GPU, cfg)
-    for tc, th, td in zip(_tables(job, cpu), _tables(job, via_host), _tables(job, via_cudf)):
+    for tc, th, td in zip(tables(job, cpu), tables(job, via_host), tables(job, via_cudf)):
         assert tc.num_rows > 0 and th.equals(tc) and td.equals(tc)
     s = via_cudf.stats
     assert s.counters["ingest"] == "cudf" and s.counters["ingest_cudf_documents"] == s.documents == cpu.stats.documents
@@ -191,7 +187,7 @@ def test_jobs_through_device_ingest_equal_cpu_and_copy_less(tmp_path, job):
     device_batches = list(CorpusReader(paths).on_device(GPU, StandIn()))
     host_batches = [b.host() for b in device_batches]
     on_dev, on_host = mod.run(device_batches, GPU, cfg), mod.run(host_batches, GPU, cfg)
-    assert _tables(job, on_dev)[0].equals(_tables(job, cpu)[0])
+    assert tables(job, on_dev)[0].equals(tables(job, cpu)[0])
     text = sum(b.data.nbytes + b.offsets.nbytes for b in host_batches)
     assert on_host.stats.host_to_device_bytes - on_dev.stats.host_to_device_bytes >= text > s.bytes
     if job == "minhash":   # verification gathers the candidates' texts on the device too

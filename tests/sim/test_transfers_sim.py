@@ -6,23 +6,13 @@ host/device copy counted, and what crosses bounded by what the job must bring ba
 """
 import pytest
 
-from engine import cooc, minhash, ngrams
+from engine import cooc
 from engine.backend import get_backend
 from engine.corpus import batch_from_texts
 from engine.resources import seeds_dir
+from tests.sim.jobs import JOBS, tables
 
 CPU, GPU = get_backend("cpu"), get_backend("gpu")
-JOBS = {"ngrams": (ngrams, ngrams.NgramConfig(n="1-3", top=100)),
-        "cooc": (cooc, cooc.CoocConfig()),
-        "minhash": (minhash, minhash.MinHashConfig())}
-
-
-def _tables(job, res):
-    if job == "cooc":
-        return [res.table(None, 1000)]
-    if job == "minhash":
-        return [res.table("pairs"), res.table("clusters")]
-    return [res.table()]
 
 
 def corpus():
@@ -47,7 +37,7 @@ def runs():
 def test_gpu_output_equals_cpu(runs, job):
     c, g = runs[job]
     assert "strict" in g.stats.backend
-    for tc, tg in zip(_tables(job, c), _tables(job, g)):
+    for tc, tg in zip(tables(job, c), tables(job, g)):
         assert tc.num_rows > 0 and tg.equals(tc)
     assert (c.stats.host_to_device_bytes, c.stats.device_to_host_bytes) == (0, 0)
 
@@ -77,7 +67,7 @@ def test_copies_counted_and_bounded(runs, job):
         # device-resident: per document the tokenizer's sizes (16 bytes), then for the top's
         # rows (those at or above the 1000th value, less a margin) their pair of term ids and count,
         # for the terms they name their spellings, lengths and margins, in 1 to 8 bytes each
-        table = _tables(job, g)[0]      # asked again: cached, nothing crosses again
+        table = tables(job, g)[0]      # asked again: cached, nothing crosses again
         named = {*table.column("term_a").to_pylist(), *table.column("term_b").to_pylist()}
         rows, terms = s.counters["top_rows_to_host"], s.counters["top_terms_to_host"]
         assert 1000 <= rows < 1100 and terms == len(named) and "raw" not in vars(g)
@@ -88,7 +78,7 @@ def test_copies_counted_and_bounded(runs, job):
 
 @pytest.mark.parametrize("job", list(JOBS))
 def test_device_to_host_at_most_5_percent_of_the_text(runs, job):
-    _tables(job, runs[job][1])          # the output (cooc: the top rows come from the device)
+    tables(job, runs[job][1])          # the output (cooc: the top rows come from the device)
     s = runs[job][1].stats
     assert s.device_to_host_bytes <= 0.05 * s.bytes
 
@@ -99,7 +89,7 @@ def test_degenerate_corpora_equal_cpu(job, texts):
     mod, cfg = JOBS[job]
     batches = [batch_from_texts(texts)] if texts else []
     c, g = mod.run(batches, CPU, cfg), mod.run(batches, GPU, cfg)
-    for tc, tg in zip(_tables(job, c), _tables(job, g)):
+    for tc, tg in zip(tables(job, c), tables(job, g)):
         assert tg.equals(tc)
 
 
