@@ -382,6 +382,36 @@ class GPUBackend(Backend):
                               "it both ways behind the backend's back: backend.to_device it first)")
         return a
 
+    # -- text kernels: long documents split into parts (engine.gpu.split) ----------------
+    @cached_property
+    def splitter(self):
+        """The split steps (``splitter.params``: an :class:`engine.gpu.split.SplitParams`)."""
+        from engine.gpu.split import TextSplitter
+        return TextSplitter(self)
+
+    def norm_tok_counts(self, data, offsets, t):
+        r = self.splitter.norm_tok_counts(data, offsets, self.tables(t))
+        return super().norm_tok_counts(data, offsets, t) if r is None else r
+
+    def norm_tok_write(self, data, offsets, t, lens, out_offsets, out, tok_offsets, tok_start,
+                       tok_len, tok_nch, tok_hash):
+        if not self.splitter.norm_tok_write(data, offsets, self.tables(t), lens, out_offsets, out,
+                                            tok_offsets, tok_start, tok_len, tok_nch, tok_hash):
+            super().norm_tok_write(data, offsets, t, lens, out_offsets, out, tok_offsets, tok_start,
+                                   tok_len, tok_nch, tok_hash)
+
+    def word_ngrams(self, tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
+        if not self.splitter.word_ngrams(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first):
+            super().word_ngrams(tok_hash, tok_offsets, n, out_offsets, out_hash, out_first)
+
+    def codepoint_counts(self, norm, offsets):
+        r = self.splitter.codepoint_counts(norm, offsets)
+        return super().codepoint_counts(norm, offsets) if r is None else r
+
+    def char_ngrams(self, norm, offsets, n, out_offsets, out_hash, out_start, out_len):
+        if not self.splitter.char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
+            super().char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len)
+
     def tables(self, t):
         key = id(t)
         if key not in self._tables:

@@ -54,12 +54,23 @@ def shingles(toks, cfg: MinHashConfig, backend):
     out = xp.empty(total, np.uint64)
     if kind == "word":
         first = xp.empty(total, np.int64)
-        k.word_shingles(nd, toks.tok_hash, toks.doc_tok_offsets, np.int64(n), off, out, first)
+        sp = _splitter(backend)
+        if sp is None or not sp.word_shingles(toks.tok_hash, toks.doc_tok_offsets, n, off, out, first):
+            k.word_shingles(nd, toks.tok_hash, toks.doc_tok_offsets, np.int64(n), off, out, first)
     else:
         start = xp.empty(total, np.int64)
         ln = xp.empty(total, np.int32)
-        k.char_shingles(nd, toks.norm, toks.norm_offsets, m.astype(np.int64), np.int64(n), off, out, start, ln)
+        m = m.astype(np.int64)
+        sp = _splitter(backend)
+        if sp is None or not sp.char_shingles(toks.norm, toks.norm_offsets, m, n, off, out, start, ln):
+            k.char_shingles(nd, toks.norm, toks.norm_offsets, m, np.int64(n), off, out, start, ln)
     return out, off
+
+
+def _splitter(backend):
+    """The GPU backend's long-document splitter (engine.gpu.split); None on the CPU, whose
+    kernels parallelise over documents themselves."""
+    return getattr(backend, "splitter", None)
 
 
 def unique_shingles(h, off, backend):
@@ -108,8 +119,10 @@ def signatures_from_hashes(h, off, cfg_or_perms, backend, seed: int | None = Non
     xp = backend.xp
     nd = int(off.size) - 1
     sig = xp.empty((nd, perms), np.uint32)
-    backend.kernels.minhash.signatures(nd * perms, backend.to_device(h), backend.to_device(off),
-                                       backend.to_device(pa_), backend.to_device(pb_), sig)
+    h, off, pa_, pb_ = (backend.to_device(a) for a in (h, off, pa_, pb_))
+    sp = _splitter(backend)
+    if sp is None or not sp.signatures(h, off, pa_, pb_, sig):
+        backend.kernels.minhash.signatures(nd * perms, h, off, pa_, pb_, sig)
     return sig
 
 

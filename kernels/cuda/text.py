@@ -1,5 +1,10 @@
 """CUDA twins of the text kernels: one thread per document around the shared cores.
 
+The ``*_ranges`` kernels and :func:`split_cuts` are the GPU's own: one thread per part of a
+document (a segment of a long document, a range of n-gram start positions, a chunk of
+normalised bytes), built by ``engine.gpu.split`` so that no thread gets a whole long document
+(see ``kernels.split_core`` for why the parts give exactly the whole document's results).
+
 Lazy ``@cuda.jit(cache=True)`` (no eager signature): importing this module needs no driver;
 compiled kernels are cached beside the module like the njit ones.
 Arrays may be cupy arrays (real GPU) or numpy arrays (CUDA simulator).
@@ -8,13 +13,15 @@ from __future__ import annotations
 
 from numba import cuda
 
-from kernels import text_core
+from kernels import split_core, text_core
 from kernels.cuda import device
 
 char_ngrams_doc = device(text_core.char_ngrams_doc)
 count_codepoints = device(text_core.count_codepoints)
 normalize_tokenize_doc = device(text_core.normalize_tokenize_doc)
 word_ngrams_doc = device(text_core.word_ngrams_doc)
+quiet_cut = device(split_core.quiet_cut)
+char_window_end = device(split_core.char_window_end)
 
 
 @cuda.jit(cache=True)
@@ -59,6 +66,40 @@ def char_ngrams(norm, offsets, n, out_offsets, out_hash, out_start, out_len):
         char_ngrams_doc(norm, offsets[d], offsets[d + 1], n, out_hash, out_start, out_len,
                         out_offsets[d])
 
+
+@cuda.jit(cache=True)
+def split_cuts(data, offsets, tgt_doc, tgt_off, seg, flags, map_off, map_len, map_cps, cuts):
+    """Cut ``t`` of document ``d = tgt_doc[t]`` (its ``k``-th, from 1): the first exact cut
+    in the window ``[s + k*seg, s + (k+1)*seg)`` of the document ``[s, e)``, or -1."""
+    t = cuda.grid(1)
+    if t < cuts.size:
+        d = tgt_doc[t]
+        s = offsets[d]
+        e = offsets[d + 1]
+        lo = s + (t - tgt_off[d] + 1) * seg
+        hi = min(lo + seg, e)
+        cuts[t] = quiet_cut(data, lo, hi, e, flags, map_off, map_len, map_cps)
+
+
+@cuda.jit(cache=True)
+def word_ngrams_ranges(tok_hash, lo, hi, n, out_offsets, out_hash, out_first):
+    """The n-grams of tokens ``lo[u]..hi[u]-1`` (a range of start positions of one document
+    and the ``n - 1`` tokens after it) to ``out_offsets[u]`` on."""
+    u = cuda.grid(1)
+    if u < lo.size:
+        word_ngrams_doc(tok_hash, lo[u], hi[u], n, out_hash, out_first, out_offsets[u])
+
+
+@cuda.jit(cache=True)
+def char_ngrams_ranges(norm, bounds, chunk_doc, offsets, n, out_offsets, out_hash, out_start, out_len):
+    """The char n-grams starting in chunk ``u`` (``norm[bounds[u]:bounds[u + 1]]``) of document
+    ``chunk_doc[u]``, to ``out_offsets[u]`` on."""
+    u = cuda.grid(1)
+    if u < chunk_doc.size:
+        bs = bounds[u]
+        end = char_window_end(norm, bs, bounds[u + 1], offsets[chunk_doc[u] + 1], n)
+        char_ngrams_doc(norm, bs, end, n, out_hash, out_start, out_len, out_offsets[u])
+
 _U8, _I64, _I32, _U64 = "uint8[::1]", "int64[::1]", "int32[::1]", "uint64[::1]"
 _TABLES = "uint8[::1], int32[::1], uint8[::1], int32[::1]"
 PTX_SIGNATURES = {
@@ -67,4 +108,7 @@ PTX_SIGNATURES = {
     "word_ngrams": f"void({_U64}, {_I64}, int64, {_I64}, {_U64}, {_I64})",
     "codepoint_counts": f"void({_U8}, {_I64}, {_I64})",
     "char_ngrams": f"void({_U8}, {_I64}, int64, {_I64}, {_U64}, {_I64}, {_I32})",
+    "split_cuts": f"void({_U8}, {_I64}, {_I64}, {_I64}, int64, {_TABLES}, {_I64})",
+    "word_ngrams_ranges": f"void({_U64}, {_I64}, {_I64}, int64, {_I64}, {_U64}, {_I64})",
+    "char_ngrams_ranges": f"void({_U8}, {_I64}, {_I64}, {_I64}, int64, {_I64}, {_U64}, {_I64}, {_I32})",
 }
