@@ -30,3 +30,18 @@ def device(fn):
     call.__name__ = getattr(fn, "__name__", "device_fn")
     call.py_core = fn
     return call
+
+
+def _stamp_cuda_cache() -> None:
+    """numba-cuda keeps its own copy of numba's caching, stamped by mtime: give it the
+    kernels tree stamp too (kernels.jit_cache).  numba's built-in numba.cuda uses numba's
+    caching, already stamped when ``kernels`` was imported."""
+    try:
+        from numba.cuda.core import caching
+    except ImportError:
+        return
+    from kernels.jit_cache import install
+    install(caching)
+
+
+_stamp_cuda_cache()

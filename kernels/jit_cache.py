@@ -1,0 +1,76 @@
+"""numba's on-disk cache, made safe across upgrades: an entry is valid only for the exact
+``kernels/`` source tree that compiled it.
+
+numba stamps a cached function with the hash of the one file that defines it.  But a kernel
+compiles its callees into the same machine code, and ours call cores in other files
+(``kernels/text_core.py``, ``kernels/hashing.py``...).  After an upgrade that changes only a
+core, every kernel in an unchanged file would load the old core's code from the cache: a
+silently wrong result.  (Before numba 0.68 the stamp was the file's mtime, which a reinstall
+rewrites, so this stayed hidden.)  Here the stamp is the hash of every ``.py`` file of the
+package instead: any change to the kernels recompiles them all, and a reinstall of the same
+version keeps its cache.
+
+All jitted code of corpus-engine lives under ``kernels/`` (``engine/`` has none), so the tree
+hash covers every callee.  :func:`install` runs when ``kernels`` is imported, before any
+module of it is decorated.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=None)
+def tree_stamp(root: Path = _PACKAGE) -> bytes:
+    """sha256 over the relative path and bytes of every ``.py`` file under ``root``, in path
+    order (about 1 ms for the package)."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        h.update(path.read_bytes() + b"\0")
+    return h.digest()
+
+
+def _in_package(py_file: str) -> bool:
+    try:
+        return Path(py_file).resolve().is_relative_to(_PACKAGE)
+    except (OSError, ValueError):
+        return False
+
+
+def _tree_stamped(base):
+    """A locator class like ``base`` whose stamp is the package tree's, for our files only."""
+
+    class TreeStamped(base):
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            return super().from_function(py_func, py_file) if _in_package(py_file) else None
+
+        def get_source_stamp(self):
+            return tree_stamp()
+
+    TreeStamped.__name__ = TreeStamped.__qualname__ = f"TreeStamped{base.__name__}"
+    return TreeStamped
+
+
+_BASES = ("UserProvidedCacheLocator", "InTreeCacheLocator", "UserWideCacheLocator")
+
+
+def install(caching=None) -> None:
+    """Put tree-stamped twins of a caching module's own locators (the ``NUMBA_CACHE_DIR`` one,
+    the one beside the sources, then the per-user one for a read-only install) first in the
+    list its cache implementations read.  ``caching``: numba's (the CPU, the default) or
+    numba-cuda's own copy (``numba.cuda.core.caching``, which stamps by mtime).  Idempotent."""
+    if caching is None:
+        from numba.core import caching
+    locators = caching.CacheImpl._locator_classes
+    if any(getattr(c, "corpus_engine", False) for c in locators):
+        return
+    bases = [getattr(caching, name, None) or getattr(caching, "_" + name) for name in _BASES]
+    ours = [_tree_stamped(base) for base in bases]
+    for cls in ours:
+        cls.corpus_engine = True
+    locators[:0] = ours
