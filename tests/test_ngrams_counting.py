@@ -110,7 +110,7 @@ def test_key_counter_word_ngrams_grow_and_resume_mid_chunk(partitions, tmp_path,
         kc._alloc(16)   # 11 keys a partition, 64 string bytes: both fill at once
         kc.store = counting.StringStore(partitions, kc.max_size, nbytes=64)
         for b0 in range(0, len(docs), 30):
-            kc.new_share = 0.0   # no growth ahead: every growth happens mid-chunk
+            kc.grow_ahead = False   # no growth ahead: every growth happens mid-chunk
             toks = tokenize(batch_from_texts(docs[b0:b0 + 30], base=b0), be, TextOptions())
             kc.add_word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, b0, toks.norm, toks.tok_start, toks.tok_len)
         keys, counts, dfs, data, off, first = kc.contents()
