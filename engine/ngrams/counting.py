@@ -62,9 +62,9 @@ class StringStore:
             first[:, :self.first.shape[1]] = self.first
             self.off, self.first = off, first
 
-    def grow_bytes(self, used: np.ndarray) -> None:
-        """Double the bytes of every partition (``used[p]`` of them kept)."""
-        data = np.empty((self.data.shape[0], 2 * self.data.shape[1]), np.uint8)
+    def grow_bytes(self, used: np.ndarray, nbytes: int | None = None) -> None:
+        """Double the bytes of every partition (to ``nbytes`` if given; ``used[p]`` of them kept)."""
+        data = np.empty((self.data.shape[0], nbytes or 2 * self.data.shape[1]), np.uint8)
         for p, u in enumerate(used.tolist()):
             data[p, :u] = self.data[p, :u]
         self.data = data
@@ -100,6 +100,13 @@ def _max_keys(capacity: int) -> int:
 def _slot_type(capacity: int):
     """The slot numbers of a table partition: int32 while they fit (under 2**31 slots)."""
     return np.int32 if capacity <= 2**31 else np.int64
+
+
+def _mean(lens: np.ndarray, plus: float) -> float:
+    """``plus`` more than the mean of ``lens`` (from a strided sample of a few thousand)."""
+    if lens.size == 0:
+        return 0.0
+    return float(lens[::max(1, lens.size // 4096)].mean()) + plus
 
 
 CHUNK_ITEMS = 1 << 20   # n-grams per chunk of a batch: its entry arrays (24 B an n-gram) stay small
@@ -208,10 +215,12 @@ class KeyCounter:
             self.spill()
         self.occurrences += n
 
-    def _reserve(self, sample: np.ndarray) -> None:
+    def _reserve(self, sample: np.ndarray, key_bytes: float) -> None:
         """Grow the table once, ahead of a batch, to hold the new keys its key ``sample``
         predicts (``kernels.cpu.count_docs.sampled_keys``: one distinct key in
-        ``2**SAMPLE_BITS``, so those the table lacks, times that, estimate its new keys).
+        ``2**SAMPLE_BITS``, so those the table lacks, times that, estimate its new keys),
+        and the string bytes too, at ``key_bytes`` a new key's string (a fifth more: rare
+        n-grams hold longer words than the average).
 
         Growing as the table fills instead rehashes every key at each doubling: on 100 MB
         of English, the trigrams' table doubles five times in the first batch, and the
@@ -227,6 +236,10 @@ class KeyCounter:
         if want > self.max_size:
             cap = 1 << max(12, int(want - 1).bit_length())
             self._grow(cap if _max_keys(cap) >= want else 2 * cap)
+        used = self._used_bytes()
+        nbytes = int(used.max()) + int(1.2 * key_bytes * (want - int(self.sizes.max())))
+        if nbytes > self.store.data.shape[1]:
+            self.store.grow_bytes(used, nbytes)
 
     def _done(self, through: np.ndarray) -> bool:
         """After an insert: True when every partition is through its entries (``through``),
@@ -246,7 +259,7 @@ class KeyCounter:
         key ``sample`` sizing the table ahead), chunk by chunk: ``distinct(d0, d1, keys, cnt,
         pos, pbeg)`` writes the chunk's entries, then the table takes them (strings from
         the text, see ``kernels.cpu.count.insert_entries``)."""
-        self._reserve(sample)
+        self._reserve(sample, _mean(tok_len, 1) * n if word else _mean(span_len, 0))
         for d0, d1 in doc_chunks(item_off, CHUNK_ITEMS):
             self._guard(int(item_off[d1] - item_off[d0]))   # a spill between chunks: no document splits
             keys, cnt, pos, pbeg = self.scratch.get(int(item_off[d1] - item_off[d0]), d1 - d0, self.P)
@@ -299,7 +312,7 @@ class KeyCounter:
         n = keys.size
         self._guard(int(counts.sum()) if n else 0)
         self._reserve(self.kd.sampled_keys(False, np.empty(0, np.uint64), np.empty(0, np.int64), 0, keys,
-                                           np.array([0, n], np.int64)))
+                                           np.array([0, n], np.int64)), 0)
         order = np.empty(n, np.int32 if n < 2**31 else np.int64)
         bounds = np.empty(self.P + 1, np.int64)
         self.kc.split_rows(keys, self.part_shift, self.P, order, bounds)
