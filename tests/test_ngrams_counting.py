@@ -110,7 +110,7 @@ def test_key_counter_word_ngrams_grow_and_resume_mid_chunk(partitions, tmp_path,
         kc._alloc(16)   # 11 keys a partition, 64 string bytes: both fill at once
         kc.store = counting.StringStore(partitions, kc.max_size, nbytes=64)
         for b0 in range(0, len(docs), 30):
-            kc.new_share = 0.0   # no growth ahead: every growth happens mid-chunk
+            kc.grow_ahead = False   # no growth ahead: every growth happens mid-chunk
             toks = tokenize(batch_from_texts(docs[b0:b0 + 30], base=b0), be, TextOptions())
             kc.add_word_ngrams(toks.tok_hash, toks.doc_tok_offsets, n, b0, toks.norm, toks.tok_start, toks.tok_len)
         keys, counts, dfs, data, off, first = kc.contents()
@@ -202,3 +202,50 @@ def test_order_rows_with_counts_past_the_bucket_cap(cap, monkeypatch):
     want = sorted(range(len(enc)), key=lambda i: (-counts[i], enc[i]))
     for parts in (1, 2):
         assert sort.order_rows(counts, data, off[:-1], off[1:], parts=parts, min_parallel=0).tolist() == want
+
+
+def test_sampled_keys_are_the_distinct_keys_with_the_sample_bits_zero():
+    """The key sample of a batch: exactly its distinct keys whose bits 24..31 are zero,
+    word n-grams hashed like the backend; a sampled key repeated past the room a chunk
+    expects (one document of it alone) is still counted once."""
+    from engine.backend import get_backend
+    from engine.text import TextOptions, tokenize
+    from kernels.cpu.count_docs import SAMPLE_BITS, sampled_keys
+    be = get_backend("cpu")
+    toks = tokenize(batch_from_texts(larger_real_text()[:200]), be, TextOptions())
+    tok_off = toks.doc_tok_offsets
+    bits = lambda k: (k >> np.uint64(24)) & np.uint64((1 << SAMPLE_BITS) - 1)   # noqa: E731
+    for n in (1, 2, 3):
+        item_off = np.zeros(tok_off.size, np.int64)
+        np.cumsum(np.maximum(np.diff(tok_off) - n + 1, 0), out=item_off[1:])
+        ref, first = np.empty(int(item_off[-1]), np.uint64), np.empty(int(item_off[-1]), np.int64)
+        be.word_ngrams(toks.tok_hash, tok_off, n, item_off, ref, first)
+        got = sampled_keys(True, toks.tok_hash, tok_off, n, np.empty(0, np.uint64), item_off)
+        assert got.tolist() == np.unique(ref[bits(ref) == 0]).tolist() and got.size > 0
+    hot = np.uint64(0x1234) << np.uint64(40)   # bits 24..31 zero: sampled
+    items = np.r_[np.full(5000, hot, np.uint64), np.arange(1, 3000, dtype=np.uint64) << np.uint64(32)]
+    item_off = np.array([0, 5000, 6000, items.size], np.int64)
+    got = sampled_keys(False, np.empty(0, np.uint64), np.empty(0, np.int64), 0, items, item_off)
+    assert got.tolist() == np.unique(items[bits(items) == 0]).tolist() and hot in got
+
+
+def test_table_sized_ahead_from_the_sample_does_not_double_inside_a_batch(tmp_path, monkeypatch):
+    """Sized ahead from the key sample, the table takes a batch without doubling as it
+    fills (one growth, while empty), and counts as exactly as grown on demand."""
+    import engine.ngrams.counting as counting
+    from engine.backend import get_backend
+    from engine.ngrams import KeyCounter
+    from engine.text import TextOptions, tokenize
+    monkeypatch.setattr(counting, "CHUNK_ITEMS", 2000)
+    toks = tokenize(batch_from_texts(larger_real_text()), get_backend("cpu"), TextOptions())
+    got = []
+    for ahead in (True, False):
+        kc = KeyCounter(10**9, lambda: tmp_path, partitions=2)
+        kc.grow_ahead = ahead
+        grows = []
+        grow = kc._grow
+        monkeypatch.setattr(kc, "_grow", lambda cap=None, grows=grows, grow=grow: (grows.append(cap), grow(cap)))
+        kc.add_word_ngrams(toks.tok_hash, toks.doc_tok_offsets, 3, 0, toks.norm, toks.tok_start, toks.tok_len)
+        assert (len(grows) == 1) if ahead else (len(grows) > 1)
+        got.append(kc.contents())
+    assert all((a == b).all() for a, b in zip(*got))

@@ -62,9 +62,9 @@ class StringStore:
             first[:, :self.first.shape[1]] = self.first
             self.off, self.first = off, first
 
-    def grow_bytes(self, used: np.ndarray) -> None:
-        """Double the bytes of every partition (``used[p]`` of them kept)."""
-        data = np.empty((self.data.shape[0], 2 * self.data.shape[1]), np.uint8)
+    def grow_bytes(self, used: np.ndarray, nbytes: int | None = None) -> None:
+        """Double the bytes of every partition (to ``nbytes`` if given; ``used[p]`` of them kept)."""
+        data = np.empty((self.data.shape[0], nbytes or 2 * self.data.shape[1]), np.uint8)
         for p, u in enumerate(used.tolist()):
             data[p, :u] = self.data[p, :u]
         self.data = data
@@ -100,6 +100,13 @@ def _max_keys(capacity: int) -> int:
 def _slot_type(capacity: int):
     """The slot numbers of a table partition: int32 while they fit (under 2**31 slots)."""
     return np.int32 if capacity <= 2**31 else np.int64
+
+
+def _mean(lens: np.ndarray, plus: float) -> float:
+    """``plus`` more than the mean of ``lens`` (from a strided sample of a few thousand)."""
+    if lens.size == 0:
+        return 0.0
+    return float(lens[::max(1, lens.size // 4096)].mean()) + plus
 
 
 CHUNK_ITEMS = 1 << 20   # n-grams per chunk of a batch: its entry arrays (24 B an n-gram) stay small
@@ -167,7 +174,7 @@ class KeyCounter:
         self.scratch = scratch if scratch is not None else EntryBuffers()
         self.spill_dir: Path | None = None
         self.n_spills = 0
-        self.new_share = 1 / 32   # of the occurrences of a batch, the share that are new keys
+        self.grow_ahead = True   # size the table ahead of each batch (False: only as it fills)
         self._alloc(1 << 12)
 
     def _alloc(self, cap: int) -> None:
@@ -208,15 +215,31 @@ class KeyCounter:
             self.spill()
         self.occurrences += n
 
-    def _reserve(self, n: int) -> None:
-        """Grow the table ahead of ``n`` more occurrences."""
-        # grow once, ahead, for the share of new keys the last batch had (1/32 at first),
-        # instead of doubling many times: that share only falls as the corpus goes on (Heaps'
-        # law), and too little costs one doubling more, too much a table twice too large
-        want = int(self.sizes.max()) + min(int(n * self.new_share), self.budget) // self.P + 1
+    def _reserve(self, sample: np.ndarray, key_bytes: float) -> None:
+        """Grow the table once, ahead of a batch, to hold the new keys its key ``sample``
+        predicts (``kernels.cpu.count_docs.sampled_keys``: one distinct key in
+        ``2**SAMPLE_BITS``, so those the table lacks, times that, estimate its new keys),
+        and the string bytes too, at ``key_bytes`` a new key's string (a fifth more: rare
+        n-grams hold longer words than the average).
+
+        Growing as the table fills instead rehashes every key at each doubling: on 100 MB
+        of English, the trigrams' table doubles five times in the first batch, and the
+        rehashes took as long as the counting itself."""
+        if not self.grow_ahead or sample.size == 0:
+            return
+        absent = np.zeros(self.P, np.int64)
+        self.kc.count_absent(self.table, self.part_shift, sample, absent)
+        a = int(absent.max())
+        # the estimate's spread is about sqrt(a) sampled keys: four of them, of margin
+        new = (a + 4 * int(np.sqrt(a)) + 1) << self.kd.SAMPLE_BITS
+        want = int(self.sizes.max()) + min(new, self.budget // self.P + 1)
         if want > self.max_size:
             cap = 1 << max(12, int(want - 1).bit_length())
             self._grow(cap if _max_keys(cap) >= want else 2 * cap)
+        used = self._used_bytes()
+        nbytes = int(used.max()) + int(1.2 * key_bytes * (want - int(self.sizes.max())))
+        if nbytes > self.store.data.shape[1]:
+            self.store.grow_bytes(used, nbytes)
 
     def _done(self, through: np.ndarray) -> bool:
         """After an insert: True when every partition is through its entries (``through``),
@@ -230,14 +253,13 @@ class KeyCounter:
             self.store.grow_bytes(self._used_bytes())
         return False
 
-    def _count_docs(self, item_off, doc_base, m, distinct, word, n, norm, tok_off, tok_start, tok_len,
+    def _count_docs(self, item_off, doc_base, sample, distinct, word, n, norm, tok_off, tok_start, tok_len,
                     span_start, span_len) -> None:
-        """Count the ``m`` items of a batch (document d's ``[item_off[d], item_off[d+1])``),
-        chunk by chunk: ``distinct(d0, d1, keys, cnt, pos, pbeg)`` writes the chunk's
-        entries, then the table takes them (strings from the text, see
-        ``kernels.cpu.count.insert_entries``)."""
-        self._reserve(m)
-        before = self.size
+        """Count the items of a batch (document d's ``[item_off[d], item_off[d+1])``, their
+        key ``sample`` sizing the table ahead), chunk by chunk: ``distinct(d0, d1, keys, cnt,
+        pos, pbeg)`` writes the chunk's entries, then the table takes them (strings from
+        the text, see ``kernels.cpu.count.insert_entries``)."""
+        self._reserve(sample, _mean(tok_len, 1) * n if word else _mean(span_len, 0))
         for d0, d1 in doc_chunks(item_off, CHUNK_ITEMS):
             self._guard(int(item_off[d1] - item_off[d0]))   # a spill between chunks: no document splits
             keys, cnt, pos, pbeg = self.scratch.get(int(item_off[d1] - item_off[d0]), d1 - d0, self.P)
@@ -251,8 +273,6 @@ class KeyCounter:
                                        self.store.first)
                 if self._done(cursor[:, 0] >= d1):
                     break
-        if m:   # (fewer keys than before after a spill inside the batch)
-            self.new_share = max(self.size - before, 0) / m
 
     def add_word_ngrams(self, tok_hash: np.ndarray, tok_off: np.ndarray, n: int, doc_base: int,
                         norm: np.ndarray, tok_start: np.ndarray, tok_len: np.ndarray) -> int:
@@ -269,7 +289,8 @@ class KeyCounter:
         def distinct(d0, d1, keys, cnt, pos, pbeg):
             self.kd.distinct_word_ngrams(tok_hash, tok_off, n, d0, d1, item_off, self.part_shift, self.P,
                                          keys, cnt, pos, pbeg)
-        self._count_docs(item_off, doc_base, m, distinct, True, n, norm, tok_off, tok_start, tok_len, e, e)
+        sample = self.kd.sampled_keys(True, tok_hash, tok_off, n, np.empty(0, np.uint64), item_off)
+        self._count_docs(item_off, doc_base, sample, distinct, True, n, norm, tok_off, tok_start, tok_len, e, e)
         self._maybe_spill()
         return m
 
@@ -282,16 +303,16 @@ class KeyCounter:
 
         def distinct(d0, d1, k, cnt, pos, pbeg):
             self.kd.distinct_keys(keys, d0, d1, item_off, self.part_shift, self.P, k, cnt, pos, pbeg)
-        self._count_docs(item_off, doc_base, int(keys.size), distinct, False, 0, norm, e, e, e,
-                         span_start, span_len)
+        sample = self.kd.sampled_keys(False, np.empty(0, np.uint64), e, 0, keys, item_off)
+        self._count_docs(item_off, doc_base, sample, distinct, False, 0, norm, e, e, e, span_start, span_len)
         self._maybe_spill()
 
     def _insert_rows(self, keys, counts, dfs, gather) -> None:
         """Add reduced rows; the new keys' strings from ``gather(row indices)``."""
         n = keys.size
         self._guard(int(counts.sum()) if n else 0)
-        self._reserve(n)
-        before = self.size
+        self._reserve(self.kd.sampled_keys(False, np.empty(0, np.uint64), np.empty(0, np.int64), 0, keys,
+                                           np.array([0, n], np.int64)), 0)
         order = np.empty(n, np.int32 if n < 2**31 else np.int64)
         bounds = np.empty(self.P + 1, np.int64)
         self.kc.split_rows(keys, self.part_shift, self.P, order, bounds)
@@ -311,8 +332,6 @@ class KeyCounter:
             if (starts >= ends).all():
                 break
             self._grow()
-        if n:
-            self.new_share = (self.size - before) / n
 
     def _strings(self, p, size, refs, gather) -> None:
         if refs.size == 0:

@@ -69,6 +69,60 @@ def _slot(k, mask):
     return np.int64((k ^ (k >> np.uint64(29))) & np.uint64(mask))
 
 
+@njit(cache=True)
+def _find(table, p, k, mask):
+    """The slot of key ``k`` in partition ``p`` (linear probing from :func:`_slot`), or the
+    empty slot where it goes; and that slot's second word (0: empty, ``k`` is new)."""
+    h = _slot(k, mask)
+    while True:
+        c = table[p, h, 1]
+        if c == 0 or table[p, h, 0] == k:
+            return h, c
+        h = (h + 1) & mask
+
+
+@njit(cache=True)
+def _take(table, slot_of, p, h, k, add, size):
+    """Put the new key ``k`` (second word ``add``) in the empty slot ``h``: its string id
+    is ``size``, whose slot ``slot_of`` remembers."""
+    table[p, h, 0] = k
+    table[p, h, 1] = add
+    slot_of[p, size] = h
+
+
+@njit(cache=True)
+def _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, o):
+    """Write the string of a new key to ``sdata[p, o:]``: the ``n`` tokens from token ``t``
+    joined by a space (``word``), else span ``t``; returns its length."""
+    if not word:
+        s0 = span_start[t]
+        ln = np.int64(span_len[t])
+        for b in range(ln):
+            sdata[p, o + b] = norm[s0 + b]
+        return ln
+    j = o
+    for i in range(n):
+        if i > 0:
+            sdata[p, j] = 32
+            j += 1
+        s0 = tok_start[t + i]
+        for b in range(tok_len[t + i]):
+            sdata[p, j + b] = norm[s0 + b]
+        j += tok_len[t + i]
+    return j - o
+
+
+@njit(cache=True)
+def _string_len(word, n, t, tok_len, span_len):
+    """Bytes of the string :func:`_write_string` writes."""
+    if not word:
+        return np.int64(span_len[t])
+    ln = np.int64(n - 1)
+    for i in range(n):
+        ln += tok_len[t + i]
+    return ln
+
+
 @njit(parallel=True, cache=True)
 def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base, cursor, max_size, sizes,
                    word, n, norm, tok_off, tok_start, tok_len, span_start, span_len, sdata, soff, sfirst,
@@ -91,7 +145,6 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
     """
     P = table.shape[0]
     mask = table.shape[1] - 1
-    umask = np.uint64(mask)
     room = sdata.shape[1]
     base = item_off[d0]
     d1 = d0 + pbeg.shape[0]
@@ -120,8 +173,7 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
                 d += 1
                 continue
             if ahead > 0 and da < d1:
-                ka = keys[ea]
-                prefetch_slot(table, p, np.int64((ka ^ (ka >> np.uint64(29))) & umask))
+                prefetch_slot(table, p, _slot(keys[ea], mask))
                 ea += 1
                 while ea >= hia and da < d1:
                     da += 1
@@ -130,52 +182,18 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
                         hia = item_off[da] - base + pbeg[da - d0, p + 1]
             k = keys[e]
             add = (np.uint64(cnt[e]) << COUNT_SHIFT) + np.uint64(1)
-            h = np.int64((k ^ (k >> np.uint64(29))) & umask)   # _slot, inlined
-            done = False
-            while True:
-                c = table[p, h, 1]
-                if c == 0:
-                    if size >= max_size:
-                        break
-                    t = (tok_off[d] if word else item_off[d]) + pos[e]
-                    if word:
-                        ln = np.int64(n - 1)
-                        for j in range(n):
-                            ln += tok_len[t + j]
-                    else:
-                        ln = np.int64(span_len[t])
-                    if fill + ln > room:
-                        break
-                    if word:
-                        o = fill
-                        for j in range(n):
-                            if j > 0:
-                                sdata[p, o] = 32
-                                o += 1
-                            s0 = tok_start[t + j]
-                            for b in range(tok_len[t + j]):
-                                sdata[p, o + b] = norm[s0 + b]
-                            o += tok_len[t + j]
-                    else:
-                        s0 = span_start[t]
-                        for b in range(ln):
-                            sdata[p, fill + b] = norm[s0 + b]
-                    fill += ln
-                    sfirst[p, size] = ((doc_base + d) << FIRST_SHIFT) | pos[e]
-                    slot_of[p, size] = h
-                    size += 1
-                    soff[p, size] = fill
-                    table[p, h, 0] = k
-                    table[p, h, 1] = add
-                    done = True
+            h, c = _find(table, p, k, mask)
+            if c != 0:
+                table[p, h, 1] = c + add
+            else:
+                t = (tok_off[d] if word else item_off[d]) + pos[e]
+                if size >= max_size or fill + _string_len(word, n, t, tok_len, span_len) > room:
                     break
-                if table[p, h, 0] == k:
-                    table[p, h, 1] = c + add
-                    done = True
-                    break
-                h = (h + 1) & mask
-            if not done:
-                break
+                fill += _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, fill)
+                sfirst[p, size] = ((doc_base + d) << FIRST_SHIFT) | pos[e]
+                _take(table, slot_of, p, h, k, add, size)
+                size += 1
+                soff[p, size] = fill
             e += 1
         cursor[p, 0] = d
         cursor[p, 1] = e
@@ -200,32 +218,33 @@ def insert_rows(table, slot_of, keys, counts, dfs, order, starts, ends, max_size
             i = np.int64(order[q])
             k = keys[i]
             add = (np.uint64(counts[i]) << COUNT_SHIFT) + np.uint64(dfs[i])
-            h = _slot(k, mask)
-            done = False
-            while True:
-                c = table[p, h, 1]
-                if c == 0:
-                    if size >= max_size or nn >= cap_new:
-                        break
-                    table[p, h, 0] = k
-                    table[p, h, 1] = add
-                    slot_of[p, size] = h
-                    new_refs[p, nn] = i
-                    nn += 1
-                    size += 1
-                    done = True
+            h, c = _find(table, p, k, mask)
+            if c != 0:
+                table[p, h, 1] = c + add
+            else:
+                if size >= max_size or nn >= cap_new:
                     break
-                if table[p, h, 0] == k:
-                    table[p, h, 1] = c + add
-                    done = True
-                    break
-                h = (h + 1) & mask
-            if not done:
-                break
+                _take(table, slot_of, p, h, k, add, size)
+                new_refs[p, nn] = i
+                nn += 1
+                size += 1
             q += 1
         starts[p] = q
         sizes[p] = size
         n_new[p] = nn
+
+
+@njit(cache=True)
+def count_absent(table, part_shift, keys, absent):
+    """Add to ``absent[p]`` the number of ``keys`` (distinct) of partition ``p`` (``key >>
+    part_shift``, all in 0 for one partition) that the table does not hold."""
+    P = table.shape[0]
+    mask = table.shape[1] - 1
+    sh = np.uint64(part_shift)
+    for k in keys:
+        p = np.int64(k >> sh) if P > 1 else 0
+        if _find(table, p, k, mask)[1] == 0:
+            absent[p] += 1
 
 
 @njit(parallel=True, cache=True)
@@ -260,24 +279,16 @@ def rehash(old, new, slot_of, sizes, ahead=PREFETCH_AHEAD):
     order, updating ``slot_of``.  Both tables are read at random: the old slot of the key
     ``2 * ahead`` ids on and the new slot of the one ``ahead`` on are prefetched."""
     mask = new.shape[1] - 1
-    umask = np.uint64(mask)
-    sh = np.uint64(29)   # _slot, inlined
     for p in prange(old.shape[0]):
         m = sizes[p]
         for j in range(m):
             if j + 2 * ahead < m:
                 prefetch_slot(old, p, slot_of[p, j + 2 * ahead])
             if j + ahead < m:
-                ka = old[p, slot_of[p, j + ahead], 0]
-                prefetch_slot(new, p, np.int64((ka ^ (ka >> sh)) & umask))
+                prefetch_slot(new, p, _slot(old[p, slot_of[p, j + ahead], 0], mask))
             s = slot_of[p, j]
-            k = old[p, s, 0]
-            h = np.int64((k ^ (k >> sh)) & umask)
-            while new[p, h, 1] != 0:
-                h = (h + 1) & mask
-            new[p, h, 0] = old[p, s, 0]
-            new[p, h, 1] = old[p, s, 1]
-            slot_of[p, j] = h
+            h = _find(new, p, old[p, s, 0], mask)[0]   # keys are distinct: the empty slot
+            _take(new, slot_of, p, h, old[p, s, 0], old[p, s, 1], j)
 
 
 @njit(cache=True)
