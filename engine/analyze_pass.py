@@ -5,8 +5,9 @@ as the job's ``map_partition``):
 * the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer`;
 * the word counts, stop words kept (the rank-frequency plot): a type table
   (:class:`engine.cooc.vocabulary.VocabConsumer` without a token cache, :class:`WordCounts`);
-* the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`
-  (it keeps the documents' bytes for the exact verification, as ``engine.minhash`` does);
+* the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`;
+  the documents' bytes for the exact verification go to a temporary file
+  (:class:`engine.analyze_texts.KeptTexts`), read back for the candidates only;
 * the co-occurrence vocabulary (stop words removed) and the per-token type numbers of its
   pair pass: :class:`engine.cooc.vocabulary.VocabConsumer` into a :class:`TokenCache`
   (spilled to disk past its budget, as ``engine.cooc.run`` does); the pairs are counted
@@ -15,8 +16,9 @@ as the job's ``map_partition``):
 
 The batch is tokenised without stop words once; the stop-word filter (a lookup of the token
 hashes, as :func:`engine.text.tokenize` applies it) gives the tokens of the other analytics.
-Memory: the batch in hand, the counters, the MinHash texts and the cooc token cache, as in
-the single jobs; never the whole corpus as batches (except a corpus of at most ``keep_docs``
+Memory: the batch in hand, the counters (the n-grams' spill past their budget), the MinHash
+signatures and the cooc token cache (spilled past its budget), as in the single jobs; the
+MinHash texts on disk; never the whole corpus as batches (except a corpus of at most ``keep_docs``
 documents, for the all-pairs similarity matrix).
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from engine.stats import JobStats
 from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
 
-__all__ = ["PassOutput", "WordCounts", "LanguageGuess", "drop_stopwords", "analyze_pass"]
+__all__ = ["PassOutput", "WordCounts", "LanguageGuess", "SignaturesAndTexts", "drop_stopwords", "analyze_pass"]
 
 LANG_DOCS = 2000        # documents sampled for the language guess
 LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
@@ -149,6 +151,35 @@ class WordCounts:
         return int(self.counts.size)
 
 
+class SignaturesAndTexts:
+    """The MinHash consumer of the pass: the signatures (:class:`engine.minhash.job.SignatureConsumer`)
+    and, when the config verifies, the texts on disk (:class:`engine.analyze_texts.KeptTexts`)
+    instead of in memory; :meth:`partial` gives the partial ``engine.minhash.map_partition``
+    gives, its texts memory-mapped."""
+
+    def __init__(self, backend, cfg):
+        from engine.analyze_texts import KeptTexts
+        from engine.minhash.job import SignatureConsumer
+        self.signatures = SignatureConsumer(backend, cfg, keep=False)
+        self.texts = KeptTexts(self.signatures.be) if cfg.verify else None
+
+    def add_tokens(self, batch, toks) -> None:
+        self.signatures.add_tokens(batch, toks)
+        if self.texts is not None:
+            self.texts.add(batch)
+
+    def partial(self):
+        part = self.signatures.partial()
+        if self.texts is not None:
+            part.text_data, part.text_offsets = self.texts.arrays()
+        return part
+
+    def close(self) -> None:
+        """Close the texts' file (the map made by :meth:`partial` stays readable)."""
+        if self.texts is not None:
+            self.texts.close()
+
+
 @dataclass
 class PassOutput:
     """What the pass leaves: each analytic's partial (or the exception that stopped it)."""
@@ -174,7 +205,7 @@ def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
 
 
 def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, cooc_cfg, stats: JobStats,
-                 *, count_ngrams: bool = True, keep_docs: int = 12) -> PassOutput:
+                 *, count_ngrams: bool = True, keep_docs: int = 12, probe=None) -> PassOutput:
     """Read ``reader`` once, tokenise each batch once, feed every analytic.
 
     Parameters
@@ -188,6 +219,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         ``near_duplicates``, ``cooccurrence``, ``languages``).
     count_ngrams : False when the main n-gram counts are made elsewhere (a cluster).
     keep_docs : the batches are kept while the corpus has at most this many documents.
+    probe : called as ``probe(batch, consumers)`` after each batch (memory measurement,
+        ``bench/analyze_memory.py``).
 
     Returns
     -------
@@ -195,7 +228,6 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     """
     from engine.cooc.typetable import TokenCache
     from engine.cooc.vocabulary import VocabConsumer
-    from engine.minhash.job import SignatureConsumer
     from engine.ngrams.job import NgramConsumer
     for name, cfg in (("ngrams", ngram_cfg), ("minhash", minhash_cfg), ("cooc", cooc_cfg)):
         if cfg.text != text:
@@ -207,8 +239,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     if count_ngrams:
         consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
     counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
-    # MinHash keeps the texts for verification (bounded as in engine.minhash.map_partition)
-    consumers["minhash"] = SignatureConsumer(backend, minhash_cfg)
+    # MinHash's texts for verification: on disk, read back for the candidates only
+    consumers["minhash"] = minhash = SignaturesAndTexts(backend, minhash_cfg)
     consumers["cooc"] = VocabConsumer(backend, cooc_cfg, tokens=out.cache)
     langs = LanguageGuess()
     seconds = {k: 0.0 for k in ("unigrams", "ngrams", "minhash", "cooc")}
@@ -242,6 +274,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
                 with stats.stage("languages"):
                     langs.add(batch)
             n_docs += batch.n_docs
+            if probe is not None:
+                probe(batch, consumers)
             if out.small_batches is not None:
                 out.small_batches = out.small_batches + [batch] if n_docs <= keep_docs else None
         t0 = time.perf_counter()
@@ -262,6 +296,7 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     finally:
         for c in counters:
             c.close()
+        minhash.close()
     for stage, name in (("ngrams", "ngrams"), ("unigrams", "unigrams"), ("near_duplicates", "minhash"),
                         ("cooccurrence", "cooc")):
         stats.seconds[stage] = stats.seconds.get(stage, 0.0) + seconds[name]
