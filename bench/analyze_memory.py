@@ -107,9 +107,11 @@ def main(argv=None) -> None:
             return
         row = {"MB read": round(state["bytes"] / 1e6, 1), "RSS MB": round(sampler.sample() / 1e6)}
         for name, c in consumers.items():
-            if name == "cooc":   # the vocabulary's type table, and its token cache apart
-                row["cooc cache MB"] = round(held_bytes(c.tokens) / 1e6, 1)
-                row["cooc vocab MB"] = round(held_bytes({k: v for k, v in vars(c).items() if k != "tokens"}) / 1e6, 1)
+            if name in ("cooc", "words"):   # a type table, and its token cache apart
+                cache = getattr(c, "tokens", None) or getattr(c, "cache", None)
+                row["cooc cache MB"] = round(held_bytes(cache) / 1e6, 1)
+                row[f"{name} types MB"] = round(held_bytes({k: v for k, v in vars(c).items()
+                                                            if v is not cache}) / 1e6, 1)
             elif name == "minhash":
                 sig = getattr(c, "signatures", c)
                 row["minhash sig MB"] = round(held_bytes(sig.sig) / 1e6, 1)
@@ -141,13 +143,13 @@ def main(argv=None) -> None:
         setattr(cls, method, wrapper)
 
     from engine.analyze_pass import SignaturesAndTexts
-    from engine.cooc.vocabulary import VocabConsumer
+    from engine.analyze_words import WordTypes
     from engine.ngrams.counting import KeyCounter
     from engine.ngrams.job import NgramConsumer
     marked(NgramConsumer, "partial", "pass: n-gram partial")
     marked(KeyCounter, "spill", "pass: n-gram spill")
     marked(SignaturesAndTexts, "partial", "pass: minhash partial")
-    marked(VocabConsumer, "partial", "pass: vocabulary partials")
+    marked(WordTypes, "partials", "pass: vocabulary partials")
     an.analyze_pass = pass_with_probe
     JobStats.stage = stage
     sampler.thread.start()
