@@ -3,20 +3,22 @@ tokenised once; the tokens feed each analytic's consumer (its running state, the
 as the job's ``map_partition``):
 
 * the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer`;
-* the word counts, stop words kept (the rank-frequency plot): a type table
-  (:class:`engine.cooc.vocabulary.VocabConsumer` without a token cache, :class:`WordCounts`);
-* the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`
-  (it keeps the documents' bytes for the exact verification, as ``engine.minhash`` does);
-* the co-occurrence vocabulary (stop words removed) and the per-token type numbers of its
-  pair pass: :class:`engine.cooc.vocabulary.VocabConsumer` into a :class:`TokenCache`
-  (spilled to disk past its budget, as ``engine.cooc.run`` does); the pairs are counted
+* the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`;
+  the documents' bytes for the exact verification go to a temporary file
+  (:class:`engine.analyze_texts.KeptTexts`), read back for the candidates only;
+* the word counts, stop words kept (the rank-frequency plot, :class:`WordCounts`), and the
+  co-occurrence vocabulary (stop words removed) with the per-token type numbers of its pair
+  pass in a :class:`TokenCache` (spilled to disk past its budget, as ``engine.cooc.run``
+  does): one type table, :class:`engine.analyze_words.WordTypes`; the pairs are counted
   from that cache after the pass, without reading the corpus again;
 * the language guess (raw bytes of the first documents).
 
-The batch is tokenised without stop words once; the stop-word filter (a lookup of the token
-hashes, as :func:`engine.text.tokenize` applies it) gives the tokens of the other analytics.
-Memory: the batch in hand, the counters, the MinHash texts and the cooc token cache, as in
-the single jobs; never the whole corpus as batches (except a corpus of at most ``keep_docs``
+The batch is tokenised without stop words once; the stop-word filter (the type table's flag
+of each token's type: the filter :func:`engine.text.tokenize` applies, by hash) gives the
+tokens of the other analytics.
+Memory: the batch in hand, the counters (the n-grams' spill past their budget), the MinHash
+signatures and the cooc token cache (spilled past its budget), as in the single jobs; the
+MinHash texts on disk; never the whole corpus as batches (except a corpus of at most ``keep_docs``
 documents, for the all-pairs similarity matrix).
 """
 from __future__ import annotations
@@ -31,7 +33,7 @@ import numpy as np
 from engine.stats import JobStats
 from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
 
-__all__ = ["PassOutput", "WordCounts", "LanguageGuess", "drop_stopwords", "analyze_pass"]
+__all__ = ["PassOutput", "WordCounts", "LanguageGuess", "SignaturesAndTexts", "drop_stopwords", "analyze_pass"]
 
 LANG_DOCS = 2000        # documents sampled for the language guess
 LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
@@ -65,9 +67,15 @@ def drop_stopwords(toks: Tokens, opts: TextOptions) -> Tokens:
     keep = stop[xp.minimum(xp.searchsorted(stop, h), stop.size - 1)] != h
     cum = xp.zeros(h.size + 1, dtype=np.int64)
     xp.cumsum(keep, out=cum[1:])
+    return kept_tokens(toks, keep, cum[toks.doc_tok_offsets])
+
+
+def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
+    """The tokens ``keep`` (a mask, on the tokens' backend) of ``toks``, whose documents'
+    offsets into the kept tokens are ``doc_offsets``; they share ``toks``' normalised text."""
     nch = toks.tok_nch[keep] if toks.tok_nch.size else toks.tok_nch
-    return Tokens(toks.batch, be, toks.norm, toks.norm_offsets, toks.tok_start[keep], toks.tok_len[keep],
-                  nch, h[keep], cum[toks.doc_tok_offsets], toks.slow_docs)
+    return Tokens(toks.batch, toks.backend, toks.norm, toks.norm_offsets, toks.tok_start[keep],
+                  toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)
 
 
 class LanguageGuess:
@@ -149,6 +157,35 @@ class WordCounts:
         return int(self.counts.size)
 
 
+class SignaturesAndTexts:
+    """The MinHash consumer of the pass: the signatures (:class:`engine.minhash.job.SignatureConsumer`)
+    and, when the config verifies, the texts on disk (:class:`engine.analyze_texts.KeptTexts`)
+    instead of in memory; :meth:`partial` gives the partial ``engine.minhash.map_partition``
+    gives, its texts memory-mapped."""
+
+    def __init__(self, backend, cfg):
+        from engine.analyze_texts import KeptTexts
+        from engine.minhash.job import SignatureConsumer
+        self.signatures = SignatureConsumer(backend, cfg, keep=False)
+        self.texts = KeptTexts(self.signatures.be) if cfg.verify else None
+
+    def add_tokens(self, batch, toks) -> None:
+        self.signatures.add_tokens(batch, toks)
+        if self.texts is not None:
+            self.texts.add(batch)
+
+    def partial(self):
+        part = self.signatures.partial()
+        if self.texts is not None:
+            part.text_data, part.text_offsets = self.texts.arrays()
+        return part
+
+    def close(self) -> None:
+        """Close the texts' file (the map made by :meth:`partial` stays readable)."""
+        if self.texts is not None:
+            self.texts.close()
+
+
 @dataclass
 class PassOutput:
     """What the pass leaves: each analytic's partial (or the exception that stopped it)."""
@@ -174,7 +211,7 @@ def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
 
 
 def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, cooc_cfg, stats: JobStats,
-                 *, count_ngrams: bool = True, keep_docs: int = 12) -> PassOutput:
+                 *, count_ngrams: bool = True, keep_docs: int = 12, probe=None) -> PassOutput:
     """Read ``reader`` once, tokenise each batch once, feed every analytic.
 
     Parameters
@@ -188,30 +225,33 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         ``near_duplicates``, ``cooccurrence``, ``languages``).
     count_ngrams : False when the main n-gram counts are made elsewhere (a cluster).
     keep_docs : the batches are kept while the corpus has at most this many documents.
+    probe : called as ``probe(batch, consumers)`` after each batch (memory measurement,
+        ``bench/analyze_memory.py``).
 
     Returns
     -------
     PassOutput
     """
+    from engine.analyze_words import WordTypes
     from engine.cooc.typetable import TokenCache
-    from engine.cooc.vocabulary import VocabConsumer
-    from engine.minhash.job import SignatureConsumer
     from engine.ngrams.job import NgramConsumer
     for name, cfg in (("ngrams", ngram_cfg), ("minhash", minhash_cfg), ("cooc", cooc_cfg)):
         if cfg.text != text:
             raise ValueError(f"{name} text options differ from the pass's: {cfg.text} != {text}")
     base = replace(text, stopwords=())    # one tokenisation: no stop words, filtered per analytic
     out = PassOutput(cache=TokenCache(cooc_cfg.cache_bytes), small_batches=[])
-    # the words with stop words: a type table (their count, as the unigram table's)
-    consumers: dict = {"unigrams": VocabConsumer(backend, replace(cooc_cfg, text=base))}
+    # every word, stop words kept (the unigram counts), and the cooc vocabulary and token
+    # cache: one type table (engine.analyze_words)
+    words = WordTypes(backend, text, out.cache)
+    consumers: dict = {}
     if count_ngrams:
         consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
     counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
-    # MinHash keeps the texts for verification (bounded as in engine.minhash.map_partition)
-    consumers["minhash"] = SignatureConsumer(backend, minhash_cfg)
-    consumers["cooc"] = VocabConsumer(backend, cooc_cfg, tokens=out.cache)
+    # MinHash's texts for verification: on disk, read back for the candidates only
+    consumers["minhash"] = minhash = SignaturesAndTexts(backend, minhash_cfg)
     langs = LanguageGuess()
     seconds = {k: 0.0 for k in ("unigrams", "ngrams", "minhash", "cooc")}
+    on_cpu = backend.pick(cpu=True, gpu=False)
     n_docs = 0
     try:
         it = iter(reader)
@@ -222,16 +262,20 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
                 break
             with stats.stage("tokenize"):
                 all_toks = tokenize(batch, backend, base)
-                toks = drop_stopwords(all_toks, text)
-            # the unigrams first: the token arrays with stop words then go (the text stays, shared)
             t0 = time.perf_counter()
-            consumers["unigrams"].add_tokens(batch, all_toks)   # failures stop the analysis, as before
+            keep, kept_offsets = words.add(batch, all_toks)   # failures stop the analysis, as before
             seconds["unigrams"] += time.perf_counter() - t0
-            del all_toks
+            with stats.stage("tokenize"):   # the stop-word filter: the table's flag of each token
+                if not text.stopwords:
+                    toks = all_toks
+                elif on_cpu:
+                    toks = kept_tokens(all_toks, keep, kept_offsets)
+                else:   # the same filter, on the device
+                    toks = drop_stopwords(all_toks, text)
+            # the token arrays with stop words go (the text stays, shared)
+            del all_toks, keep, kept_offsets
             for name in list(consumers):
                 t0 = time.perf_counter()
-                if name == "unigrams":
-                    continue
                 if name == "ngrams":
                     consumers[name].add(batch, toks)
                 else:
@@ -242,26 +286,29 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
                 with stats.stage("languages"):
                     langs.add(batch)
             n_docs += batch.n_docs
+            if probe is not None:
+                probe(batch, {**consumers, "words": words})
             if out.small_batches is not None:
                 out.small_batches = out.small_batches + [batch] if n_docs <= keep_docs else None
         t0 = time.perf_counter()
-        out.unigrams = WordCounts.of(consumers["unigrams"].partial())
+        everything, out.vocabulary = words.partials()
+        out.unigrams = WordCounts.of(everything)
         seconds["unigrams"] += time.perf_counter() - t0
         if count_ngrams:
             t0 = time.perf_counter()
             out.ngrams = consumers["ngrams"].partial()
             seconds["ngrams"] += time.perf_counter() - t0
-        for name, attr in (("minhash", "minhash"), ("cooc", "vocabulary")):
-            t0 = time.perf_counter()
-            setattr(out, attr, _feed(name, consumers, out.errors, "partial") if name in consumers
-                    else out.errors[name])
-            seconds[name] += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        out.minhash = _feed("minhash", consumers, out.errors, "partial") if "minhash" in consumers \
+            else out.errors["minhash"]
+        seconds["minhash"] += time.perf_counter() - t0
     except BaseException:
         out.cache.close()
         raise
     finally:
         for c in counters:
             c.close()
+        minhash.close()
     for stage, name in (("ngrams", "ngrams"), ("unigrams", "unigrams"), ("near_duplicates", "minhash"),
                         ("cooccurrence", "cooc")):
         stats.seconds[stage] = stats.seconds.get(stage, 0.0) + seconds[name]

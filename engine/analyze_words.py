@@ -1,0 +1,126 @@
+"""One type table for two sections of ``corpus analyze``: the word counts with stop words
+(the rank-frequency plot) and the co-occurrence vocabulary without them.
+
+A token is a stop word or not by its hash alone, so every occurrence of a type is kept or
+dropped together: the co-occurrence job's term counts, document frequencies, first
+documents and spellings (:class:`engine.cooc.vocabulary.VocabPartial`) are exactly the
+table of all the words restricted to the types that are not stop words.  One table (one
+hash lookup a token, one document-frequency pass) replaces two, and the stop-word filter
+of a batch becomes one flag a type, gathered by type number, instead of a search of the
+stop list for every token.  The co-occurrence token cache holds the type numbers of the
+kept tokens in this table; its ``keys`` are this table's, so the pair pass maps them to
+term ids as it does the job's own.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.arrays import gather_ranges, offsets_from_counts
+from engine.cooc.backends import ops_for
+from engine.cooc.typetable import TokenCache, TypeTable
+from engine.cooc.vocabulary import VocabPartial, _grown
+from engine.stats import JobStats
+from engine.text import TextOptions, stopword_hashes
+
+__all__ = ["WordTypes"]
+
+
+class WordTypes:
+    """Every word of the corpus, stop words kept, fed batch by batch in corpus order.
+
+    Parameters
+    ----------
+    backend : Backend
+    stop_opts : TextOptions
+        The stop words of the co-occurrence vocabulary (and of the other sections).
+    cache : TokenCache
+        Receives each batch's kept tokens (their type numbers) and document offsets.
+    """
+
+    def __init__(self, backend, stop_opts: TextOptions, cache: TokenCache):
+        self.be = backend
+        self.ops = ops_for(backend)
+        stop = stopword_hashes(stop_opts) if stop_opts.stopwords else None
+        self.stop = np.empty(0, np.uint64) if stop is None else np.asarray(stop, np.uint64)
+        self.cache = cache
+        self.types = TypeTable()
+        self.doc_freq = np.zeros(0, np.int64)
+        self.first_doc = np.zeros(0, np.int64)
+        self.last = np.zeros(0, np.int64)
+        self.is_stop = np.zeros(0, bool)     # per type number
+        self.all = JobStats(job="cooc", backend=backend.describe())    # every token
+        self.kept = JobStats(job="cooc", backend=backend.describe())   # stop words removed
+
+    def add(self, batch, toks) -> tuple[np.ndarray, np.ndarray]:
+        """Count the tokens ``toks`` of ``batch`` (tokenised with no stop words).
+
+        Returns
+        -------
+        keep : ndarray of bool
+            Per token (host): not a stop word (the filter :func:`engine.text.tokenize`
+            applies, by the token hash).
+        kept_offsets : ndarray of int64
+            The documents' offsets into the kept tokens (host).
+        """
+        from kernels.cpu.cooc import type_doc_freq
+        with self.all.stage("vocabulary"), self.be.count_into(self.all):
+            if self.be.pick(cpu=True, gpu=False):
+                tt = np.empty(toks.n_tokens, np.int32)
+                self.types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
+                off = np.ascontiguousarray(toks.doc_tok_offsets, np.int64)
+            else:   # counted by key on the device; the type numbers come back
+                (tt, off, _, _), = self.ops.count_tokens(self.be, self.types, toks)[0]
+            n = self.types.numbers
+            self.doc_freq, self.first_doc = _grown(self.doc_freq, n, 0), _grown(self.first_doc, n, -1)
+            self.last = _grown(self.last, n, -1)
+            if tt.size:
+                docs = np.arange(batch.n_docs, dtype=np.int64) + self.all.documents
+                type_doc_freq(tt, off, docs, self.last, self.doc_freq, self.first_doc)
+            self._flag_new_types(n)
+            keep = ~self.is_stop[tt]
+            kept_tt = tt[keep]
+            cum = np.zeros(tt.size + 1, np.int64)
+            np.cumsum(keep, out=cum[1:])
+            kept_offsets = cum[off]
+            self.cache.add(kept_tt, kept_offsets, kept_tt.nbytes + kept_offsets.nbytes)
+        for s, ntok in ((self.all, toks.n_tokens), (self.kept, kept_tt.size)):
+            s.documents += batch.n_docs
+            s.bytes += batch.n_bytes
+            s.tokens += int(ntok)
+        return keep, kept_offsets
+
+    def _flag_new_types(self, n: int) -> None:
+        old = self.is_stop.size
+        if n == old:
+            return
+        h = self.types.hashes()[old:n]
+        flags = np.zeros(n - old, bool)
+        if self.stop.size:
+            at = np.minimum(np.searchsorted(self.stop, h), self.stop.size - 1)
+            flags = self.stop[at] == h
+        self.is_stop = np.concatenate([self.is_stop, flags])
+
+    def partials(self) -> tuple[VocabPartial, VocabPartial]:
+        """(every word: the unigram counts, stop words kept; the co-occurrence vocabulary:
+        what :class:`engine.cooc.vocabulary.VocabConsumer` gives for the kept tokens).  Call
+        once, after the last batch; sets the cache's ``keys``."""
+        types = self.types
+        with self.all.stage("vocabulary"):
+            n = types.numbers
+            pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
+            offsets = offsets_from_counts(ln)
+            pool = types.pool[0]
+            if n and np.array_equal(pos, offsets[:-1]):
+                strings = pool[:offsets[-1]].copy()
+            else:
+                strings, _ = gather_ranges(pool, pos, ln)
+            everything = VocabPartial(types.hashes(), types.counts().copy(), self.doc_freq[:n].copy(),
+                                      self.first_doc[:n].copy(), strings, offsets, self.all)
+        self.cache.keys = everything.keys   # the cached numbers are this table's
+        with self.kept.stage("vocabulary"):
+            sel = np.flatnonzero(~self.is_stop[:n])
+            s, off = gather_ranges(strings, offsets[sel], ln[sel])
+            kept = VocabPartial(everything.keys[sel], everything.counts[sel], everything.doc_freq[sel],
+                                everything.first_doc[sel], s, off, self.kept)
+        self.kept.seconds["vocabulary"] += self.all.seconds.get("vocabulary", 0.0)
+        return everything, kept

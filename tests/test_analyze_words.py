@@ -1,0 +1,81 @@
+"""One type table for the word counts and the co-occurrence vocabulary (engine.analyze_words):
+its two partials equal what two :class:`engine.cooc.vocabulary.VocabConsumer` give (all the
+words; the words without stop words, with their token cache), its stop-word mask is
+:func:`engine.text.tokenize`'s filter, and the pair pass over its cache gives the job's
+pairs."""
+import numpy as np
+import pytest
+
+from engine import cooc
+from engine.analyze_pass import drop_stopwords, kept_tokens
+from engine.analyze_words import WordTypes
+from engine.backend import get_backend
+from engine.cooc.pairs import map_partition as pair_pass
+from engine.cooc.typetable import TokenCache
+from engine.cooc.vocabulary import VocabConsumer, choose_vocabulary
+from engine.corpus import CorpusReader
+from engine.resources import seeds_dir
+from engine.text import TextOptions, text_options, tokenize
+from tests.test_analyze_onepass import _generated
+
+CPU = get_backend("cpu")
+
+
+def _by_key(p):
+    terms = p.terms(np.arange(len(p)))
+    return {int(k): (t, int(c), int(d), int(f)) for k, t, c, d, f in
+            zip(p.keys, terms, p.counts, p.doc_freq, p.first_doc)}
+
+
+def _cached_keys(cache):
+    """The term key of every cached token, and the documents' offsets, batch by batch."""
+    return [(cache.keys[tt], off) for tt, off in cache]
+
+
+def _both(paths, text, cfg):
+    """WordTypes and the two VocabConsumers over the same batches: (partials, caches)."""
+    all_c, kept_c = TokenCache(1 << 30), TokenCache(1 << 30)
+    words = WordTypes(CPU, text, kept_c)
+    every = VocabConsumer(CPU, cooc.CoocConfig(text=TextOptions()))
+    kept = VocabConsumer(CPU, cfg, tokens=all_c)
+    for batch in CorpusReader(paths, batch_bytes=4096):
+        toks = tokenize(batch, CPU, TextOptions())
+        keep, off = words.add(batch, toks)
+        filtered = tokenize(batch, CPU, text)
+        mine = kept_tokens(toks, keep, off)
+        assert np.array_equal(mine.tok_hash, filtered.tok_hash) and np.array_equal(off, filtered.doc_tok_offsets)
+        assert [mine.token(i) for i in range(0, mine.n_tokens, 7)] == \
+            [filtered.token(i) for i in range(0, filtered.n_tokens, 7)]
+        assert np.array_equal(drop_stopwords(toks, text).tok_hash, mine.tok_hash)
+        every.add_tokens(batch, toks)
+        kept.add_tokens(batch, filtered)
+    return words.partials(), (every.partial(), kept.partial()), kept_c, all_c
+
+
+@pytest.mark.parametrize("stop", ["fr,en", None])
+def test_word_types_equal_two_vocabulary_consumers(tmp_path, stop):
+    text = text_options(stop)
+    paths = [seeds_dir(), _generated(tmp_path / "c")]
+    cfg = cooc.CoocConfig(window=5, min_count=2, text=text)
+    (p_all, p_kept), (want_all, want_kept), kept_c, all_c = _both(paths, text, cfg)
+    assert _by_key(p_all) == _by_key(want_all) and len(p_all) > 100
+    assert _by_key(p_kept) == _by_key(want_kept)
+    assert (len(p_kept) < len(p_all)) == (stop is not None)
+    assert p_kept.stats.tokens == want_kept.stats.tokens and p_all.stats.tokens == want_all.stats.tokens
+    assert p_kept.stats.documents == want_kept.stats.documents
+    for (k1, o1), (k2, o2) in zip(_cached_keys(kept_c), _cached_keys(all_c), strict=True):
+        assert np.array_equal(k1, k2) and np.array_equal(o1, o2)
+
+
+def test_pairs_from_the_shared_cache_equal_the_jobs(tmp_path):
+    text = text_options("fr,en")
+    paths = [seeds_dir(), _generated(tmp_path / "c")]
+    cfg = cooc.CoocConfig(window=5, min_count=2, text=text)
+    (_, p_kept), (_, want_kept), kept_c, all_c = _both(paths, text, cfg)
+    tables = []
+    for part, cache in ((p_kept, kept_c), (want_kept, all_c)):
+        vocab = choose_vocabulary(part, cfg)
+        pairs = pair_pass(cache, CPU, cfg, vocab)
+        tables.append(cooc.finish(cooc.combine([pairs]), cfg, vocab).table(None, 1000))
+    assert tables[0].num_rows > 0 and tables[0].equals(tables[1])
+    assert tables[0].equals(cooc.run(CorpusReader(paths), CPU, cfg).table(None, 1000))
