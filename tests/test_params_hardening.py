@@ -98,10 +98,8 @@ def test_stopword_file_with_words_still_works(tmp_path):
 
 # ---------------------------------------------------------------------------- similarity memory
 def _available(monkeypatch, n_bytes: float) -> None:
-    import psutil
-    real = psutil.virtual_memory()
-    monkeypatch.setattr(psutil, "virtual_memory",
-                        lambda: SimpleNamespace(total=real.total, available=int(n_bytes)))
+    import engine.memory  # what the similarity check reads (no psutil at start-up)
+    monkeypatch.setattr(engine.memory, "available_memory", lambda: int(n_bytes))
 
 
 def test_similarity_refuses_a_matrix_that_does_not_fit(monkeypatch):
