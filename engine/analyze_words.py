@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.arrays import gather_ranges, offsets_from_counts
+from engine.arrays import gather_ranges
 from engine.cooc.backends import ops_for
 from engine.cooc.typetable import TokenCache, TypeTable
-from engine.cooc.vocabulary import VocabPartial, _grown
+from engine.cooc.vocabulary import VocabPartial, _grown, type_strings
 from engine.stats import JobStats
 from engine.text import TextOptions, stopword_hashes
 
@@ -107,13 +107,8 @@ class WordTypes:
         types = self.types
         with self.all.stage("vocabulary"):
             n = types.numbers
-            pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
-            offsets = offsets_from_counts(ln)
-            pool = types.pool[0]
-            if n and np.array_equal(pos, offsets[:-1]):
-                strings = pool[:offsets[-1]].copy()
-            else:
-                strings, _ = gather_ranges(pool, pos, ln)
+            strings, offsets = type_strings(types)
+            ln = np.diff(offsets)
             everything = VocabPartial(types.hashes(), types.counts().copy(), self.doc_freq[:n].copy(),
                                       self.first_doc[:n].copy(), strings, offsets, self.all)
         self.cache.keys = everything.keys   # the cached numbers are this table's

@@ -46,22 +46,6 @@ def merge_sorted_runs(k1, v1, k2, v2):
     return ok[:n], ov[:n]
 
 
-def _cpu_doc_rows(ids, doc_off):
-    """Sorted unique ids per document (flat) and, per row, the end of its document."""
-    from kernels.cpu.cooc import doc_unique
-    n, nd = ids.size, doc_off.size - 1
-    out = np.empty(n, np.int32)
-    counts = np.empty(nd, np.int64)
-    doc_unique(ids, doc_off, out, counts)
-    lens = np.diff(doc_off)
-    within = np.arange(n, dtype=np.int64) - np.repeat(doc_off[:-1], lens)
-    uids = out[within < np.repeat(counts, lens)]
-    uoff = np.zeros(nd + 1, np.int64)
-    np.cumsum(counts, out=uoff[1:])
-    row_end = np.repeat(uoff[1:], counts)
-    return uids, row_end, int(counts.max()) if nd else 0
-
-
 # Pairs a chunk of the GPU's pair generation holds at most (plus one token's or one piece's):
 # 16 bytes a pair (key + weight), so 1 GiB; lowered to fit the backend's memory budget.
 GPU_CHUNK_PAIRS = 1 << 26

@@ -165,18 +165,25 @@ class VocabConsumer:
         types, stats = self.types, self.stats
         with stats.stage("vocabulary"):
             n = types.numbers
-            pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
-            offsets = offsets_from_counts(ln)
-            pool = types.pool[0]
-            if n and np.array_equal(pos, offsets[:-1]):
-                strings = pool[:offsets[-1]].copy()
-            else:   # spellings not in type order in the pool: gather them
-                strings, _ = gather_ranges(pool, pos, ln)
+            strings, offsets = type_strings(types)
             part = VocabPartial(types.hashes(), types.counts().copy(), self.doc_freq[:n].copy(),
                                 self.first_doc[:n].copy(), strings, offsets, stats)
         if self.tokens is not None:
             self.tokens.keys = part.keys
         return part
+
+
+def type_strings(types) -> tuple[np.ndarray, np.ndarray]:
+    """The spellings of a type table's types, in type order: (bytes, offsets).  The pool
+    usually holds them in that order already (one copy); otherwise they are gathered."""
+    n = types.numbers
+    pos, ln = types.pos[0, :n], types.len[0, :n].astype(np.int64)
+    offsets = offsets_from_counts(ln)
+    pool = types.pool[0]
+    if n and np.array_equal(pos, offsets[:-1]):
+        return pool[:offsets[-1]].copy(), offsets
+    strings, _ = gather_ranges(pool, pos, ln)
+    return strings, offsets
 
 
 def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | None = None) -> VocabPartial:
