@@ -118,8 +118,14 @@ def _doc_flaws(data: np.ndarray, offsets: np.ndarray, check_utf8: bool) -> np.nd
     """Per document (int8): 0, or a ``kernels.cpu.text.doc_flaws`` code (blank by the Unicode
     tables, NUL byte, invalid UTF-8)."""
     from engine.normalize import get_tables
+    flags = get_tables().flags
+    if not check_utf8 and offsets.size > 1 and data[offsets[0]:offsets[-1]].all():
+        # no NUL byte anywhere (one SIMD pass): only blank documents remain to be found, at
+        # a few bytes each, where doc_flaws reads every byte of every document
+        from kernels.cpu.jsonl_read import blank_flaws
+        return blank_flaws(data, offsets, flags)
     from kernels.cpu.text import doc_flaws
-    return doc_flaws(data, offsets, get_tables().flags, check_utf8)
+    return doc_flaws(data, offsets, flags, check_utf8)
 
 
 def _first_line(e: BaseException, limit: int = 160) -> str:
