@@ -12,6 +12,7 @@ the vocabulary chosen from them.
 """
 from __future__ import annotations
 
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,7 @@ from engine.backend import get_backend
 from engine.cooc.backends import ops_for
 from engine.cooc.config import CoocConfig
 from engine.cooc.typetable import TokenCache, TypeTable
+from engine.corpus.prefetch import read_ahead
 from engine.stats import JobStats
 
 __all__ = ["VocabPartial", "Vocabulary", "VocabConsumer", "map_vocabulary", "combine_vocabulary", "choose_vocabulary"]
@@ -208,15 +210,18 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
         Numpy arrays only; stats with documents, tokens, bytes and seconds ``vocabulary``.
     """
     consumer = VocabConsumer(backend, config, tokens)
-    it = iter(batches)
-    while True:
-        # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
-        with consumer.be.count_into(consumer.stats):
-            batch = next(it, None)
-        if batch is None:
-            break
-        consumer.add(batch)
-        del batch   # the text is not needed any more: memory for the pair pass
+    # on the CPU the next batch is read on a thread while this one is tokenised (the fused
+    # kernel releases the GIL)
+    it = read_ahead(batches) if consumer.be.pick(cpu=True, gpu=False) else iter(batches)
+    with closing(it) if hasattr(it, "close") else nullcontext():
+        while True:
+            # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
+            with consumer.be.count_into(consumer.stats):
+                batch = next(it, None)
+            if batch is None:
+                break
+            consumer.add(batch)
+            del batch   # the text is not needed any more: memory for the pair pass
     return consumer.partial()
 
 

@@ -16,6 +16,7 @@ a list of ``str`` is a list of paths.
 from __future__ import annotations
 
 import time
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
@@ -24,6 +25,7 @@ import numpy as np
 from engine.backend import get_backend
 from engine.corpus import Batch
 from engine.corpus.batch import DeviceBatch
+from engine.corpus.prefetch import read_ahead
 from engine.job import as_batches
 from engine.minhash.config import MinHashConfig
 from engine.minhash.lsh import candidate_pairs, connected_clusters, exact_jaccard, pair_estimates
@@ -197,16 +199,19 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: MinHashConfi
     if device_resident and be.pick(cpu=False, gpu=True):
         return _map_on_device(batches, be, cfg, cfg.verify if keep_texts is None else bool(keep_texts), on_batch)
     consumer = SignatureConsumer(be, cfg, keep_texts)
-    it = iter(batches)
-    while True:
-        # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
-        with consumer.stats.stage("read"), consumer.be.count_into(consumer.stats):
-            batch = next(it, None)
-        if batch is None:
-            break
-        consumer.add(batch)
-        if on_batch is not None:
-            on_batch(batch)
+    # on the CPU the next batch is read on a thread while this one's signatures are computed
+    # (the fused kernel releases the GIL); "read" is then the time spent waiting for it
+    it = read_ahead(batches) if be.pick(cpu=True, gpu=False) else iter(batches)
+    with closing(it) if hasattr(it, "close") else nullcontext():
+        while True:
+            # on a GPU the read copies the batch ahead (engine.gpu.transfer): counted as the job's
+            with consumer.stats.stage("read"), consumer.be.count_into(consumer.stats):
+                batch = next(it, None)
+            if batch is None:
+                break
+            consumer.add(batch)
+            if on_batch is not None:
+                on_batch(batch)
     return consumer.partial()
 
 

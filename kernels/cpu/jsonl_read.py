@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from kernels.constants import FLAW_BLANK
 from kernels.text_core import is_blank
@@ -25,3 +25,13 @@ def blank_flaws(data, offsets, flags):
         if is_blank(data, offsets[d], offsets[d + 1], flags):
             out[d] = FLAW_BLANK
     return out
+
+
+@njit(parallel=True, cache=True)
+def layer_probe(n):
+    """A trivial parallel kernel: running it makes numba choose its threading layer
+    (``engine.corpus.prefetch.concurrent_kernels_ok`` asks which one)."""
+    out = np.zeros(n, np.int64)
+    for i in prange(n):
+        out[i] = i
+    return out.sum()

@@ -49,7 +49,7 @@ def _new_type(tb, s, h, t, tcount, tpos, tlen, pool, pu, src, st, ln):
     return pu + ln
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)   # the corpus read-ahead runs meanwhile
 def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
                hashes, counts, starts, lens, norm, out, resume, end, full):
     """Count token hashes by type, one range of tokens per thread (``engine.cooc.typetable.TypeTable``).
@@ -101,7 +101,7 @@ def type_count(tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
         resume[p] = i
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)   # the corpus read-ahead runs meanwhile
 def text_types(data, offsets, flags, map_off, map_len, map_cps, max_expand, stop, min_len,
                resume, d_end, tab, mask, used, limit, tcount, tpos, tlen, pool, pool_used,
                out, out_n, doc_ntok, full):
