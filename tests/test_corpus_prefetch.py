@@ -92,3 +92,17 @@ def test_minhash_and_cooc_results_equal_with_and_without_read_ahead(tmp_path, mo
     assert mh1.pairs_table().equals(mh0.pairs_table()) and mh1.pairs_table().num_rows > 0
     assert np.array_equal(mh1.sigs.sig, mh0.sigs.sig)
     assert co1.table().equals(co0.table()) and co1.table().num_rows > 0
+
+
+def test_no_read_ahead_under_the_workqueue_layer():
+    # workqueue cannot launch parallel kernels from two threads: the items come on this thread
+    import os
+    import subprocess
+    import sys
+    code = ("import threading\n"
+            "from engine.corpus.prefetch import concurrent_kernels_ok, read_ahead\n"
+            "def g():\n    yield threading.current_thread().name\n"
+            "print(concurrent_kernels_ok(), list(read_ahead(g())))\n")
+    env = dict(os.environ, NUMBA_THREADING_LAYER="workqueue")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "['MainThread']"]

@@ -20,16 +20,20 @@ _DONE = object()
 
 def concurrent_kernels_ok() -> bool:
     """Whether numba's threading layer launches parallel kernels from two threads at once
-    (``omp`` and ``tbb`` do; ``workqueue`` aborts the process).  Chooses the layer first
-    when no parallel kernel has run yet (a tiny cached kernel)."""
+    (``omp`` and ``tbb`` do; ``workqueue`` aborts the process).  When no parallel kernel has
+    run yet, the layer is chosen first, as the first launch would choose it (numba's own
+    ``_launch_threads``, which loads no kernel); False when that cannot be asked."""
     import numba
     try:
-        layer = numba.threading_layer()
+        return numba.threading_layer() in ("omp", "tbb")
     except ValueError:   # not chosen until the first parallel launch
-        from kernels.cpu.jsonl_read import layer_probe
-        layer_probe(2)
-        layer = numba.threading_layer()
-    return layer in ("omp", "tbb")
+        pass
+    try:
+        from numba.np.ufunc.parallel import _launch_threads
+        _launch_threads()
+        return numba.threading_layer() in ("omp", "tbb")
+    except (ImportError, ValueError):
+        return False
 
 
 def read_ahead(items: Iterable[T]) -> Iterator[T]:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from kernels.constants import FLAW_BLANK
 from kernels.text_core import is_blank
@@ -26,12 +26,3 @@ def blank_flaws(data, offsets, flags):
             out[d] = FLAW_BLANK
     return out
 
-
-@njit(parallel=True, cache=True)
-def layer_probe(n):
-    """A trivial parallel kernel: running it makes numba choose its threading layer
-    (``engine.corpus.prefetch.concurrent_kernels_ok`` asks which one)."""
-    out = np.zeros(n, np.int64)
-    for i in prange(n):
-        out[i] = i
-    return out.sum()
