@@ -27,6 +27,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 
 import numpy as np
 
@@ -78,6 +79,26 @@ def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
                   toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)
 
 
+# The documents of a batch's sample are tokenised in one regular-expression pass, joined by
+# this word: after ``casefold`` no text holds an ASCII capital, so no document has it (a
+# batch where the count of separators says otherwise takes the per-document path).
+_SEP = " ZZSEPZZ "
+_SAMPLE_CHARS = 3000      # characters of a document's sample
+_SAMPLE_BYTES = 12000     # the bytes they are decoded from (4 a character at most)
+_HEAD_BYTES = 3300        # decoded first: 3,000 characters of mostly ASCII text
+
+
+def _sample(data, start: int) -> str:
+    """The casefolded first ``_SAMPLE_CHARS`` characters of ``data[start:start + _SAMPLE_BYTES]``
+    decoded (invalid bytes dropped).  A shorter prefix is decoded first: with invalid bytes
+    dropped, the decoding of a prefix is a prefix of the decoding, so when it holds enough
+    characters they are the same."""
+    head = bytes(data[start:start + _HEAD_BYTES]).decode("utf-8", "ignore")
+    if len(head) < _SAMPLE_CHARS and data.size - start > _HEAD_BYTES:
+        head = bytes(data[start:start + _SAMPLE_BYTES]).decode("utf-8", "ignore")
+    return head[:_SAMPLE_CHARS].casefold()
+
+
 class LanguageGuess:
     """Documents per language, guessed from stop-word hits in the first 3,000 characters of
     the first ``max_docs`` documents (a cheap heuristic over ``LANGS``); ``unknown`` when
@@ -96,6 +117,15 @@ class LanguageGuess:
                 langs_of.setdefault(w, []).append(len(self.codes))
             self.codes.append(code)
         self.langs_of = {w: tuple(v) for w, v in langs_of.items()}
+        # each stop word's set of languages as a number (0: not a stop word); ``member[k, l]``:
+        # set k holds language l; the separator's number is the last (no language)
+        sets = sorted(set(self.langs_of.values()))
+        self.set_of = {w: sets.index(v) + 1 for w, v in self.langs_of.items()}
+        self.sep_code = len(sets) + 1
+        self.set_of[_SEP.strip()] = self.sep_code
+        self.member = np.zeros((len(sets) + 2, max(len(self.codes), 1)), np.int64)
+        for k, v in enumerate(sets, 1):
+            self.member[k, list(v)] = 1
         self.word = re.compile(r"\w+")
         self.counts: dict[str, int] = {}
         self.seen = 0
@@ -106,24 +136,47 @@ class LanguageGuess:
         return self.seen >= self.max_docs
 
     def add(self, batch) -> None:
-        for i in range(batch.n_docs):
-            if self.done:
-                return
-            self.seen += 1
-            toks = self.word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
-                                     .decode("utf-8", "ignore")[:3000].casefold())
-            per_lang = [0] * len(self.codes)
-            counts = Counter(toks)       # the loop below runs over the distinct stop words only
-            for t in counts.keys() & self.langs_of.keys():
-                for li in self.langs_of[t]:
-                    per_lang[li] += counts[t]
-            best, hits = "unknown", 0
-            for code, h in zip(self.codes, per_lang):   # the first language with the most hits
-                if h > hits:
-                    best, hits = code, h
-            if not toks or hits < 0.15 * len(toks):
-                best = "unknown"
-            self.counts[best] = self.counts.get(best, 0) + 1
+        take = min(batch.n_docs, self.max_docs - self.seen)
+        if take <= 0:
+            return
+        self.seen += take
+        texts = [_sample(batch.data, s) for s in batch.offsets[:take].tolist()]
+        toks = self.word.findall(_SEP.join(texts))
+        sets = np.fromiter(map(self.set_of.get, toks, repeat(0)), np.int64, len(toks))
+        seps = np.flatnonzero(sets == self.sep_code)
+        if seps.size != take - 1:   # a document holds the separator
+            for t in texts:
+                self._count(self._guess_one(self.word.findall(t)))
+            return
+        n_tok = np.diff(np.concatenate([[-1], seps, [len(toks)]])) - 1
+        at = np.flatnonzero((sets > 0) & (sets != self.sep_code))   # the stop words
+        doc = np.searchsorted(seps, at)                              # their documents
+        c = self.member.shape[0]
+        per_set = np.bincount(doc * c + sets[at], minlength=take * c).reshape(take, c)
+        per_lang = per_set @ self.member                             # hits per document and language
+        hits = per_lang.max(axis=1)
+        best = per_lang.argmax(axis=1)                               # the first with the most hits
+        unknown = (hits == 0) | (n_tok == 0) | (hits < 0.15 * n_tok)
+        names = np.asarray(self.codes + ["unknown"], dtype=object)
+        for name, k in Counter(names[np.where(unknown, len(self.codes), best)].tolist()).items():
+            self.counts[name] = self.counts.get(name, 0) + k
+
+    def _guess_one(self, toks: list[str]) -> str:
+        per_lang = [0] * len(self.codes)
+        counts = Counter(toks)       # the loop below runs over the distinct stop words only
+        for t in counts.keys() & self.langs_of.keys():
+            for li in self.langs_of[t]:
+                per_lang[li] += counts[t]
+        best, hits = "unknown", 0
+        for code, h in zip(self.codes, per_lang):   # the first language with the most hits
+            if h > hits:
+                best, hits = code, h
+        if not toks or hits < 0.15 * len(toks):
+            best = "unknown"
+        return best
+
+    def _count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
 
     def result(self) -> tuple[dict[str, int], int]:
         """(documents per language, most first, ``unknown`` last; documents sampled)."""

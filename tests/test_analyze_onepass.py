@@ -200,3 +200,23 @@ def test_language_guess_equals_the_reference(tmp_path, max_docs):
     assert got[1] == min(max_docs, sum(b.n_docs for b in batches))
     if max_docs > 10:
         assert {"en", "fr", "es", "unknown"} <= set(got[0])   # a mixed sample
+
+
+def test_language_guess_edges_equal_the_reference():
+    """The sample's edges: a multi-byte character across the bytes decoded first, text with
+    fewer characters than bytes (decoded again from 12,000 bytes), invalid bytes, the
+    separator's spelling in a document, documents shorter than the sample (which runs on
+    into the next ones, as it always did), empty documents."""
+    from engine.analyze import _guess_languages
+    from engine.corpus.batch import _make_batch
+    fr = "le chat et le chien de la maison sont dans le jardin "
+    parts = [("x" * 3299 + "é" + " le la de " * 300).encode(),
+             ("é" * 2000 + " " + fr * 80).encode(),
+             b"the \xff\xfe cat and \xc3 the dog " * 200,
+             ("ZZSEPZZ zzsepzz " + fr).encode(),
+             b"", b"of", "der Hund und die Katze".encode(), ("Ωμέγα " * 1000 + fr * 10).encode()]
+    batch = _make_batch([str(i) for i in range(len(parts))], parts, 0)
+    for max_docs in (1, 4, len(parts)):
+        got = _guess_languages([batch], max_docs)
+        assert got == _reference_languages([batch], max_docs)
+    assert sum(got[0].values()) == len(parts) and len(got[0]) >= 3
