@@ -2,7 +2,9 @@
 tokenised once; the tokens feed each analytic's consumer (its running state, the same code
 as the job's ``map_partition``):
 
-* the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer`;
+* the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer` for the
+  orders above 1; order 1 is the type table below, restricted to the words that are not
+  stop words (:meth:`engine.analyze_words.WordTypes.unigrams`: the same rows);
 * the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`;
   the documents' bytes for the exact verification go to a temporary file
   (:class:`engine.analyze_texts.KeptTexts`), read back for the candidates only;
@@ -285,7 +287,7 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     -------
     PassOutput
     """
-    from engine.analyze_words import WordTypes
+    from engine.analyze_words import WordTypes, concat_partials
     from engine.cooc.typetable import TokenCache
     from engine.ngrams.job import NgramConsumer
     for name, cfg in (("ngrams", ngram_cfg), ("minhash", minhash_cfg), ("cooc", cooc_cfg)):
@@ -297,8 +299,13 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     # cache: one type table (engine.analyze_words)
     words = WordTypes(backend, text, out.cache)
     consumers: dict = {}
+    # order 1 of the n-grams is the type table's kept types (WordTypes.unigrams): the n-gram
+    # consumer counts the orders above it
+    lo, hi = ngram_cfg.n
+    unigrams_of_types = count_ngrams and lo == 1 and hi >= 2 and not ngram_cfg.char
     if count_ngrams:
-        consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
+        consumers["ngrams"] = NgramConsumer(backend, replace(ngram_cfg, n=(2, hi)) if unigrams_of_types
+                                            else ngram_cfg)
     counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
     # MinHash's texts for verification: on disk, read back for the candidates only
     consumers["minhash"] = minhash = SignaturesAndTexts(backend, minhash_cfg)
@@ -350,6 +357,9 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         if count_ngrams:
             t0 = time.perf_counter()
             out.ngrams = consumers["ngrams"].partial()
+            if unigrams_of_types:
+                out.ngrams = concat_partials([words.unigrams(out.vocabulary, out.ngrams.stats), out.ngrams],
+                                             out.ngrams.stats)
             seconds["ngrams"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.minhash = _feed("minhash", consumers, out.errors, "partial") if "minhash" in consumers \
