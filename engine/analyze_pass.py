@@ -74,8 +74,9 @@ def drop_stopwords(toks: Tokens, opts: TextOptions) -> Tokens:
 
 
 def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
-    """The tokens ``keep`` (a mask, on the tokens' backend) of ``toks``, whose documents'
-    offsets into the kept tokens are ``doc_offsets``; they share ``toks``' normalised text."""
+    """The tokens ``keep`` (a mask or ascending indices, on the tokens' backend) of ``toks``,
+    whose documents' offsets into the kept tokens are ``doc_offsets``; they share ``toks``'
+    normalised text."""
     nch = toks.tok_nch[keep] if toks.tok_nch.size else toks.tok_nch
     return Tokens(toks.batch, toks.backend, toks.norm, toks.norm_offsets, toks.tok_start[keep],
                   toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)

@@ -90,9 +90,9 @@ class WordTypes:
 
         Returns
         -------
-        keep : ndarray of bool
-            Per token (host): not a stop word (the filter :func:`engine.text.tokenize`
-            applies, by the token hash).
+        keep : ndarray of int64
+            The indices of the tokens (host) that are not stop words (the filter
+            :func:`engine.text.tokenize` applies, by the token hash), ascending.
         kept_offsets : ndarray of int64
             The documents' offsets into the kept tokens (host).
         """
@@ -112,11 +112,11 @@ class WordTypes:
                 type_doc_freq(tt, off, docs, self.last, self.doc_freq, self.first_doc)
             old = self.is_stop.size
             self._flag_new_types(n)
-            keep = ~self.is_stop[tt]
+            # indices, not a mask: each array the filter selects from (here and in the
+            # caller's kept_tokens) is one gather, where a mask costs a pass over it each time
+            keep = np.flatnonzero(~self.is_stop[tt])
             kept_tt = tt[keep]
-            cum = np.zeros(tt.size + 1, np.int64)
-            np.cumsum(keep, out=cum[1:])
-            kept_offsets = cum[off]
+            kept_offsets = np.searchsorted(keep, off)   # kept tokens before each document's first
             self._first_occurrences(batch, kept_tt, kept_offsets, old, n)
             self.cache.add(kept_tt, kept_offsets, kept_tt.nbytes + kept_offsets.nbytes)
         for s, ntok in ((self.all, toks.n_tokens), (self.kept, kept_tt.size)):
