@@ -242,7 +242,9 @@ def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> 
         table.add_column("count", justify="right")
         table.add_column("associates (count)")
         for h in heads:
-            at = res.associates(h, cfg.measure, ASSOCIATES).to_pylist()
+            # by term id: the heads are vocabulary spellings (``associates(term)`` would
+            # normalise and hash every vocabulary term, in Python, to find them)
+            at = res._associates(vocab_index[h], cfg.measure, ASSOCIATES).to_pylist()
             out[h] = [{"term": r["associate"], "score": float(r[cfg.measure]), "llr": float(r["llr"]),
                        "npmi": float(r["npmi"]), "count": r["count"]} for r in at]
             table.add_row(h, str(int(res.term_count[vocab_index[h]])),
