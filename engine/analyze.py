@@ -368,6 +368,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
         with stats.stage("ngrams"):
             if scheduler is None:
                 main = ngrams.finish(ngrams.combine([done.ngrams]), cfg)
+                for k, v in (done.ngram_distinct or {}).items():   # the partial: the top's rows only
+                    main.stats.counters[f"distinct_n{k}"] = v
                 main.stats.add_read(reader.stats)
             else:
                 main = ngrams.run(CorpusReader([f[0] for f in reader.files], **reader.options()),

@@ -252,7 +252,27 @@ class PassOutput:
     cache: object = None           # the cooc TokenCache (the caller closes it)
     languages: tuple = ({}, 0)
     small_batches: list | None = None   # every batch, when the corpus has <= keep_docs documents
+    ngram_distinct: dict | None = None  # order -> distinct n-grams, when ``ngrams`` keeps the top's rows only
     errors: dict = field(default_factory=dict)
+
+
+def _ngram_rows(consumer, cfg, words, vocabulary, unigrams_of_types: bool):
+    """The pass's n-gram partial and the distinct n-grams per order: with ``cfg.top``, only
+    the rows that can reach the top of their order (:func:`engine.analyze_ngrams.top_candidates`:
+    memory bounded by the counters' budget, not by the distinct n-grams), else every row
+    (``distinct`` None); order 1 from the type table when ``unigrams_of_types``."""
+    from engine.analyze_ngrams import top_candidates
+    from engine.analyze_words import concat_partials
+    if cfg.top is None:
+        part, distinct = consumer.partial(), None
+    else:
+        part, distinct = top_candidates(consumer, cfg.top, consumer.stats)
+    if unigrams_of_types:
+        uni = words.unigrams(vocabulary, part.stats)   # one row a word: a small table
+        if distinct is not None:
+            distinct = {1: len(uni), **distinct}
+        part = concat_partials([uni, part], part.stats)
+    return part, distinct
 
 
 def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
@@ -288,7 +308,7 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     -------
     PassOutput
     """
-    from engine.analyze_words import WordTypes, concat_partials
+    from engine.analyze_words import WordTypes
     from engine.cooc.typetable import TokenCache
     from engine.ngrams.job import NgramConsumer
     for name, cfg in (("ngrams", ngram_cfg), ("minhash", minhash_cfg), ("cooc", cooc_cfg)):
@@ -357,10 +377,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         seconds["unigrams"] += time.perf_counter() - t0
         if count_ngrams:
             t0 = time.perf_counter()
-            out.ngrams = consumers["ngrams"].partial()
-            if unigrams_of_types:
-                out.ngrams = concat_partials([words.unigrams(out.vocabulary, out.ngrams.stats), out.ngrams],
-                                             out.ngrams.stats)
+            out.ngrams, out.ngram_distinct = _ngram_rows(consumers["ngrams"], ngram_cfg, words, out.vocabulary,
+                                                         unigrams_of_types)
             seconds["ngrams"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.minhash = _feed("minhash", consumers, out.errors, "partial") if "minhash" in consumers \
