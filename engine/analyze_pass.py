@@ -21,7 +21,10 @@ tokens of the other analytics.
 Memory: the batch in hand, the counters (the n-grams' spill past their budget), the MinHash
 signatures and the cooc token cache (spilled past its budget), as in the single jobs; the
 MinHash texts on disk; never the whole corpus as batches (except a corpus of at most ``keep_docs``
-documents, for the all-pairs similarity matrix).
+documents, for the all-pairs similarity matrix).  The n-gram counters are then read piece by
+piece for the rows of their top only (:mod:`engine.analyze_ngrams`), never as one table of
+every distinct n-gram.  ``corpus analyze --memory`` bounds the counters and the token cache
+together (:func:`engine.analyze.memory_split`).
 """
 from __future__ import annotations
 
