@@ -157,7 +157,7 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     from engine.corpus import CorpusReader
     opts = {} if args.batch_mb is None else {"batch_bytes": int(args.batch_mb * (1 << 20))}
-    data = an.analyze_corpus(CorpusReader([args.corpus], **opts), console=_quiet_console(), device="cpu",
+    data = an.analyze_corpus(CorpusReader([args.corpus], **opts), console=_quiet_console(),
                              memory=args.memory)
     sampler.sample()
     sampler.phase = "report data"
