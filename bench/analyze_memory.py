@@ -1,7 +1,7 @@
 """Where the memory of ``corpus analyze`` goes: RSS over the pass and the phases after it,
 and the bytes each consumer of the pass holds (numpy arrays reachable from it).
 
-    python -m bench.analyze_memory CORPUS.jsonl [--every 20] [--json out.json]
+    python -m bench.analyze_memory CORPUS.jsonl [--every 20] [--memory 1GB] [--json out.json]
 
 Prints, every ``--every`` batches: MB read, RSS, and the MB held by each consumer (n-gram
 counters, word counts, MinHash signatures and texts, cooc vocabulary and token cache); then
@@ -75,6 +75,7 @@ def main(argv=None) -> None:
     ap.add_argument("--every", type=int, default=20)
     ap.add_argument("--json", default=None)
     ap.add_argument("--batch-mb", type=float, default=None, help="reader batch size (default: the reader's)")
+    ap.add_argument("--memory", default=None, help="analyze's --memory (default: none given)")
     args = ap.parse_args(argv)
 
     import engine.analyze as an
@@ -156,7 +157,8 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     from engine.corpus import CorpusReader
     opts = {} if args.batch_mb is None else {"batch_bytes": int(args.batch_mb * (1 << 20))}
-    data = an.analyze_corpus(CorpusReader([args.corpus], **opts), console=_quiet_console())
+    data = an.analyze_corpus(CorpusReader([args.corpus], **opts), console=_quiet_console(),
+                             memory=args.memory)
     sampler.sample()
     sampler.phase = "report data"
     sampler.stop.set()

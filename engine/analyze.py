@@ -33,7 +33,7 @@ from engine.corpus import CorpusReader
 from engine.resources import seeds_dir
 from engine.stats import JobStats
 
-__all__ = ["analyze_corpus", "main_terms"]
+__all__ = ["analyze_corpus", "main_terms", "memory_split"]
 
 MATRIX_DOCS = 12        # up to this many documents: the all-pairs matrix (as engine.minhash does)
 HEATMAP_DOCS = 30       # more: a heatmap of the documents of the largest clusters, at most this many
@@ -242,7 +242,9 @@ def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> 
         table.add_column("count", justify="right")
         table.add_column("associates (count)")
         for h in heads:
-            at = res.associates(h, cfg.measure, ASSOCIATES).to_pylist()
+            # by term id: the heads are vocabulary spellings (``associates(term)`` would
+            # normalise and hash every vocabulary term, in Python, to find them)
+            at = res._associates(vocab_index[h], cfg.measure, ASSOCIATES).to_pylist()
             out[h] = [{"term": r["associate"], "score": float(r[cfg.measure]), "llr": float(r["llr"]),
                        "npmi": float(r["npmi"]), "count": r["count"]} for r in at]
             table.add_row(h, str(int(res.term_count[vocab_index[h]])),
@@ -282,6 +284,22 @@ def _paths(corpus) -> list:
     return list(paths) if paths else [seeds_dir()]
 
 
+def memory_split(memory) -> tuple[int | None, int]:
+    """The bytes of an analysis's ``memory`` bound (:func:`engine.ngrams.config.parse_memory`:
+    ``"2GB"``, bytes, None) given to each of its spilling parts: (the n-gram counting tables,
+    the co-occurrence token cache).  None: the single jobs' defaults (the n-gram tables a
+    quarter of the RAM, the cache 512 MB).  Else a quarter to the cache, the rest (at least
+    1 MB) to the tables, the largest part of the pass (a table entry per distinct n-gram,
+    where the cache holds 4 bytes a token)."""
+    from engine.cooc import CoocConfig
+    from engine.ngrams.config import MIN_MEMORY, parse_memory
+    if memory is None:
+        return None, CoocConfig().cache_bytes
+    total = parse_memory(memory)
+    cache = total // 4
+    return max(total - cache, MIN_MEMORY), cache
+
+
 def _rows_of_order(table, k: int):
     """The rows of ``table`` (the top n-grams: at most ``top`` rows per order) whose ``n`` is
     ``k``, in order, without the ``n`` column.  Row slices: Arrow's to_numpy and its compute
@@ -296,7 +314,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
                    encoding: str = "utf-8", strict: bool = False,
                    on_read: Callable[[CorpusReader], None] | None = None,
                    warn: Callable[[str], None] | None = None, console=None, command: str = "",
-                   inputs: list[str] | None = None, scheduler=None):
+                   inputs: list[str] | None = None, scheduler=None, memory=None):
     """Run the analysis, print the console sections to ``console`` and return the
     :class:`engine.report.ReportData` for the HTML report (its ``stats``: a JobStats).
 
@@ -307,6 +325,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     on_read : called with the reader once the corpus is read (the CLI reports skips there).
     warn : called with a one-line message when a section fails (default: stderr).
     inputs : the input paths the report lists (default: the paths given).
+    memory : bound on the parts of the pass that spill to disk past it (``"2GB"`` or bytes;
+        default: the single jobs' defaults), split by :func:`memory_split`.
     scheduler : a cluster for the main n-gram counts (:func:`engine.ngrams.run`, which reads
         the files there; the other sections run here, in the one pass of
         :func:`engine.analyze_pass.analyze_pass`).
@@ -324,7 +344,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     console = console or Console(highlight=False)
     warn = warn or _warn_stderr
     text = text_options(stopwords, False, 1)
-    cfg = ngrams.NgramConfig(n=n, top=top, text=text)
+    ngram_memory, cache_bytes = memory_split(memory)
+    cfg = ngrams.NgramConfig(n=n, top=top, text=text, memory=ngram_memory)
     backend = get_backend(device)
     if isinstance(corpus, CorpusReader):
         reader = corpus
@@ -336,7 +357,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
         inputs = inputs if inputs is not None else [str(p) for p in paths]
     stats = JobStats(job="analyze", backend=backend.describe())
     mh_cfg = MinHashConfig(text=text)
-    cooc_cfg = CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
+    cooc_cfg = CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text,
+                          cache_bytes=cache_bytes)
     t0 = time.perf_counter()
     # one pass: the corpus read once, each batch tokenised once, every section fed from it
     # (with a scheduler the main n-gram counts are made on the cluster, which reads the files)
@@ -346,6 +368,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
         with stats.stage("ngrams"):
             if scheduler is None:
                 main = ngrams.finish(ngrams.combine([done.ngrams]), cfg)
+                for k, v in (done.ngram_distinct or {}).items():   # the partial: the top's rows only
+                    main.stats.counters[f"distinct_n{k}"] = v
                 main.stats.add_read(reader.stats)
             else:
                 main = ngrams.run(CorpusReader([f[0] for f in reader.files], **reader.options()),
@@ -378,6 +402,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
             except Exception as e:
                 warn(f"near-duplicate section failed: {type(e).__name__}: {e}")
                 nd = {"error": f"near-duplicate section failed: {type(e).__name__}: {e}"}
+        stats.counters["ngram_spills"] = main.stats.counters.get("spills", 0)
+        stats.counters["cooc_cache_spilled"] = int(done.cache.dir is not None)
         with stats.stage("cooccurrence"):
             co = _cooccurrence(done.vocabulary, done.cache, backend, cooc_cfg, reader, console, warn)
     finally:

@@ -2,7 +2,9 @@
 tokenised once; the tokens feed each analytic's consumer (its running state, the same code
 as the job's ``map_partition``):
 
-* the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer`;
+* the n-gram counts (stop words removed): :class:`engine.ngrams.job.NgramConsumer` for the
+  orders above 1; order 1 is the type table below, restricted to the words that are not
+  stop words (:meth:`engine.analyze_words.WordTypes.unigrams`: the same rows);
 * the MinHash signatures (stop words removed): :class:`engine.minhash.job.SignatureConsumer`;
   the documents' bytes for the exact verification go to a temporary file
   (:class:`engine.analyze_texts.KeptTexts`), read back for the candidates only;
@@ -19,7 +21,10 @@ tokens of the other analytics.
 Memory: the batch in hand, the counters (the n-grams' spill past their budget), the MinHash
 signatures and the cooc token cache (spilled past its budget), as in the single jobs; the
 MinHash texts on disk; never the whole corpus as batches (except a corpus of at most ``keep_docs``
-documents, for the all-pairs similarity matrix).
+documents, for the all-pairs similarity matrix).  The n-gram counters are then read piece by
+piece for the rows of their top only (:mod:`engine.analyze_ngrams`), never as one table of
+every distinct n-gram.  ``corpus analyze --memory`` bounds the counters and the token cache
+together (:func:`engine.analyze.memory_split`).
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from itertools import repeat
 
 import numpy as np
 
@@ -71,11 +77,32 @@ def drop_stopwords(toks: Tokens, opts: TextOptions) -> Tokens:
 
 
 def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
-    """The tokens ``keep`` (a mask, on the tokens' backend) of ``toks``, whose documents'
-    offsets into the kept tokens are ``doc_offsets``; they share ``toks``' normalised text."""
+    """The tokens ``keep`` (a mask or ascending indices, on the tokens' backend) of ``toks``,
+    whose documents' offsets into the kept tokens are ``doc_offsets``; they share ``toks``'
+    normalised text."""
     nch = toks.tok_nch[keep] if toks.tok_nch.size else toks.tok_nch
     return Tokens(toks.batch, toks.backend, toks.norm, toks.norm_offsets, toks.tok_start[keep],
                   toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)
+
+
+# The documents of a batch's sample are tokenised in one regular-expression pass, joined by
+# this word: after ``casefold`` no text holds an ASCII capital, so no document has it (a
+# batch where the count of separators says otherwise takes the per-document path).
+_SEP = " ZZSEPZZ "
+_SAMPLE_CHARS = 3000      # characters of a document's sample
+_SAMPLE_BYTES = 12000     # the bytes they are decoded from (4 a character at most)
+_HEAD_BYTES = 3300        # decoded first: 3,000 characters of mostly ASCII text
+
+
+def _sample(data, start: int) -> str:
+    """The casefolded first ``_SAMPLE_CHARS`` characters of ``data[start:start + _SAMPLE_BYTES]``
+    decoded (invalid bytes dropped).  A shorter prefix is decoded first: with invalid bytes
+    dropped, the decoding of a prefix is a prefix of the decoding, so when it holds enough
+    characters they are the same."""
+    head = bytes(data[start:start + _HEAD_BYTES]).decode("utf-8", "ignore")
+    if len(head) < _SAMPLE_CHARS and data.size - start > _HEAD_BYTES:
+        head = bytes(data[start:start + _SAMPLE_BYTES]).decode("utf-8", "ignore")
+    return head[:_SAMPLE_CHARS].casefold()
 
 
 class LanguageGuess:
@@ -96,6 +123,15 @@ class LanguageGuess:
                 langs_of.setdefault(w, []).append(len(self.codes))
             self.codes.append(code)
         self.langs_of = {w: tuple(v) for w, v in langs_of.items()}
+        # each stop word's set of languages as a number (0: not a stop word); ``member[k, l]``:
+        # set k holds language l; the separator's number is the last (no language)
+        sets = sorted(set(self.langs_of.values()))
+        self.set_of = {w: sets.index(v) + 1 for w, v in self.langs_of.items()}
+        self.sep_code = len(sets) + 1
+        self.set_of[_SEP.strip()] = self.sep_code
+        self.member = np.zeros((len(sets) + 2, max(len(self.codes), 1)), np.int64)
+        for k, v in enumerate(sets, 1):
+            self.member[k, list(v)] = 1
         self.word = re.compile(r"\w+")
         self.counts: dict[str, int] = {}
         self.seen = 0
@@ -106,24 +142,47 @@ class LanguageGuess:
         return self.seen >= self.max_docs
 
     def add(self, batch) -> None:
-        for i in range(batch.n_docs):
-            if self.done:
-                return
-            self.seen += 1
-            toks = self.word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
-                                     .decode("utf-8", "ignore")[:3000].casefold())
-            per_lang = [0] * len(self.codes)
-            counts = Counter(toks)       # the loop below runs over the distinct stop words only
-            for t in counts.keys() & self.langs_of.keys():
-                for li in self.langs_of[t]:
-                    per_lang[li] += counts[t]
-            best, hits = "unknown", 0
-            for code, h in zip(self.codes, per_lang):   # the first language with the most hits
-                if h > hits:
-                    best, hits = code, h
-            if not toks or hits < 0.15 * len(toks):
-                best = "unknown"
-            self.counts[best] = self.counts.get(best, 0) + 1
+        take = min(batch.n_docs, self.max_docs - self.seen)
+        if take <= 0:
+            return
+        self.seen += take
+        texts = [_sample(batch.data, s) for s in batch.offsets[:take].tolist()]
+        toks = self.word.findall(_SEP.join(texts))
+        sets = np.fromiter(map(self.set_of.get, toks, repeat(0)), np.int64, len(toks))
+        seps = np.flatnonzero(sets == self.sep_code)
+        if seps.size != take - 1:   # a document holds the separator
+            for t in texts:
+                self._count(self._guess_one(self.word.findall(t)))
+            return
+        n_tok = np.diff(np.concatenate([[-1], seps, [len(toks)]])) - 1
+        at = np.flatnonzero((sets > 0) & (sets != self.sep_code))   # the stop words
+        doc = np.searchsorted(seps, at)                              # their documents
+        c = self.member.shape[0]
+        per_set = np.bincount(doc * c + sets[at], minlength=take * c).reshape(take, c)
+        per_lang = per_set @ self.member                             # hits per document and language
+        hits = per_lang.max(axis=1)
+        best = per_lang.argmax(axis=1)                               # the first with the most hits
+        unknown = (hits == 0) | (n_tok == 0) | (hits < 0.15 * n_tok)
+        names = np.asarray(self.codes + ["unknown"], dtype=object)
+        for name, k in Counter(names[np.where(unknown, len(self.codes), best)].tolist()).items():
+            self.counts[name] = self.counts.get(name, 0) + k
+
+    def _guess_one(self, toks: list[str]) -> str:
+        per_lang = [0] * len(self.codes)
+        counts = Counter(toks)       # the loop below runs over the distinct stop words only
+        for t in counts.keys() & self.langs_of.keys():
+            for li in self.langs_of[t]:
+                per_lang[li] += counts[t]
+        best, hits = "unknown", 0
+        for code, h in zip(self.codes, per_lang):   # the first language with the most hits
+            if h > hits:
+                best, hits = code, h
+        if not toks or hits < 0.15 * len(toks):
+            best = "unknown"
+        return best
+
+    def _count(self, name: str) -> None:
+        self.counts[name] = self.counts.get(name, 0) + 1
 
     def result(self) -> tuple[dict[str, int], int]:
         """(documents per language, most first, ``unknown`` last; documents sampled)."""
@@ -196,7 +255,27 @@ class PassOutput:
     cache: object = None           # the cooc TokenCache (the caller closes it)
     languages: tuple = ({}, 0)
     small_batches: list | None = None   # every batch, when the corpus has <= keep_docs documents
+    ngram_distinct: dict | None = None  # order -> distinct n-grams, when ``ngrams`` keeps the top's rows only
     errors: dict = field(default_factory=dict)
+
+
+def _ngram_rows(consumer, cfg, words, vocabulary, unigrams_of_types: bool):
+    """The pass's n-gram partial and the distinct n-grams per order: with ``cfg.top``, only
+    the rows that can reach the top of their order (:func:`engine.analyze_ngrams.top_candidates`:
+    memory bounded by the counters' budget, not by the distinct n-grams), else every row
+    (``distinct`` None); order 1 from the type table when ``unigrams_of_types``."""
+    from engine.analyze_ngrams import top_candidates
+    from engine.analyze_words import concat_partials
+    if cfg.top is None:
+        part, distinct = consumer.partial(), None
+    else:
+        part, distinct = top_candidates(consumer, cfg.top, consumer.stats)
+    if unigrams_of_types:
+        uni = words.unigrams(vocabulary, part.stats)   # one row a word: a small table
+        if distinct is not None:
+            distinct = {1: len(uni), **distinct}
+        part = concat_partials([uni, part], part.stats)
+    return part, distinct
 
 
 def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
@@ -244,8 +323,13 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     # cache: one type table (engine.analyze_words)
     words = WordTypes(backend, text, out.cache)
     consumers: dict = {}
+    # order 1 of the n-grams is the type table's kept types (WordTypes.unigrams): the n-gram
+    # consumer counts the orders above it
+    lo, hi = ngram_cfg.n
+    unigrams_of_types = count_ngrams and lo == 1 and hi >= 2 and not ngram_cfg.char
     if count_ngrams:
-        consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
+        consumers["ngrams"] = NgramConsumer(backend, replace(ngram_cfg, n=(2, hi)) if unigrams_of_types
+                                            else ngram_cfg)
     counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
     # MinHash's texts for verification: on disk, read back for the candidates only
     consumers["minhash"] = minhash = SignaturesAndTexts(backend, minhash_cfg)
@@ -296,7 +380,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         seconds["unigrams"] += time.perf_counter() - t0
         if count_ngrams:
             t0 = time.perf_counter()
-            out.ngrams = consumers["ngrams"].partial()
+            out.ngrams, out.ngram_distinct = _ngram_rows(consumers["ngrams"], ngram_cfg, words, out.vocabulary,
+                                                         unigrams_of_types)
             seconds["ngrams"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.minhash = _feed("minhash", consumers, out.errors, "partial") if "minhash" in consumers \

@@ -10,6 +10,10 @@ of a batch becomes one flag a type, gathered by type number, instead of a search
 stop list for every token.  The co-occurrence token cache holds the type numbers of the
 kept tokens in this table; its ``keys`` are this table's, so the pair pass maps them to
 term ids as it does the job's own.
+
+The same table restricted to those types is also the n-gram job's order 1 (stop words
+removed): :meth:`WordTypes.unigrams` gives its rows, so the n-gram consumer counts orders 2
+and up only.
 """
 from __future__ import annotations
 
@@ -22,7 +26,33 @@ from engine.cooc.vocabulary import VocabPartial, _grown, type_strings
 from engine.stats import JobStats
 from engine.text import TextOptions, stopword_hashes
 
-__all__ = ["WordTypes"]
+__all__ = ["WordTypes", "unigram_keys", "concat_partials"]
+
+FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT (bits of the position in an ordinal)
+
+
+def unigram_keys(tok_hash: np.ndarray) -> np.ndarray:
+    """The n-gram key of each one-token n-gram: ``combine(1, h)`` of
+    ``kernels.text_core.word_ngrams_doc`` (``mix64(1 * P1 + h)``, wrapping uint64), in numpy."""
+    from kernels.hashing import M1, M2, P1
+    x = np.asarray(tok_hash, np.uint64) + P1
+    x ^= x >> np.uint64(30)
+    x *= M1
+    x ^= x >> np.uint64(27)
+    x *= M2
+    x ^= x >> np.uint64(31)
+    return x
+
+
+def concat_partials(parts: list, stats: JobStats):
+    """The rows of the :class:`engine.ngrams.partial.NgramPartial` ``parts`` (of different
+    orders) one after another: the partial of all their orders."""
+    from engine.ngrams.partial import NgramPartial
+    shift = np.cumsum([0] + [p.data.size for p in parts[:-1]])
+    offsets = np.concatenate([np.zeros(1, np.int64)] + [p.offsets[1:] + s for p, s in zip(parts, shift)])
+    cat = [np.concatenate([getattr(p, name) for p in parts])
+           for name in ("keys", "n", "counts", "doc_freq", "first", "data")]
+    return NgramPartial(*cat[:5], cat[5], offsets, stats)
 
 
 class WordTypes:
@@ -48,6 +78,10 @@ class WordTypes:
         self.first_doc = np.zeros(0, np.int64)
         self.last = np.zeros(0, np.int64)
         self.is_stop = np.zeros(0, bool)     # per type number
+        # per type number: ordinal of its first kept occurrence (engine.ngrams.partial's
+        # ``first``: global document << 32 | position among the document's kept tokens)
+        self.first_kept = np.zeros(0, np.int64)
+        self._kept_types = None   # the type numbers of the kept table (set by partials)
         self.all = JobStats(job="cooc", backend=backend.describe())    # every token
         self.kept = JobStats(job="cooc", backend=backend.describe())   # stop words removed
 
@@ -56,9 +90,9 @@ class WordTypes:
 
         Returns
         -------
-        keep : ndarray of bool
-            Per token (host): not a stop word (the filter :func:`engine.text.tokenize`
-            applies, by the token hash).
+        keep : ndarray of int64
+            The indices of the tokens (host) that are not stop words (the filter
+            :func:`engine.text.tokenize` applies, by the token hash), ascending.
         kept_offsets : ndarray of int64
             The documents' offsets into the kept tokens (host).
         """
@@ -76,18 +110,35 @@ class WordTypes:
             if tt.size:
                 docs = np.arange(batch.n_docs, dtype=np.int64) + self.all.documents
                 type_doc_freq(tt, off, docs, self.last, self.doc_freq, self.first_doc)
+            old = self.is_stop.size
             self._flag_new_types(n)
-            keep = ~self.is_stop[tt]
+            # indices, not a mask: each array the filter selects from (here and in the
+            # caller's kept_tokens) is one gather, where a mask costs a pass over it each time
+            keep = np.flatnonzero(~self.is_stop[tt])
             kept_tt = tt[keep]
-            cum = np.zeros(tt.size + 1, np.int64)
-            np.cumsum(keep, out=cum[1:])
-            kept_offsets = cum[off]
+            kept_offsets = np.searchsorted(keep, off)   # kept tokens before each document's first
+            self._first_occurrences(batch, kept_tt, kept_offsets, old, n)
             self.cache.add(kept_tt, kept_offsets, kept_tt.nbytes + kept_offsets.nbytes)
         for s, ntok in ((self.all, toks.n_tokens), (self.kept, kept_tt.size)):
             s.documents += batch.n_docs
             s.bytes += batch.n_bytes
             s.tokens += int(ntok)
         return keep, kept_offsets
+
+    def _first_occurrences(self, batch, kept_tt, kept_offsets, old: int, n: int) -> None:
+        """Record the first kept occurrence of the types new in this batch (numbers ``old ..
+        n - 1``): the least index of a token of each (the numbers follow the table's slots,
+        not the order of first occurrence)."""
+        self.first_kept = _grown(self.first_kept, n, -1)
+        if n == old or not kept_tt.size:
+            return
+        at = np.flatnonzero(kept_tt >= old)     # the tokens of new types (all, in a first batch)
+        first = np.full(n - old, kept_tt.size, np.int64)
+        np.minimum.at(first, kept_tt[at] - old, at)
+        new = np.flatnonzero(first < kept_tt.size)   # the new types that are kept (not stop words)
+        at = first[new]
+        doc = np.searchsorted(kept_offsets, at, side="right") - 1
+        self.first_kept[new + old] = ((doc + batch.doc_base) << FIRST_SHIFT) | (at - kept_offsets[doc])
 
     def _flag_new_types(self, n: int) -> None:
         old = self.is_stop.size
@@ -118,4 +169,15 @@ class WordTypes:
             kept = VocabPartial(everything.keys[sel], everything.counts[sel], everything.doc_freq[sel],
                                 everything.first_doc[sel], s, off, self.kept)
         self.kept.seconds["vocabulary"] += self.all.seconds.get("vocabulary", 0.0)
+        self._kept_types = sel
         return everything, kept
+
+    def unigrams(self, kept: VocabPartial, stats: JobStats):
+        """The n-gram job's order-1 rows (stop words removed) from the types of ``kept`` (the
+        second table of :meth:`partials`, called first): the
+        :class:`engine.ngrams.partial.NgramPartial` that
+        :class:`engine.ngrams.job.NgramConsumer` makes for order 1 of the same tokens (its
+        keys, counts, document frequencies, first occurrences and strings)."""
+        from engine.ngrams.partial import NgramPartial
+        return NgramPartial(unigram_keys(kept.keys), np.ones(len(kept), np.int8), kept.counts, kept.doc_freq,
+                            self.first_kept[self._kept_types], kept.strings, kept.offsets, stats)

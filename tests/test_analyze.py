@@ -214,3 +214,27 @@ def test_analyze_corpus_takes_a_reader_and_callbacks(tmp_path):
     assert sorted(data.inputs) == sorted(str(f) for f in corpus.glob("*.txt"))   # the reader's files
     assert data.stats.documents == data.summary["documents"] == 3
     assert "top 10 1-grams" in con.file.getvalue()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "1KB", "-5GB", "1.2.3", "2XB"])
+def test_bad_memory_is_one_line_and_usage_error(tmp_path, value):
+    res = _invoke(["analyze", "--no-report", "--memory", value, str(tmp_path / "missing")])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    assert len(lines) == 1 and "--memory" in lines[0] and "Traceback" not in res.output
+
+
+def test_memory_option_reaches_the_pass(tmp_path):
+    """--memory 1MB spills the n-gram tables (8,192 entries; 20 documents of 250 random words
+    make ~10,000 distinct 2- and 3-grams) and prints the same tables as the default."""
+    corpus = tmp_path / "c"
+    _write_corpus(corpus, 20, 0)
+    outs = []
+    for extra in ([], ["--memory", "1MB"]):
+        st = tmp_path / f"s{len(extra)}.json"
+        res = _invoke(["analyze", "--no-report", "--device", "cpu", "--stats", str(st), str(corpus)] + extra)
+        assert res.exit_code == 0, res.output
+        outs.append((json.loads(st.read_text(encoding="utf-8"))["counters"], _cli_ngram_tables(res.output)))
+    (default, tables), (small, small_tables) = outs
+    assert small["ngram_spills"] > 0 and default["ngram_spills"] == 0
+    assert small_tables == tables and len(tables[2]) == 10

@@ -200,3 +200,51 @@ def test_language_guess_equals_the_reference(tmp_path, max_docs):
     assert got[1] == min(max_docs, sum(b.n_docs for b in batches))
     if max_docs > 10:
         assert {"en", "fr", "es", "unknown"} <= set(got[0])   # a mixed sample
+
+
+def test_language_guess_edges_equal_the_reference():
+    """The sample's edges: a multi-byte character across the bytes decoded first, text with
+    fewer characters than bytes (decoded again from 12,000 bytes), invalid bytes, the
+    separator's spelling in a document, documents shorter than the sample (which runs on
+    into the next ones, as it always did), empty documents."""
+    from engine.analyze import _guess_languages
+    from engine.corpus.batch import _make_batch
+    fr = "le chat et le chien de la maison sont dans le jardin "
+    parts = [("x" * 3299 + "é" + " le la de " * 300).encode(),
+             ("é" * 2000 + " " + fr * 80).encode(),
+             b"the \xff\xfe cat and \xc3 the dog " * 200,
+             ("ZZSEPZZ zzsepzz " + fr).encode(),
+             b"", b"of", "der Hund und die Katze".encode(), ("Ωμέγα " * 1000 + fr * 10).encode()]
+    batch = _make_batch([str(i) for i in range(len(parts))], parts, 0)
+    for max_docs in (1, 4, len(parts)):
+        got = _guess_languages([batch], max_docs)
+        assert got == _reference_languages([batch], max_docs)
+    assert sum(got[0].values()) == len(parts) and len(got[0]) >= 3
+
+
+def _report_fields(data) -> dict:
+    """The report's figures (not its timings, date or versions)."""
+    import dataclasses
+    out = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)
+           if f.name not in ("stats", "versions", "created")}
+    out["summary"] = {k: v for k, v in out["summary"].items() if not k.startswith("seconds")}
+    out["zipf_counts"] = np.asarray(out["zipf_counts"]).tolist()
+    return out
+
+
+def test_a_small_memory_bound_spills_and_gives_the_same_report(tmp_path):
+    """--memory 1MB: the n-gram tables (1 MB, the single job's least: 8,192 entries) and the
+    co-occurrence token cache (256 KB) spill to disk; every figure stays the same."""
+    from engine.analyze import memory_split
+    paths = [_generated(tmp_path / "c", n_docs=900, copies=2)]
+    runs = {}
+    for memory in (None, "1MB"):
+        con = Console(file=io.StringIO(), width=200)
+        runs[memory] = analyze_corpus(CorpusReader(paths, batch_bytes=20000), device="cpu", console=con,
+                                      memory=memory)
+    small, default = runs["1MB"].stats.counters, runs[None].stats.counters
+    assert small["ngram_spills"] > 0 and small["cooc_cache_spilled"] == 1
+    assert default["ngram_spills"] == 0 and default["cooc_cache_spilled"] == 0
+    assert _report_fields(runs["1MB"]) == _report_fields(runs[None])
+    assert memory_split("1MB") == (1 << 20, 1 << 18)   # the tables: at least the single job's least
+    assert memory_split(4 << 30) == (3 << 30, 1 << 30) and memory_split("2GB") == (3 << 29, 1 << 29)

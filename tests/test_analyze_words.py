@@ -79,3 +79,41 @@ def test_pairs_from_the_shared_cache_equal_the_jobs(tmp_path):
         tables.append(cooc.finish(cooc.combine([pairs]), cfg, vocab).table(None, 1000))
     assert tables[0].num_rows > 0 and tables[0].equals(tables[1])
     assert tables[0].equals(cooc.run(CorpusReader(paths), CPU, cfg).table(None, 1000))
+
+
+def _ngram_rows(p):
+    return {(int(n), int(k)): (bytes(p.data[p.offsets[i]:p.offsets[i + 1]]), int(c), int(d), int(f))
+            for i, (n, k, c, d, f) in enumerate(zip(p.n, p.keys, p.counts, p.doc_freq, p.first))}
+
+
+@pytest.mark.parametrize("stop", ["fr,en", None])
+def test_unigrams_of_the_type_table_equal_the_ngram_consumers(tmp_path, stop):
+    """Order 1 of the n-grams from the type table (keys, counts, document frequencies, first
+    occurrences, strings): the rows :class:`engine.ngrams.job.NgramConsumer` counts; with
+    the consumer's orders 2-3 beside them, the n-gram job's partial of orders 1-3."""
+    from engine import ngrams
+    from engine.analyze_words import concat_partials
+    from engine.ngrams.job import NgramConsumer
+    from engine.stats import JobStats
+    text = text_options(stop)
+    paths = [seeds_dir(), _generated(tmp_path / "c")]
+    words = WordTypes(CPU, text, TokenCache(1 << 30))
+    one, rest = (NgramConsumer(CPU, ngrams.NgramConfig(n=n, text=text)) for n in ((1, 1), (2, 3)))
+    for batch in CorpusReader(paths, batch_bytes=4096):
+        toks = tokenize(batch, CPU, TextOptions())
+        keep, off = words.add(batch, toks)
+        kept = kept_tokens(toks, keep, off)
+        one.add(batch, kept)
+        rest.add(batch, kept)
+    _, vocab = words.partials()
+    mine = words.unigrams(vocab, JobStats())
+    want = one.partial()
+    assert len(mine) > 100 and _ngram_rows(mine) == _ngram_rows(want)
+    both = concat_partials([mine, rest.partial()], JobStats())
+    job = ngrams.map_partition(CorpusReader(paths, batch_bytes=4096), CPU,
+                               ngrams.NgramConfig(n=(1, 3), text=text))
+    assert _ngram_rows(both) == _ngram_rows(job)
+    cfg = ngrams.NgramConfig(n=(1, 3), top=20, text=text)
+    assert ngrams.finish(both, cfg).table().equals(ngrams.finish(job, cfg).table())
+    one.close()
+    rest.close()

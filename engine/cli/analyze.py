@@ -35,6 +35,7 @@ def register(app) -> None:
         paths: cc.Paths = None,
         top: Annotated[int, typer.Option("--top", help="Rows per n-gram order.")] = 10,
         n: Annotated[str, typer.Option("--n", help="n-gram orders, e.g. 1-3.")] = "1-3",
+        memory: Annotated[Optional[str], typer.Option("--memory", help="Bound on the n-gram counting tables and the co-occurrence token cache together, e.g. 2GB (a quarter to the cache); past it they spill to disk (default: as the single commands).")] = None,
         stopwords: cc.Stopwords = "fr,en",
         device: cc.Device = "auto",
         text_field: cc.TextField = "text",
@@ -56,15 +57,17 @@ def register(app) -> None:
 
         One streaming pass: the corpus is read once and each batch tokenised once for every
         section (memory as the single commands': the n-gram counts, the MinHash texts kept
-        for verification, the co-occurrence token cache).
+        for verification, the co-occurrence token cache; --memory bounds the n-gram tables
+        and the token cache together, which spill to disk past it).
         --stats writes the run's statistics (JSON, seconds per section)."""
-        from engine.analyze import analyze_corpus
+        from engine.analyze import analyze_corpus, memory_split
         from engine.ngrams import parse_n
         from engine.output import plan_outputs, run_inputs
         from engine.report import report_targets, write_report
         from engine.resources import seeds_dir
 
         with cc.job(quiet) as ctx:
+            memory_split(memory)   # a bad --memory: one line before any work
             # the reader first (expanding the paths reads nothing): the outputs are checked
             # against its files before any work
             reader = ctx.reader(paths, text_field, id_field, encoding, strict)
@@ -79,7 +82,7 @@ def register(app) -> None:
                                       console=cc.silent_console if quiet and not no_report else cc.out_console,
                                       command=_command_line(),
                                       inputs=[str(p) for p in (paths or [seeds_dir()])],
-                                      scheduler=scheduler)
+                                      scheduler=scheduler, memory=memory)
                 if stats is not None:
                     plan.write_text("--stats", data.stats.to_json())
                 if no_report:

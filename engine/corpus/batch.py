@@ -88,23 +88,53 @@ class _Block:
     offsets: np.ndarray
 
 
+# Past the bound by at most this fraction, the pieces make one batch: the reader hands its
+# pieces over once they reach the bound, so they overshoot it by part of a JSON chunk; cut
+# at the bound, that part was a batch of its own (337 documents between 35,000 and 15,000),
+# which costs every job a whole round of per-batch work.
+BATCH_SLACK = 1 / 8
+
+
+def _piece_bytes(item) -> int:
+    return int(item.offsets[-1] - item.offsets[0]) if isinstance(item, _Block) else len(item[1])
+
+
+def _batch_bounds(total: int, batch_bytes: int) -> list[int]:
+    """Where the batches of ``total`` bytes end (cumulative bytes, the last one excluded):
+    none when ``total`` is within the slack of the bound, else the ``k = ceil(total /
+    batch_bytes)`` even shares, so that no batch is a small remainder."""
+    if total <= batch_bytes * (1 + BATCH_SLACK):
+        return []
+    k = -(-total // batch_bytes)
+    return [total * m // k for m in range(1, k)]
+
+
 def _assemble(pieces: list, base: int, batch_bytes: int) -> Iterator[Batch]:
-    """Batches of at most about ``batch_bytes`` from documents and blocks, in order."""
+    """Batches from documents and blocks, in order: as even as whole documents allow, each
+    at most about ``batch_bytes`` (at most ``BATCH_SLACK`` past it, or one document larger)."""
     ids: list[str] = []
     datas: list = []
     lens: list = []
     nbytes = 0
+    bounds = _batch_bounds(sum(_piece_bytes(p) for p in pieces), batch_bytes)
+    bounds.reverse()   # the next bound last (popped)
+    done = 0           # bytes in the batches yielded
+
+    def want() -> int:
+        """Bytes the batch in hand may take before it ends (none: the rest)."""
+        return bounds[-1] - done if bounds else -1
 
     def flush():
-        nonlocal ids, datas, lens, nbytes, base
-        if not ids:
-            return None
+        nonlocal ids, datas, lens, nbytes, base, done
         offsets = np.zeros(len(ids) + 1, dtype=np.int64)
         np.cumsum(np.concatenate([np.atleast_1d(np.asarray(x, np.int64)) for x in lens]), out=offsets[1:])
         data = np.concatenate([np.frombuffer(d, np.uint8) if isinstance(d, bytes) else d for d in datas]) \
             if len(datas) != 1 or not isinstance(datas[0], np.ndarray) else datas[0]
         b = Batch(ids, data, offsets, base)
         base += len(ids)
+        done += nbytes
+        while bounds and bounds[-1] <= done:
+            bounds.pop()
         ids, datas, lens, nbytes = [], [], [], 0
         return b
 
@@ -114,27 +144,29 @@ def _assemble(pieces: list, base: int, batch_bytes: int) -> Iterator[Batch]:
             i = 0
             n = len(item.ids)
             while i < n:
-                # take whole documents up to the batch bound (at least one)
-                limit = off[i] + max(batch_bytes - nbytes, 1)
-                j = max(i + 1, int(np.searchsorted(off, limit, side="right")) - 1)
-                j = min(j, n)
+                w = want()
+                if w < 0:   # the last batch: the rest of the block
+                    j = n
+                else:       # whole documents up to the bound (at least one)
+                    j = int(np.searchsorted(off, off[i] + max(w - nbytes, 1), side="right")) - 1
+                    j = min(max(i + 1, j), n)
                 ids.extend(item.ids[i:j])
                 datas.append(item.data[off[i]:off[j]])
                 lens.append(np.diff(off[i:j + 1]))
                 nbytes += int(off[j] - off[i])
                 i = j
-                if nbytes >= batch_bytes:
+                if 0 <= w <= nbytes:
                     yield flush()
         else:
             ids.append(item[0])
             datas.append(item[1])
             lens.append(len(item[1]))
             nbytes += len(item[1])
-            if nbytes >= batch_bytes:
+            w = want()
+            if 0 <= w <= nbytes:
                 yield flush()
-    last = flush()
-    if last is not None:
-        yield last
+    if ids:
+        yield flush()
 
 
 def _make_batch(ids: list[str], parts: list[bytes], base: int) -> Batch:
