@@ -335,6 +335,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
                               strict=strict)
         inputs = inputs if inputs is not None else [str(p) for p in paths]
     stats = JobStats(job="analyze", backend=backend.describe())
+    copied = backend.copied()   # the run's host/device copies go into its stats (--stats)
     mh_cfg = MinHashConfig(text=text)
     cooc_cfg = CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text)
     t0 = time.perf_counter()
@@ -382,6 +383,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
             co = _cooccurrence(done.vocabulary, done.cache, backend, cooc_cfg, reader, console, warn)
     finally:
         done.cache.close()
+    backend.charge(stats, copied)
     langs, sampled = done.languages
     stats.counters.update({"tokens_with_stopwords": words.tokens, "distinct_words": words.distinct})
     for k in range(lo, hi + 1):

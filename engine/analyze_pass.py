@@ -11,7 +11,12 @@ as the job's ``map_partition``):
   pass in a :class:`TokenCache` (spilled to disk past its budget, as ``engine.cooc.run``
   does): one type table, :class:`engine.analyze_words.WordTypes`; the pairs are counted
   from that cache after the pass, without reading the corpus again;
-* the language guess (raw bytes of the first documents).
+* the language guess (raw bytes of the first documents: of a device batch, only those).
+
+On a GPU backend the corpus is read as the single jobs read it (:func:`engine.job.as_batches`):
+JSONL and Parquet by cuDF straight into device batches where it can
+(:meth:`engine.corpus.CorpusReader.on_device`), the rest copied ahead; every consumer takes
+device batches, and what comes back to the host is counted by the backend.
 
 The batch is tokenised without stop words once; the stop-word filter (the type table's flag
 of each token's type: the filter :func:`engine.text.tokenize` applies, by hash) gives the
@@ -36,6 +41,7 @@ from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
 __all__ = ["PassOutput", "WordCounts", "LanguageGuess", "SignaturesAndTexts", "drop_stopwords", "analyze_pass"]
 
 LANG_DOCS = 2000        # documents sampled for the language guess
+HEAD_BYTES = 12000      # UTF-8 bytes of a document read for it (its first 3,000 characters at most)
 LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
 
 
@@ -78,6 +84,25 @@ def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
                   toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)
 
 
+def _document_heads(batch, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8, offsets) on the host of the first ``n`` documents of ``batch``, each at least
+    its first ``limit`` bytes: the batch's own arrays for a host batch; for a device batch
+    (read by cuDF) only those heads, gathered on the device and copied back (counted)."""
+    from engine.corpus.batch import DeviceBatch
+    if isinstance(batch, DeviceBatch) and batch.source is not None:
+        batch = batch.source      # copied from a host batch: its bytes are on the host
+    n = min(n, batch.n_docs)
+    if not isinstance(batch, DeviceBatch):
+        return batch.data, batch.offsets[:n + 1]
+    if n == 0:
+        return np.empty(0, np.uint8), np.zeros(1, np.int64)
+    from engine.gpu.arrays import gather_spans
+    be, xp = batch.backend, batch.backend.xp
+    start = batch.offsets[:n]
+    data, offsets = gather_spans(xp, batch.data, start, xp.minimum(batch.offsets[1:n + 1] - start, limit))
+    return be.to_host(data), be.to_host(offsets)
+
+
 class LanguageGuess:
     """Documents per language, guessed from stop-word hits in the first 3,000 characters of
     the first ``max_docs`` documents (a cheap heuristic over ``LANGS``); ``unknown`` when
@@ -106,11 +131,10 @@ class LanguageGuess:
         return self.seen >= self.max_docs
 
     def add(self, batch) -> None:
-        for i in range(batch.n_docs):
-            if self.done:
-                return
+        data, offsets = _document_heads(batch, max(self.max_docs - self.seen, 0), HEAD_BYTES)
+        for i in range(offsets.size - 1):
             self.seen += 1
-            toks = self.word.findall(bytes(batch.data[batch.offsets[i]:batch.offsets[i] + 12000])
+            toks = self.word.findall(bytes(data[offsets[i]:min(offsets[i] + HEAD_BYTES, offsets[i + 1])])
                                      .decode("utf-8", "ignore")[:3000].casefold())
             per_lang = [0] * len(self.codes)
             counts = Counter(toks)       # the loop below runs over the distinct stop words only
@@ -216,7 +240,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
 
     Parameters
     ----------
-    reader : iterable of Batch (a CorpusReader), iterated exactly once.
+    reader : iterable of Batch (a CorpusReader), iterated exactly once (on a GPU backend a
+        reader is asked to read through cuDF first, unless it was already asked).
     backend : Backend.
     text : the shared text options (stop words removed for n-grams, MinHash and cooc; the
         word counts keep them).  ``ngram_cfg.text``, ``minhash_cfg.text`` and
@@ -252,6 +277,9 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     langs = LanguageGuess()
     seconds = {k: 0.0 for k in ("unigrams", "ngrams", "minhash", "cooc")}
     on_cpu = backend.pick(cpu=True, gpu=False)
+    if not on_cpu:   # as the single jobs read: cuDF into device batches, the rest copied ahead
+        from engine.job import as_batches
+        reader = as_batches(reader, backend)[0]
     n_docs = 0
     try:
         it = iter(reader)

@@ -191,7 +191,7 @@ def test_key_counter_aggregated_strings_grow_mid_batch(partitions, tmp_path):
     rng = np.random.default_rng(11)
     kc = KeyCounter(10**9, lambda: tmp_path, partitions=partitions)
     spelled = {}
-    for b in range(3):
+    for _ in range(3):
         keys = np.unique(rng.integers(0, 2**63, 4000, dtype=np.uint64))
         for k in keys.tolist():
             spelled.setdefault(k, f"{k:x}-{'x' * (k % 37)}".encode())
