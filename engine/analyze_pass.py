@@ -99,7 +99,7 @@ def _document_heads(batch, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
     from engine.gpu.arrays import gather_spans
     be, xp = batch.backend, batch.backend.xp
     start = batch.offsets[:n]
-    data, offsets = gather_spans(xp, batch.data, start, xp.minimum(batch.offsets[1:n + 1] - start, limit))
+    data, offsets = gather_spans(be, batch.data, start, xp.minimum(batch.offsets[1:n + 1] - start, limit))
     return be.to_host(data), be.to_host(offsets)
 
 

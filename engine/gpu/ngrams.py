@@ -28,8 +28,9 @@ __all__ = ["run_on_device", "string_order"]
 FIRST_SHIFT = 32   # as engine.ngrams.partial: (document << 32) | position in the document
 
 
-def _merge(xp, a, b):
+def _merge(be, a, b):
     """One run of the rows of runs ``a`` (older: earlier batches) and ``b``, exact."""
+    xp = be.xp
     keys = xp.concatenate([a[0], b[0]])
     o = xp.argsort(keys, kind="stable")          # equal keys: a's row first, the earlier
     sk = keys[o]
@@ -46,15 +47,15 @@ def _merge(xp, a, b):
     data = xp.concatenate([a[4], b[4]])
     s_start = xp.concatenate([a[5][:-1], b[5][:-1] + a[4].size])
     s_len = xp.concatenate([xp.diff(a[5]), xp.diff(b[5])])
-    sdata, soff = gather_spans(xp, data, s_start[src], s_len[src])
+    sdata, soff = gather_spans(be, data, s_start[src], s_len[src])
     return (sk[starts], summed(1), summed(2), xp.concatenate([a[3], b[3]])[src], sdata, soff)
 
 
 class _DeviceTable:
     """The rows of one order on the device, as sorted runs merged geometrically."""
 
-    def __init__(self, xp):
-        self.xp, self.runs = xp, []
+    def __init__(self, be):
+        self.be, self.xp, self.runs = be, be.xp, []
 
     @property
     def nbytes(self) -> int:
@@ -64,29 +65,30 @@ class _DeviceTable:
         self.runs.append(run)
         while len(self.runs) > 1 and 2 * self.runs[-1][0].size >= self.runs[-2][0].size:
             b = self.runs.pop()
-            self.runs[-1] = _merge(self.xp, self.runs[-1], b)
+            self.runs[-1] = _merge(self.be, self.runs[-1], b)
 
     def merged(self):
         while len(self.runs) > 1:
             b = self.runs.pop()
-            self.runs[-1] = _merge(self.xp, self.runs[-1], b)
+            self.runs[-1] = _merge(self.be, self.runs[-1], b)
         if self.runs:
             return self.runs[0]
         xp, e = self.xp, self.xp.empty(0, np.int64)
         return xp.empty(0, np.uint64), e, e, e, xp.empty(0, np.uint8), xp.zeros(1, np.int64)
 
 
-def string_order(xp, data, starts, lens):
+def string_order(be, data, starts, lens):
     """Permutation sorting the strings ``data[starts[r]:starts[r] + lens[r]]`` by their bytes
     (a prefix first), on the device: stable sorts from the least significant key up, the
     length, then 8-byte big-endian chunks from the last to the first (zero past the end)."""
+    xp = be.xp
     m = int(starts.size)
     if m < 2:
         return xp.arange(m, dtype=np.int64)
     lens = lens.astype(np.int64)
     order = xp.argsort(lens, kind="stable")
     last = int(data.size) - 1
-    for j in range((int(lens.max()) + 7) // 8 - 1, -1, -1):
+    for j in range((int(be.scalar(lens.max())) + 7) // 8 - 1, -1, -1):
         s, ln = starts[order], lens[order]
         key = xp.zeros(m, np.uint64)
         for b in range(8):
@@ -107,7 +109,7 @@ def _batch_run(n, batch, toks, be, cfg, stats):
     else:
         cnt = xp.maximum(xp.diff(toks.doc_tok_offsets) - n + 1, 0)
     off = offsets_of(xp, cnt)
-    m = int(off[-1])
+    m = int(be.scalar(off[-1]))
     keys = xp.empty(m, np.uint64)
     if cfg.char:
         start, length = xp.empty(m, np.int64), xp.empty(m, np.int32)
@@ -121,15 +123,16 @@ def _batch_run(n, batch, toks, be, cfg, stats):
     doc = local[first]
     ordinal = ((doc + batch.doc_base) << np.int64(FIRST_SHIFT)) | (first - off[doc])
     if cfg.char:
-        sdata, soff = gather_spans(xp, toks.norm, start[first], length[first])
+        sdata, soff = gather_spans(be, toks.norm, start[first], length[first])
     else:
-        sdata, soff = gather_word_ngrams(xp, toks.norm, toks.tok_start, toks.tok_len, first_tok[first], n)
+        sdata, soff = gather_word_ngrams(be, toks.norm, toks.tok_start, toks.tok_len, first_tok[first], n)
     return uk, c, d, ordinal, sdata, soff
 
 
-def _selected(xp, counts, sdata, soff, cfg):
+def _selected(be, counts, sdata, soff, cfg):
     """Device indices of the rows that reach the output: ``count >= min_count``, then the
     ``top`` first by (count desc, string asc)."""
+    xp = be.xp
     sel = xp.flatnonzero(counts >= cfg.min_count)
     if cfg.top is None or int(sel.size) <= cfg.top:
         return sel
@@ -139,7 +142,7 @@ def _selected(xp, counts, sdata, soff, cfg):
     need = cfg.top - int(above.size)
     if int(tied.size) > need:
         lens = soff[tied + 1] - soff[tied]
-        tied = tied[string_order(xp, sdata, soff[tied], lens)[:need]]
+        tied = tied[string_order(be, sdata, soff[tied], lens)[:need]]
     return xp.concatenate([above, tied])
 
 
@@ -165,9 +168,8 @@ def run_on_device(batches, backend, cfg) -> "object":
     from engine.text import tokenize
     from kernels.cpu.count import gather_spans as host_spans
     from kernels.cpu.sort import order_rows
-    xp = backend.xp
     stats = JobStats(job="ngrams", backend=backend.describe())
-    tables = {n: _DeviceTable(xp) for n in cfg.orders}
+    tables = {n: _DeviceTable(backend) for n in cfg.orders}
     moved = None
     with backend.count_into(stats):
         it = iter(batches)
@@ -198,8 +200,8 @@ def run_on_device(batches, backend, cfg) -> "object":
             for n, table in tables.items():
                 keys, counts, dfs, _, sdata, soff = table.merged()
                 stats.counters[f"distinct_n{n}"] = int(keys.size)
-                sel = _selected(xp, counts, sdata, soff, cfg)
-                data, off = gather_spans(xp, sdata, soff[sel], soff[sel + 1] - soff[sel])
+                sel = _selected(backend, counts, sdata, soff, cfg)
+                data, off = gather_spans(backend, sdata, soff[sel], soff[sel + 1] - soff[sel])
                 parts.append((backend.to_host(data), backend.to_host(off), np.full(int(sel.size), n, np.int32),
                               backend.to_host(counts[sel]), backend.to_host(dfs[sel])))
     with stats.stage("order"):

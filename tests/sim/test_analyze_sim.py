@@ -113,4 +113,5 @@ def test_language_guess_reads_each_document_alone():
     assert guesses[0] == guesses[1] == ({"fr": 1, "unknown": 2}, 3)
     before = gpu.copied()[1]
     LanguageGuess(max_docs=2).add(dev)    # the first two documents' bytes and offsets, no more
-    assert gpu.copied()[1] - before == sum(len(t.encode()) for t in texts[:2]) + 8 * 3
+    # (and their total size, read to allocate the gather: 8 bytes)
+    assert gpu.copied()[1] - before == sum(len(t.encode()) for t in texts[:2]) + 8 * 3 + 8

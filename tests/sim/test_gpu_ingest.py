@@ -218,3 +218,22 @@ def test_to_cudf_hands_the_arrow_table_to_cudf(monkeypatch):
     monkeypatch.setitem(sys.modules, "cudf", fake)
     res = ngrams.run(batch_from_texts(["un deux un"]), "cpu", ngrams.NgramConfig(n="1"))
     assert res.to_cudf() == "frame" and seen[0].equals(res.table())
+
+
+def test_parquet_row_groups_counted_as_copied_to_the_device(tmp_path):
+    """cuDF copies each row group's text column chunk (its file bytes, compressed) to the
+    device: counted in the backend's host-to-device bytes, with the 16 bytes of the batch's
+    first and last offsets' index; nothing else crosses up for a clean file."""
+    texts = [f"document {i} " + "mot " * (i % 17) for i in range(60)]
+    for codec in ("snappy", "none"):
+        p = tmp_path / f"{codec}.parquet"
+        pq.write_table(pa.table({"id": [f"i{i}" for i in range(60)], "text": texts}), p, row_group_size=25,
+                       compression=codec)
+        meta = pq.ParquetFile(p).metadata
+        chunks = [meta.row_group(g).column(1).total_compressed_size for g in range(meta.num_row_groups)]
+        assert meta.row_group(0).column(1).path_in_schema == "text" and len(chunks) == 3
+        list(CorpusReader([p]).on_device(GPU, StandIn()))     # the normalisation tables go up once
+        before = GPU.copied()[0]
+        docs = _docs(CorpusReader([p]).on_device(GPU, StandIn()))[0]
+        assert GPU.copied()[0] - before == sum(chunks) + 16 * len(chunks)
+        assert [d[2] for d in docs] == texts
