@@ -346,7 +346,8 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     try:
         with stats.stage("ngrams"):
             if scheduler is None:
-                main = ngrams.finish(ngrams.combine([done.ngrams]), cfg)
+                main = done.ngrams if isinstance(done.ngrams, ngrams.NgramResult) else \
+                    ngrams.finish(ngrams.combine([done.ngrams]), cfg)   # a GPU's is finished on the device
                 main.stats.add_read(reader.stats)
             else:
                 main = ngrams.run(CorpusReader([f[0] for f in reader.files], **reader.options()),

@@ -213,7 +213,7 @@ class SignaturesAndTexts:
 @dataclass
 class PassOutput:
     """What the pass leaves: each analytic's partial (or the exception that stopped it)."""
-    ngrams: object = None          # NgramPartial (None: not counted here)
+    ngrams: object = None          # NgramPartial; on a GPU the NgramResult (None: not counted here)
     unigrams: object = None        # WordCounts
     minhash: object = None         # MinHashPartial, or the exception
     vocabulary: object = None      # VocabPartial, or the exception
@@ -221,6 +221,11 @@ class PassOutput:
     languages: tuple = ({}, 0)
     small_batches: list | None = None   # every batch, when the corpus has <= keep_docs documents
     errors: dict = field(default_factory=dict)
+
+
+def _device_ngrams(backend, cfg):
+    from engine.gpu.ngrams import DeviceNgramCounter
+    return DeviceNgramCounter(backend, cfg)
 
 
 def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
@@ -269,8 +274,9 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     # cache: one type table (engine.analyze_words)
     words = WordTypes(backend, text, out.cache)
     consumers: dict = {}
-    if count_ngrams:
-        consumers["ngrams"] = NgramConsumer(backend, ngram_cfg)
+    if count_ngrams:   # on a GPU the counts stay on the device and only the top rows come back
+        consumers["ngrams"] = NgramConsumer(backend, ngram_cfg) if backend.pick(cpu=True, gpu=False) \
+            else _device_ngrams(backend, ngram_cfg)
     counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
     # MinHash's texts for verification: on disk, read back for the candidates only
     consumers["minhash"] = minhash = SignaturesAndTexts(backend, minhash_cfg)
@@ -324,7 +330,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         seconds["unigrams"] += time.perf_counter() - t0
         if count_ngrams:
             t0 = time.perf_counter()
-            out.ngrams = consumers["ngrams"].partial()
+            c = consumers["ngrams"]
+            out.ngrams = c.partial() if isinstance(c, NgramConsumer) else c.result()
             seconds["ngrams"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.minhash = _feed("minhash", consumers, out.errors, "partial") if "minhash" in consumers \

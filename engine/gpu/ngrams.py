@@ -23,7 +23,7 @@ import numpy as np
 from engine.gpu.arrays import gather_spans, gather_word_ngrams, offsets_of, segment_of
 from engine.stats import JobStats
 
-__all__ = ["run_on_device", "string_order"]
+__all__ = ["run_on_device", "DeviceNgramCounter", "string_order"]
 
 FIRST_SHIFT = 32   # as engine.ngrams.partial: (document << 32) | position in the document
 
@@ -161,49 +161,95 @@ def _over_budget(tables: dict, backend) -> bool:
     return budget is not None and sum(t.nbytes for t in tables.values()) > budget
 
 
+class DeviceNgramCounter:
+    """The device-resident counting of :func:`run_on_device`, fed tokenised batches in corpus
+    order (``corpus analyze``'s one pass tokenises once for several consumers): ``add(batch,
+    toks)`` per batch, then :meth:`result` (the :class:`~engine.ngrams.result.NgramResult`)
+    and :meth:`close`.  Past the memory budget the rows so far move to the host and the
+    batches after are counted by the host-table consumer, combined exactly at the end."""
+
+    def __init__(self, backend, cfg):
+        self.be, self.cfg = backend, cfg
+        self.stats = JobStats(job="ngrams", backend=backend.describe())
+        self.tables = {n: _DeviceTable(backend) for n in cfg.orders}
+        self.moved = None     # past the budget: the device rows so far, as a host partial
+        self.host = None      # then: the host-table consumer of the batches after
+
+    def add(self, batch, toks) -> None:
+        """Count one batch (``toks``: ``tokenize(batch, backend, cfg.text)``)."""
+        if self.host is not None:
+            self.host.add(batch, toks)
+            return
+        stats = self.stats
+        stats.documents += batch.n_docs
+        stats.tokens += toks.n_tokens
+        stats.bytes += batch.n_bytes
+        stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
+        with stats.stage("count"):
+            for n in self.cfg.orders:
+                self.tables[n].add(_batch_run(n, batch, toks, self.be, self.cfg, stats))
+            if _over_budget(self.tables, self.be):
+                from engine.ngrams.job import NgramConsumer
+                self.moved, self.tables = _to_partial(self.tables, self.be, stats), None
+                self.host = NgramConsumer(self.be, self.cfg)
+
+    def result(self):
+        """The result: the selected rows from the device (or, past the budget, both parts
+        combined and finished as on the CPU)."""
+        if self.host is not None:
+            from engine.ngrams.job import combine, finish
+            partial = combine([self.moved, self.host.partial()])
+            partial.stats.counters["device_rows_moved_to_host"] = len(self.moved)
+            return finish(partial, self.cfg)
+        with self.be.count_into(self.stats):
+            return _device_result(self.tables, self.be, self.cfg, self.stats)
+
+    def close(self) -> None:
+        """Remove the host consumer's spill files, if any (idempotent)."""
+        if self.host is not None:
+            self.host.close()
+
+
 def run_on_device(batches, backend, cfg) -> "object":
     """The :class:`engine.ngrams.result.NgramResult` of ``batches`` computed on the GPU
     ``backend`` (see the module docstring)."""
-    from engine.ngrams.result import NgramResult, ngram_table
     from engine.text import tokenize
+    counter = DeviceNgramCounter(backend, cfg)
+    stats = counter.stats
+    try:
+        with backend.count_into(stats):
+            it = iter(batches)
+            while counter.host is None:
+                with stats.stage("read"):
+                    batch = next(it, None)
+                if batch is None:
+                    break
+                with stats.stage("tokenize"):
+                    toks = tokenize(batch, backend, cfg.text)
+                counter.add(batch, toks)
+                del toks
+        if counter.host is not None:   # past the device budget: the rest by the host table
+            return _finish_on_host(counter.moved, it, backend, cfg)
+        return counter.result()
+    finally:
+        counter.close()
+
+
+def _device_result(tables: dict, backend, cfg, stats):
+    """The selected rows of the device ``tables``, in output order (only they cross)."""
+    from engine.ngrams.result import NgramResult, ngram_table
     from kernels.cpu.count import gather_spans as host_spans
     from kernels.cpu.sort import order_rows
-    stats = JobStats(job="ngrams", backend=backend.describe())
-    tables = {n: _DeviceTable(backend) for n in cfg.orders}
-    moved = None
-    with backend.count_into(stats):
-        it = iter(batches)
-        while not _over_budget(tables, backend):
-            with stats.stage("read"):
-                batch = next(it, None)
-            if batch is None:
-                break
-            with stats.stage("tokenize"):
-                toks = tokenize(batch, backend, cfg.text)
-            stats.documents += batch.n_docs
-            stats.tokens += toks.n_tokens
-            stats.bytes += batch.n_bytes
-            stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
-            with stats.stage("count"):
-                for n in cfg.orders:
-                    tables[n].add(_batch_run(n, batch, toks, backend, cfg, stats))
-            del toks
-        else:   # past the device budget: the rows so far to the host, the rest by the host table
-            with stats.stage("count"):
-                moved = _to_partial(tables, backend, stats)
-    if moved is not None:
-        return _finish_on_host(moved, it, backend, cfg)
-    with backend.count_into(stats):
-        stats.counters["spills"] = 0
-        parts = []
-        with stats.stage("order"):
-            for n, table in tables.items():
-                keys, counts, dfs, _, sdata, soff = table.merged()
-                stats.counters[f"distinct_n{n}"] = int(keys.size)
-                sel = _selected(backend, counts, sdata, soff, cfg)
-                data, off = gather_spans(backend, sdata, soff[sel], soff[sel + 1] - soff[sel])
-                parts.append((backend.to_host(data), backend.to_host(off), np.full(int(sel.size), n, np.int32),
-                              backend.to_host(counts[sel]), backend.to_host(dfs[sel])))
+    stats.counters["spills"] = 0
+    parts = []
+    with stats.stage("order"):
+        for n, table in tables.items():
+            keys, counts, dfs, _, sdata, soff = table.merged()
+            stats.counters[f"distinct_n{n}"] = int(keys.size)
+            sel = _selected(backend, counts, sdata, soff, cfg)
+            data, off = gather_spans(backend, sdata, soff[sel], soff[sel + 1] - soff[sel])
+            parts.append((backend.to_host(data), backend.to_host(off), np.full(int(sel.size), n, np.int32),
+                          backend.to_host(counts[sel]), backend.to_host(dfs[sel])))
     with stats.stage("order"):
         data = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint8)
         base = np.cumsum([0] + [p[0].size for p in parts[:-1]])

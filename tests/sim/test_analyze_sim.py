@@ -115,3 +115,28 @@ def test_language_guess_reads_each_document_alone():
     LanguageGuess(max_docs=2).add(dev)    # the first two documents' bytes and offsets, no more
     # (and their total size, read to allocate the gather: 8 bytes)
     assert gpu.copied()[1] - before == sum(len(t.encode()) for t in texts[:2]) + 8 * 3 + 8
+
+
+def test_gpu_pass_ngrams_on_the_device_and_past_the_budget(tmp_path, monkeypatch):
+    """On a GPU the pass counts n-grams in device tables (only the top rows come back: the
+    d2h bytes stay far below the per-batch keys of the host tables); past a tiny device
+    budget the tables move to the host mid-corpus: the same report data as the CPU's."""
+    from engine.backend import GPUBackend
+    from engine.corpus import CorpusReader
+    for i, t in enumerate(TEXTS):
+        (tmp_path / f"d{i:02d}.txt").write_text(t + "\n", encoding="utf-8")
+    cpu = _report(_analyze(tmp_path, "cpu"))
+    from engine.gpu import ngrams as device_ngrams
+    moved, result = [], device_ngrams.DeviceNgramCounter.result
+    monkeypatch.setattr(device_ngrams.DeviceNgramCounter, "result",
+                        lambda self: moved.append(self.host is not None) or result(self))
+    g = GPUBackend(simulated=True)
+    g.memory = 3000    # bytes: below the parser's 1 MB floor, for a corpus this small
+    data = analyze_corpus(CorpusReader([tmp_path], batch_bytes=512), device=g,
+                          console=Console(file=io.StringIO(), width=200))
+    assert _report(data) == cpu
+    roomy = GPUBackend(simulated=True)
+    on_device = analyze_corpus(CorpusReader([tmp_path], batch_bytes=512), device=roomy,
+                               console=Console(file=io.StringIO(), width=200))
+    assert _report(on_device) == cpu and moved == [True, False]
+    assert on_device.stats.device_to_host_bytes < data.stats.device_to_host_bytes
