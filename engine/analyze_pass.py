@@ -41,7 +41,8 @@ from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
 __all__ = ["PassOutput", "WordCounts", "LanguageGuess", "SignaturesAndTexts", "drop_stopwords", "analyze_pass"]
 
 LANG_DOCS = 2000        # documents sampled for the language guess
-HEAD_BYTES = 12000      # UTF-8 bytes of a document read for it (its first 3,000 characters at most)
+HEAD_CHARS = 3000       # characters of a document read for it
+HEAD_BYTES = 4 * HEAD_CHARS   # the UTF-8 bytes that hold them at most
 LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
 
 
@@ -84,10 +85,12 @@ def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
                   toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)
 
 
-def _document_heads(batch, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
+def _document_heads(batch, n: int, limit: int, chars: int = HEAD_CHARS) -> tuple[np.ndarray, np.ndarray]:
     """(UTF-8, offsets) on the host of the first ``n`` documents of ``batch``, each at least
-    its first ``limit`` bytes: the batch's own arrays for a host batch; for a device batch
-    (read by cuDF) only those heads, gathered on the device and copied back (counted)."""
+    its first ``chars`` characters within its first ``limit`` bytes: the batch's own arrays
+    for a host batch; for a device batch (read by cuDF) only those heads, cut on the device
+    before the ``chars + 1``-th character's lead byte (the reader's text is valid UTF-8) and
+    copied back (counted): 3,000 bytes a document of ASCII, not 12,000."""
     from engine.corpus.batch import DeviceBatch
     if isinstance(batch, DeviceBatch) and batch.source is not None:
         batch = batch.source      # copied from a host batch: its bytes are on the host
@@ -96,10 +99,14 @@ def _document_heads(batch, n: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
         return batch.data, batch.offsets[:n + 1]
     if n == 0:
         return np.empty(0, np.uint8), np.zeros(1, np.int64)
-    from engine.gpu.arrays import gather_spans
+    from engine.gpu.arrays import gather_spans, offsets_of
     be, xp = batch.backend, batch.backend.xp
     start = batch.offsets[:n]
     data, offsets = gather_spans(be, batch.data, start, xp.minimum(batch.offsets[1:n + 1] - start, limit))
+    leads = offsets_of(xp, ((data & 0xC0) != 0x80).astype(np.int64))   # lead bytes before each byte
+    cut = xp.searchsorted(leads, leads[offsets[:-1]] + (chars + 1), side="left") - 1
+    head = xp.minimum(cut, offsets[1:]) - offsets[:-1]
+    data, offsets = gather_spans(be, data, offsets[:-1], head)
     return be.to_host(data), be.to_host(offsets)
 
 
@@ -135,7 +142,7 @@ class LanguageGuess:
         for i in range(offsets.size - 1):
             self.seen += 1
             toks = self.word.findall(bytes(data[offsets[i]:min(offsets[i] + HEAD_BYTES, offsets[i + 1])])
-                                     .decode("utf-8", "ignore")[:3000].casefold())
+                                     .decode("utf-8", "ignore")[:HEAD_CHARS].casefold())
             per_lang = [0] * len(self.codes)
             counts = Counter(toks)       # the loop below runs over the distinct stop words only
             for t in counts.keys() & self.langs_of.keys():

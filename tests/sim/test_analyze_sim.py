@@ -102,7 +102,8 @@ def test_language_guess_reads_each_document_alone():
     from engine.corpus import batch_from_texts
     from engine.corpus.batch import DeviceBatch
     gpu = get_backend("gpu")
-    texts = ["court", "le chat et la souris de la maison sont dans le jardin", "zq " * 6000 + "the of and"]
+    texts = ["court", "le chat et la souris de la maison sont dans le jardin", "zq " * 6000 + "the of and",
+             "é" * 2999 + " le de la " + "x" * 9000, "日本" * 1600 + " the"]
     host = batch_from_texts(texts)
     dev = DeviceBatch(host.doc_ids, gpu.to_device(host.data), gpu.to_device(host.offsets), 0, gpu, host.n_bytes)
     guesses = []
@@ -110,11 +111,17 @@ def test_language_guess_reads_each_document_alone():
         g = LanguageGuess()
         g.add(b)
         guesses.append(g.result())
-    assert guesses[0] == guesses[1] == ({"fr": 1, "unknown": 2}, 3)
+    assert guesses[0] == guesses[1] == ({"fr": 1, "unknown": 4}, 5)
     before = gpu.copied()[1]
     LanguageGuess(max_docs=2).add(dev)    # the first two documents' bytes and offsets, no more
-    # (and their total size, read to allocate the gather: 8 bytes)
-    assert gpu.copied()[1] - before == sum(len(t.encode()) for t in texts[:2]) + 8 * 3 + 8
+    # (and the sizes of the two gathers, read to allocate them: 8 bytes each)
+    assert gpu.copied()[1] - before == sum(len(t.encode()) for t in texts[:2]) + 8 * 3 + 2 * 8
+    # a long document: the bytes of its first 3,000 characters only (1, 2 and 3 bytes each)
+    before = gpu.copied()[1]
+    LanguageGuess().add(dev)
+    heads = [len(t[:3000].encode()) for t in texts]
+    assert heads[2:] == [3000, 2999 * 2 + 1, 9000]
+    assert gpu.copied()[1] - before == sum(heads) + 8 * 6 + 2 * 8
 
 
 def test_gpu_pass_ngrams_on_the_device_and_past_the_budget(tmp_path, monkeypatch):
