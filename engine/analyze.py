@@ -356,6 +356,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
                               strict=strict)
         inputs = inputs if inputs is not None else [str(p) for p in paths]
     stats = JobStats(job="analyze", backend=backend.describe())
+    copied = backend.copied()   # the run's host/device copies go into its stats (--stats)
     mh_cfg = MinHashConfig(text=text)
     cooc_cfg = CoocConfig(window=COOC_WINDOW, min_count=2, measure=COOC_MEASURE, text=text,
                           cache_bytes=cache_bytes)
@@ -367,9 +368,12 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
     try:
         with stats.stage("ngrams"):
             if scheduler is None:
-                main = ngrams.finish(ngrams.combine([done.ngrams]), cfg)
-                for k, v in (done.ngram_distinct or {}).items():   # the partial: the top's rows only
-                    main.stats.counters[f"distinct_n{k}"] = v
+                if isinstance(done.ngrams, ngrams.NgramResult):   # a GPU's is finished on the device
+                    main = done.ngrams
+                else:
+                    main = ngrams.finish(ngrams.combine([done.ngrams]), cfg)
+                    for k, v in (done.ngram_distinct or {}).items():   # the partial: the top's rows only
+                        main.stats.counters[f"distinct_n{k}"] = v
                 main.stats.add_read(reader.stats)
             else:
                 main = ngrams.run(CorpusReader([f[0] for f in reader.files], **reader.options()),
@@ -408,6 +412,7 @@ def analyze_corpus(corpus=None, *, top: int = 10, n="1-3", stopwords: str | None
             co = _cooccurrence(done.vocabulary, done.cache, backend, cooc_cfg, reader, console, warn)
     finally:
         done.cache.close()
+    backend.charge(stats, copied)
     langs, sampled = done.languages
     stats.counters.update({"tokens_with_stopwords": words.tokens, "distinct_words": words.distinct})
     for k in range(lo, hi + 1):

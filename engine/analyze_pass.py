@@ -13,7 +13,12 @@ as the job's ``map_partition``):
   pass in a :class:`TokenCache` (spilled to disk past its budget, as ``engine.cooc.run``
   does): one type table, :class:`engine.analyze_words.WordTypes`; the pairs are counted
   from that cache after the pass, without reading the corpus again;
-* the language guess (raw bytes of the first documents).
+* the language guess (raw bytes of the first documents: of a device batch, only those).
+
+On a GPU backend the corpus is read as the single jobs read it (:func:`engine.job.as_batches`):
+JSONL and Parquet by cuDF straight into device batches where it can
+(:meth:`engine.corpus.CorpusReader.on_device`), the rest copied ahead; every consumer takes
+device batches, and what comes back to the host is counted by the backend.
 
 The batch is tokenised without stop words once; the stop-word filter (the type table's flag
 of each token's type: the filter :func:`engine.text.tokenize` applies, by hash) gives the
@@ -42,6 +47,8 @@ from engine.text import TextOptions, Tokens, stopword_hashes, tokenize
 __all__ = ["PassOutput", "WordCounts", "LanguageGuess", "SignaturesAndTexts", "drop_stopwords", "analyze_pass"]
 
 LANG_DOCS = 2000        # documents sampled for the language guess
+HEAD_CHARS = 3000       # characters of a document read for it
+HEAD_BYTES = 4 * HEAD_CHARS   # the UTF-8 bytes that hold them at most
 LANGS = ("en", "fr", "de", "es", "it", "pt", "nl")
 
 
@@ -89,20 +96,46 @@ def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
 # this word: after ``casefold`` no text holds an ASCII capital, so no document has it (a
 # batch where the count of separators says otherwise takes the per-document path).
 _SEP = " ZZSEPZZ "
-_SAMPLE_CHARS = 3000      # characters of a document's sample
-_SAMPLE_BYTES = 12000     # the bytes they are decoded from (4 a character at most)
+_SAMPLE_CHARS = HEAD_CHARS    # characters of a document's sample
+_SAMPLE_BYTES = HEAD_BYTES    # the bytes they are decoded from (4 a character at most)
 _HEAD_BYTES = 3300        # decoded first: 3,000 characters of mostly ASCII text
 
 
-def _sample(data, start: int) -> str:
-    """The casefolded first ``_SAMPLE_CHARS`` characters of ``data[start:start + _SAMPLE_BYTES]``
-    decoded (invalid bytes dropped).  A shorter prefix is decoded first: with invalid bytes
+def _sample(data, start: int, end: int) -> str:
+    """The casefolded first ``_SAMPLE_CHARS`` characters of the document ``data[start:end]``
+    (its first ``_SAMPLE_BYTES`` bytes decoded, invalid bytes dropped: never the next
+    document's).  A shorter prefix is decoded first: with invalid bytes
     dropped, the decoding of a prefix is a prefix of the decoding, so when it holds enough
     characters they are the same."""
-    head = bytes(data[start:start + _HEAD_BYTES]).decode("utf-8", "ignore")
-    if len(head) < _SAMPLE_CHARS and data.size - start > _HEAD_BYTES:
-        head = bytes(data[start:start + _SAMPLE_BYTES]).decode("utf-8", "ignore")
+    head = bytes(data[start:min(start + _HEAD_BYTES, end)]).decode("utf-8", "ignore")
+    if len(head) < _SAMPLE_CHARS and end - start > _HEAD_BYTES:
+        head = bytes(data[start:min(start + _SAMPLE_BYTES, end)]).decode("utf-8", "ignore")
     return head[:_SAMPLE_CHARS].casefold()
+
+
+def _document_heads(batch, n: int, limit: int, chars: int = HEAD_CHARS) -> tuple[np.ndarray, np.ndarray]:
+    """(UTF-8, offsets) on the host of the first ``n`` documents of ``batch``, each at least
+    its first ``chars`` characters within its first ``limit`` bytes: the batch's own arrays
+    for a host batch; for a device batch (read by cuDF) only those heads, cut on the device
+    before the ``chars + 1``-th character's lead byte (the reader's text is valid UTF-8) and
+    copied back (counted): 3,000 bytes a document of ASCII, not 12,000."""
+    from engine.corpus.batch import DeviceBatch
+    if isinstance(batch, DeviceBatch) and batch.source is not None:
+        batch = batch.source      # copied from a host batch: its bytes are on the host
+    n = min(n, batch.n_docs)
+    if not isinstance(batch, DeviceBatch):
+        return batch.data, batch.offsets[:n + 1]
+    if n == 0:
+        return np.empty(0, np.uint8), np.zeros(1, np.int64)
+    from engine.gpu.arrays import gather_spans, offsets_of
+    be, xp = batch.backend, batch.backend.xp
+    start = batch.offsets[:n]
+    data, offsets = gather_spans(be, batch.data, start, xp.minimum(batch.offsets[1:n + 1] - start, limit))
+    leads = offsets_of(xp, ((data & 0xC0) != 0x80).astype(np.int64))   # lead bytes before each byte
+    cut = xp.searchsorted(leads, leads[offsets[:-1]] + (chars + 1), side="left") - 1
+    head = xp.minimum(cut, offsets[1:]) - offsets[:-1]
+    data, offsets = gather_spans(be, data, offsets[:-1], head)
+    return be.to_host(data), be.to_host(offsets)
 
 
 class LanguageGuess:
@@ -146,7 +179,9 @@ class LanguageGuess:
         if take <= 0:
             return
         self.seen += take
-        texts = [_sample(batch.data, s) for s in batch.offsets[:take].tolist()]
+        data, offsets = _document_heads(batch, take, HEAD_BYTES)   # of a device batch the heads only
+        bounds = offsets.tolist()
+        texts = [_sample(data, s, e) for s, e in zip(bounds[:-1], bounds[1:])]
         toks = self.word.findall(_SEP.join(texts))
         sets = np.fromiter(map(self.set_of.get, toks, repeat(0)), np.int64, len(toks))
         seps = np.flatnonzero(sets == self.sep_code)
@@ -248,7 +283,7 @@ class SignaturesAndTexts:
 @dataclass
 class PassOutput:
     """What the pass leaves: each analytic's partial (or the exception that stopped it)."""
-    ngrams: object = None          # NgramPartial (None: not counted here)
+    ngrams: object = None          # NgramPartial; on a GPU the NgramResult (None: not counted here)
     unigrams: object = None        # WordCounts
     minhash: object = None         # MinHashPartial, or the exception
     vocabulary: object = None      # VocabPartial, or the exception
@@ -278,6 +313,11 @@ def _ngram_rows(consumer, cfg, words, vocabulary, unigrams_of_types: bool):
     return part, distinct
 
 
+def _device_ngrams(backend, cfg):
+    from engine.gpu.ngrams import DeviceNgramCounter
+    return DeviceNgramCounter(backend, cfg)
+
+
 def _feed(name: str, consumers: dict, errors: dict, method: str, *args):
     """``consumers[name].method(*args)``; on an exception the consumer is dropped and the error
     kept (its section becomes a note, as the sections of ``corpus analyze`` always did)."""
@@ -295,7 +335,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
 
     Parameters
     ----------
-    reader : iterable of Batch (a CorpusReader), iterated exactly once.
+    reader : iterable of Batch (a CorpusReader), iterated exactly once (on a GPU backend a
+        reader is asked to read through cuDF first, unless it was already asked).
     backend : Backend.
     text : the shared text options (stop words removed for n-grams, MinHash and cooc; the
         word counts keep them).  ``ngram_cfg.text``, ``minhash_cfg.text`` and
@@ -324,18 +365,23 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     words = WordTypes(backend, text, out.cache)
     consumers: dict = {}
     # order 1 of the n-grams is the type table's kept types (WordTypes.unigrams): the n-gram
-    # consumer counts the orders above it
+    # consumer counts the orders above it; on a GPU the counts stay on the device (the single
+    # job's tables) and only the top rows come back
     lo, hi = ngram_cfg.n
-    unigrams_of_types = count_ngrams and lo == 1 and hi >= 2 and not ngram_cfg.char
+    on_cpu = backend.pick(cpu=True, gpu=False)
+    unigrams_of_types = count_ngrams and on_cpu and lo == 1 and hi >= 2 and not ngram_cfg.char
     if count_ngrams:
-        consumers["ngrams"] = NgramConsumer(backend, replace(ngram_cfg, n=(2, hi)) if unigrams_of_types
-                                            else ngram_cfg)
+        consumers["ngrams"] = _device_ngrams(backend, ngram_cfg) if not on_cpu else \
+            NgramConsumer(backend, replace(ngram_cfg, n=(2, hi)) if unigrams_of_types else ngram_cfg)
     counters = [consumers["ngrams"]] if count_ngrams else []   # they hold spill files
     # MinHash's texts for verification: on disk, read back for the candidates only
     consumers["minhash"] = minhash = SignaturesAndTexts(backend, minhash_cfg)
     langs = LanguageGuess()
     seconds = {k: 0.0 for k in ("unigrams", "ngrams", "minhash", "cooc")}
     on_cpu = backend.pick(cpu=True, gpu=False)
+    if not on_cpu:   # as the single jobs read: cuDF into device batches, the rest copied ahead
+        from engine.job import as_batches
+        reader = as_batches(reader, backend)[0]
     n_docs = 0
     try:
         it = iter(reader)
@@ -380,8 +426,12 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         seconds["unigrams"] += time.perf_counter() - t0
         if count_ngrams:
             t0 = time.perf_counter()
-            out.ngrams, out.ngram_distinct = _ngram_rows(consumers["ngrams"], ngram_cfg, words, out.vocabulary,
-                                                         unigrams_of_types)
+            c = consumers["ngrams"]
+            if isinstance(c, NgramConsumer):
+                out.ngrams, out.ngram_distinct = _ngram_rows(c, ngram_cfg, words, out.vocabulary,
+                                                             unigrams_of_types)
+            else:
+                out.ngrams = c.result()   # finished on the device
             seconds["ngrams"] += time.perf_counter() - t0
         t0 = time.perf_counter()
         out.minhash = _feed("minhash", consumers, out.errors, "partial") if "minhash" in consumers \

@@ -154,6 +154,7 @@ class Backend:
     def __init__(self):
         self.h2d_bytes = 0
         self.d2h_bytes = 0
+        self.scalar_bytes = 0    # of d2h_bytes: one-value reads (scalar), a synchronisation each
 
     @cached_property
     def kernels(self) -> _Kernels:
@@ -177,6 +178,19 @@ class Backend:
     def to_host(self, a) -> np.ndarray:
         """``a`` (device array) as a host numpy array; the copy is counted (none on the CPU)."""
         return np.asarray(a)
+
+    def scalar(self, a):
+        """The value of a one-element device array (a size, a flag, a maximum) as a Python
+        scalar: a counted copy of its bytes (``int(a)`` of a CuPy array would read it too,
+        uncounted; the strict array module refuses that).  A host value is returned as is."""
+        if isinstance(a, (int, float, bool)):
+            return a
+        if isinstance(a, np.generic):
+            return a.item()
+        before = self.d2h_bytes
+        value = self.to_host(a).reshape(()).item()
+        self.scalar_bytes += self.d2h_bytes - before   # the share of d2h_bytes that were such reads
+        return value
 
     def copied(self) -> tuple[int, int]:
         """(host-to-device, device-to-host) bytes copied so far."""
@@ -274,6 +288,10 @@ class GPUBackend(Backend):
         default (None): :func:`set_gpu_memory`'s (the CLI's ``--gpu-memory``), else the
         ``CORPUS_GPU_MEMORY`` environment variable, else ``MEMORY_FRACTION`` of the memory
         free when asked.
+
+    The bounds on one thread's work (long documents split, :mod:`engine.gpu.split`) are
+    read from the ``CORPUS_GPU_SPLIT`` environment variable
+    (:meth:`engine.gpu.split.SplitParams.parse`; a bad value is a ParameterError).
     """
     name = "gpu"
     kernel_package = "cuda"
@@ -287,6 +305,8 @@ class GPUBackend(Backend):
         if memory is None:
             memory = _GPU_MEMORY[0] if _GPU_MEMORY[0] is not None else os.environ.get("CORPUS_GPU_MEMORY")
         self.memory = None if memory is None else _parse_gpu_memory(memory)
+        from engine.gpu.split import SplitParams  # numpy only; read now: a bad value fails at once
+        self.split_params = SplitParams.from_environment()
         if not simulated:
             import cupy
             self.xp = cupy
@@ -387,7 +407,7 @@ class GPUBackend(Backend):
     def splitter(self):
         """The split steps (``splitter.params``: an :class:`engine.gpu.split.SplitParams`)."""
         from engine.gpu.split import TextSplitter
-        return TextSplitter(self)
+        return TextSplitter(self, self.split_params)
 
     def norm_tok_counts(self, data, offsets, t):
         r = self.splitter.norm_tok_counts(data, offsets, self.tables(t))

@@ -182,6 +182,31 @@ def test_key_counter_aggregated_rows(partitions, tmp_path):
     assert [chr(data[off[i]]) for i in range(keys.size)] == [chr(ord("a") + first_batch[int(k)]) for k in keys]
 
 
+@pytest.mark.parametrize("partitions", [1, 4])
+def test_key_counter_aggregated_strings_grow_mid_batch(partitions, tmp_path):
+    """Rows reduced per batch whose strings outgrow the string bytes while a batch is
+    inserted partition by partition: every key keeps its own string (a growth there once
+    kept too few bytes of the partitions not written yet: garbage strings on the GPU)."""
+    from engine.ngrams import KeyCounter
+    rng = np.random.default_rng(11)
+    kc = KeyCounter(10**9, lambda: tmp_path, partitions=partitions)
+    spelled = {}
+    for _ in range(3):
+        keys = np.unique(rng.integers(0, 2**63, 4000, dtype=np.uint64))
+        for k in keys.tolist():
+            spelled.setdefault(k, f"{k:x}-{'x' * (k % 37)}".encode())
+
+        def gather(refs, keys=keys):
+            words = [spelled[k] for k in keys[refs].tolist()]
+            off = np.zeros(len(words) + 1, np.int64)
+            np.cumsum([len(w) for w in words], out=off[1:])
+            return np.frombuffer(b"".join(words), np.uint8), off
+        kc.add_aggregated(keys, np.ones(keys.size, np.int64), np.ones(keys.size, np.int64), gather)
+    keys, _, _, data, off, _ = kc.contents()
+    assert sum(len(w) for w in spelled.values()) > 1 << 17    # the store's first 64 KB a partition grew
+    assert {int(k): bytes(data[off[i]:off[i + 1]]) for i, k in enumerate(keys)} == spelled
+
+
 @pytest.mark.parametrize("cap", [4, 1 << 16])
 def test_order_rows_with_counts_past_the_bucket_cap(cap, monkeypatch):
     """Rows with counts at or above the counting sort's cap (sorted apart), long common

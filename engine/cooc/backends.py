@@ -51,19 +51,16 @@ def merge_sorted_runs(k1, v1, k2, v2):
 GPU_CHUNK_PAIRS = 1 << 26
 
 
-# Pairs a thread of the GPU's document pairs writes at most: a document of u distinct terms
-# has u(u + 1)/2 pairs, row r of it u - r; a long row is cut in pieces of this many.
-DOC_PIECE_PAIRS = 256
-
-
-def doc_pieces(xp, row_end, piece: int):
+def doc_pieces(be, row_end, piece: int):
     """The rows of the document pairs (row r: ids r .. ``row_end[r]``) cut in pieces of at most
     ``piece`` pairs, on the device: the row of each piece, its first id and the pieces' pair
-    offsets (int64[pieces + 1]): the pairs in row order, as one thread a row would write them."""
+    offsets (int64[pieces + 1]): the pairs in row order, as one thread a row would write them
+    (``be``: the backend, whose counted read gives the number of pieces)."""
+    xp = be.xp
     n = int(row_end.size)
     row_pairs = row_end - xp.arange(n, dtype=np.int64)
     pstart = offsets_of(xp, (row_pairs + (piece - 1)) // piece)
-    n_pieces = int(pstart[-1])
+    n_pieces = int(be.scalar(pstart[-1]))
     row = segment_of(xp, pstart, n_pieces)
     k = (xp.arange(n_pieces, dtype=np.int64) - pstart[row]) * piece   # pairs of the row before the piece
     row_off = offsets_of(xp, row_pairs)
@@ -141,7 +138,7 @@ class GPUPairs:
         int64[n + 1]): cut where the running total passes a multiple of the chunk size; only
         the cuts come to the host."""
         xp, be = self.xp, self.be
-        n, total = int(off.size) - 1, int(off[-1])
+        n, total = int(off.size) - 1, int(be.scalar(off[-1]))
         if total <= self.chunk:
             return [(0, n, 0, total)]
         marks = xp.arange(self.chunk, total, self.chunk, dtype=np.int64)
@@ -182,7 +179,7 @@ class GPUPairs:
         uids = xp.ascontiguousarray((uk & C.LOW32).astype(np.int32))
         uoff = xp.searchsorted(udoc, xp.arange(nd + 1, dtype=np.int64), side="left")
         row_end = uoff[udoc + 1]
-        piece_row, piece_q0, off = doc_pieces(xp, row_end, DOC_PIECE_PAIRS)
+        piece_row, piece_q0, off = doc_pieces(self.be, row_end, self.be.splitter.params.doc_pair_pieces)
         for lo, hi, p0, p1 in self._chunks(off):
             keys, wts = xp.empty(p1 - p0, np.uint64), xp.empty(p1 - p0, np.int64)
             self.k.doc_pair_write(hi - lo, uids, piece_row, piece_q0, np.int64(lo), np.int64(hi), off,
@@ -253,7 +250,7 @@ class _GPU(_Ops):
             rep = o[starts]
             # the spellings of the batch's distinct tokens, gathered on the device: the
             # normalised text itself stays there
-            spell, spell_off = gather_spans(xp, toks.norm, toks.tok_start[rep], toks.tok_len[rep])
+            spell, spell_off = gather_spans(be, toks.norm, toks.tok_start[rep], toks.tok_len[rep])
             spell_off = be.to_host(spell_off)
             numbers = np.empty(int(starts.size), np.int32)
             types.add(be.to_host(hs[starts]), be.to_host(counts).astype(np.int64), spell_off[:-1].copy(),

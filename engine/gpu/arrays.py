@@ -1,6 +1,8 @@
 """Array idioms of the GPU glue, written once for every array module the backend may hold
 (numpy, CuPy 13 and 14, the simulator's strict module): only calls their common subset
-accepts (no array-valued ``repeat``, sorts stable by request).
+accepts (no array-valued ``repeat``, sorts stable by request).  An idiom whose output size
+is a device value reads it through the backend (``backend.scalar``: counted), so it takes the
+backend rather than its array module.
 """
 from __future__ import annotations
 
@@ -42,27 +44,30 @@ def reduce_by_key(xp, keys, vals):
     return k[ends], sums
 
 
-def gather_spans(xp, data, start, length):
+def gather_spans(be, data, start, length):
     """``data[start[r]:start[r] + length[r]]`` for every r, concatenated: (bytes, int64 offsets).
 
-    On the device, so that only the gathered strings cross to the host, not ``data``.
+    On the device of backend ``be``, so that only the gathered strings cross to the host, not
+    ``data`` (their total size is read back, counted).
     """
+    xp = be.xp
     off = offsets_of(xp, length.astype(np.int64))
-    total = int(off[-1])
+    total = be.scalar(off[-1])
     seg = segment_of(xp, off, total)
     src = start[seg] + (xp.arange(total, dtype=np.int64) - off[seg])
     return data[src], off
 
 
-def gather_word_ngrams(xp, norm, tok_start, tok_len, first, n: int):
+def gather_word_ngrams(be, norm, tok_start, tok_len, first, n: int):
     """Strings of the word n-grams starting at tokens ``first``: their ``n`` tokens joined by
-    one space (as ``kernels.cpu.count.gather_word_ngrams``), on the device."""
+    one space (as ``kernels.cpu.count.gather_word_ngrams``), on the device of backend ``be``."""
+    xp = be.xp
     m = int(first.size)
     k = xp.arange(n, dtype=np.int64)
     tok = (first.astype(np.int64).reshape(m, 1) + k.reshape(1, n)).ravel()
     inner = (k < n - 1).astype(np.int64)          # each token but the last takes one byte more...
     piece = (tok_len[tok].astype(np.int64).reshape(m, n) + inner.reshape(1, n)).ravel()
-    data, piece_off = gather_spans(xp, norm, tok_start[tok], piece)
+    data, piece_off = gather_spans(be, norm, tok_start[tok], piece)
     if n > 1:                                     # ...overwritten by the separating space
         ends = (piece_off[1:] - 1).reshape(m, n)[:, :n - 1].ravel()
         data[ends] = 32

@@ -72,9 +72,10 @@ class DevicePairs:
         self.a, self.b, self.raw, self.m, self.t, self.doc_freq = a, b, raw, m, t, doc_freq
 
 
-def _batch_types(xp, toks, doc_base: int):
+def _batch_types(be, toks, doc_base: int):
     """The type run of one batch: (distinct hashes sorted, occurrences, document frequencies,
     first document, spellings of the first occurrences, their offsets), on the device."""
+    xp = be.xp
     h = toks.tok_hash
     n = int(h.size)
     o = xp.argsort(h, kind="stable")             # equal hashes in token order
@@ -88,13 +89,14 @@ def _batch_types(xp, toks, doc_base: int):
     new_doc[1:] = first[1:] | (tdoc[1:] != tdoc[:-1])
     c = offsets_of(xp, new_doc.astype(np.int64))
     rep = o[starts]
-    spell, soff = gather_spans(xp, toks.norm, toks.tok_start[rep], toks.tok_len[rep])
+    spell, soff = gather_spans(be, toks.norm, toks.tok_start[rep], toks.tok_len[rep])
     return hs[starts], ends - starts, c[ends] - c[starts], tdoc[starts] + doc_base, spell, soff
 
 
-def choose_on_device(xp, keys, counts, sdata, soff, min_count: int, max_vocab: int) -> DeviceVocabulary:
+def choose_on_device(be, keys, counts, sdata, soff, min_count: int, max_vocab: int) -> DeviceVocabulary:
     """:func:`engine.cooc.vocabulary.choose_vocabulary` on the device: ``count >= min_count``,
     the ``max_vocab`` most frequent (ties at the cut by term), ids by (count desc, term)."""
+    xp = be.xp
     lens = soff[1:] - soff[:-1]
     kept = xp.flatnonzero(counts >= min_count)
     if int(kept.size) > max_vocab:
@@ -102,14 +104,14 @@ def choose_on_device(xp, keys, counts, sdata, soff, min_count: int, max_vocab: i
         cut = xp.sort(c)[int(kept.size) - max_vocab]
         above, tied = kept[c > cut], kept[c == cut]
         need = max_vocab - int(above.size)
-        tied = tied[string_order(xp, sdata, soff[tied], lens[tied])[:need]]
+        tied = tied[string_order(be, sdata, soff[tied], lens[tied])[:need]]
         kept = xp.concatenate([above, tied])
-    by_term = string_order(xp, sdata, soff[kept], lens[kept])     # kept[by_term]: code point order
+    by_term = string_order(be, sdata, soff[kept], lens[kept])     # kept[by_term]: code point order
     order = by_term[xp.argsort(-counts[kept][by_term], kind="stable")]
     rank = xp.empty(int(kept.size), np.int64)
     rank[by_term] = xp.arange(int(kept.size), dtype=np.int64)
     chosen = kept[order]
-    vdata, voff = gather_spans(xp, sdata, soff[chosen], lens[chosen])
+    vdata, voff = gather_spans(be, sdata, soff[chosen], lens[chosen])
     return DeviceVocabulary(keys[chosen], counts[chosen], rank[order], vdata, voff)
 
 
@@ -134,9 +136,8 @@ def run_on_device(batches, backend, cfg):
     ``backend`` (see the module docstring): a :class:`DeviceCoocResult`, or past the memory
     budget the host result of the contract's steps."""
     from engine.text import tokenize
-    xp = backend.xp
     stats = JobStats(job="cooc", backend=backend.describe())
-    table = _DeviceTable(xp)
+    table = _DeviceTable(backend)
     cache: list = []                          # (token hashes, document token offsets) per batch
     it = iter(batches)
     spill = False
@@ -144,7 +145,7 @@ def run_on_device(batches, backend, cfg):
         for batch in it:
             toks = tokenize(batch, backend, cfg.text)
             if toks.n_tokens:
-                table.add(_batch_types(xp, toks, stats.documents))
+                table.add(_batch_types(backend, toks, stats.documents))
             cache.append((toks.tok_hash, toks.doc_tok_offsets))
             stats.documents += batch.n_docs
             stats.bytes += batch.n_bytes
@@ -158,7 +159,7 @@ def run_on_device(batches, backend, cfg):
     with stats.stage("vocabulary"), backend.count_into(stats):
         keys, counts, _, _, sdata, soff = table.merged()
         del table
-        vocab = choose_on_device(xp, keys, counts, sdata, soff, cfg.min_count, cfg.max_vocab)
+        vocab = choose_on_device(backend, keys, counts, sdata, soff, cfg.min_count, cfg.max_vocab)
         del keys, counts, sdata, soff
     stats.counters["vocabulary"] = len(vocab)
     return _pairs_on_device(cache, vocab, backend, cfg, stats)
@@ -210,7 +211,7 @@ def _pairs_on_device(cache, vocab: DeviceVocabulary, backend, cfg, stats):
         else:   # m_a: the row sums of the symmetric matrix (a pair a, a adds 2 raw to m_a)
             by_b = xp.argsort(b, kind="stable")
             m = segment_sums(xp, a, vals, nt) + segment_sums(xp, b[by_b], vals[by_b], nt)
-            t = 2 * int(vals.sum()) if int(vals.size) else 0
+            t = 2 * int(backend.scalar(vals.sum())) if int(vals.size) else 0
     stats.counters["pairs"] = int(vals.size)
     return DeviceCoocResult(cfg, vocab, DevicePairs(a, b, vals, m, t, doc_freq), divisor, stats, backend)
 

@@ -52,7 +52,7 @@ def narrow_to_host(backend, a) -> np.ndarray:
     bytes that hold its largest value (the low bytes of each little-endian uint64: what
     crosses is what the values need)."""
     n = int(a.size)
-    top = int(a.max()) if n else 0
+    top = int(backend.scalar(a.max())) if n else 0
     width = max(1, (top.bit_length() + 7) // 8)
     low = a.astype(np.uint64).view(np.uint8).reshape(n, 8)[:, :width]
     out = np.zeros((n, 8), np.uint8)
@@ -63,13 +63,12 @@ def narrow_to_host(backend, a) -> np.ndarray:
 def strings_to_host(backend, sdata, soff, ids=None) -> list[str]:
     """The strings ``sdata[soff[i]:soff[i + 1]]`` (of every id, or of the device array ``ids``)
     as Python strings: their bytes and narrowed lengths cross."""
-    xp = backend.xp
     if ids is None:
         lens = soff[1:] - soff[:-1]
         data = sdata
     else:
         lens = soff[ids + 1] - soff[ids]
-        data, _ = gather_spans(xp, sdata, soff[ids], lens)
+        data, _ = gather_spans(backend, sdata, soff[ids], lens)
     raw, ln = backend.to_host(data).tobytes(), narrow_to_host(backend, lens)
     ends = np.cumsum(ln).tolist()
     return [raw[e - n:e].decode("utf-8") for e, n in zip(ends, ln.tolist())]
@@ -181,7 +180,7 @@ class DeviceCoocResult(CoocResult):
                 a, b, raw = a[keep], b[keep], raw[keep]
             self.stats.counters["associate_rows_to_host"] = int(a.size)
             local, terms = self._local_result(a, b, raw, xp.full(1, t, np.int32))
-            lt = int((terms < t).sum())
+            lt = int(self._be.scalar((terms < t).sum()))
             table = local._associates(lt, measure, top)
         return table.replace_schema_metadata(self._schema_meta())
 
@@ -209,7 +208,7 @@ class DeviceCoocResult(CoocResult):
     def _candidates(self, val, top: int):
         """Rows whose device value is at or above the ``top``-th largest less the margin."""
         xp = self._be.xp
-        kth = float(xp.sort(val)[int(val.size) - top])
+        kth = float(self._be.scalar(xp.sort(val)[int(val.size) - top]))
         return xp.flatnonzero(val >= kth - (ABS_MARGIN + REL_MARGIN * abs(kth)))
 
     def _local_result(self, a, b, raw, extra_terms=None):

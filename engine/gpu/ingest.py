@@ -23,8 +23,9 @@ The host reader's semantics hold on the device path, or the input takes the host
   locations and default ids are the host's.  Missing text fields (null rows), blank texts
   and NUL characters are skipped by the host's rules, found on the device
   (``kernels.cuda.ingest.doc_flaws``); only one byte a row comes back for that.
-* Parquet: ``cudf.read_parquet(path, columns=[text], row_groups=[g])`` per row group; the
-  same checks as the host's (null, invalid UTF-8, blank, NUL) on the device; a row group
+* Parquet: ``cudf.read_parquet(path, columns=[text], row_groups=[g])`` per row group (the
+  text column chunk's file bytes, which cuDF copies up and decodes on the device, counted in
+  the backend's host-to-device bytes); the same checks as the host's (null, invalid UTF-8, blank, NUL) on the device; a row group
   cuDF cannot read goes to the host reader, which reports it as corrupt as before.
 * Ids come to the host in both cases (they are written out): JSONL ids from cuDF's id
   column (strings only, the check sends other ids to the host parser), Parquet ids read by
@@ -128,6 +129,19 @@ def split_batch(batch: DeviceBatch, limit: int) -> list[DeviceBatch]:
     ends = be.to_host(batch.offsets[be.to_device(np.asarray(bounds, np.int64))])
     return [DeviceBatch(batch.doc_ids[a:b], batch.data, batch.offsets[a:b + 1], 0, be, int(ends[j + 1] - ends[j]))
             for j, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+
+
+def _column_chunk_bytes(row_group, name: str) -> int:
+    """The file bytes of column ``name`` in a Parquet row group (its metadata): what
+    ``cudf.read_parquet`` copies to the device for it.  cuDF reads the column chunk's
+    pages as stored (compressed, encoded) and decodes them on the device, so these are the
+    bytes that cross, not the (larger) string column it makes there; a column nested in a
+    struct is not read this way (the text column is a top-level string)."""
+    for i in range(row_group.num_columns):
+        col = row_group.column(i)
+        if col.path_in_schema == name:
+            return int(col.total_compressed_size)
+    return 0
 
 
 def _is_string(series) -> bool:
@@ -263,6 +277,7 @@ class DeviceIngest:
             reader.stats.note_ingest("host", "an unreadable row group")
             return None
         try:
+            self.be.h2d_bytes += _column_chunk_bytes(pf.metadata.row_group(g), self.text_field)
             df = self.cudf.read_parquet(str(path), columns=[self.text_field], row_groups=[g])
         except CUDF_READ_ERRORS as e:
             reader.stats.note_ingest("host", f"cuDF refused a row group ({type(e).__name__})")
@@ -295,7 +310,7 @@ class DeviceIngest:
         """A list of one :class:`DeviceBatch` of the usable rows (or none), the others skipped
         and counted as the host reader does, in row order; None when ``utf8_fallback`` and a
         row is not valid UTF-8 (the host must decide)."""
-        be, xp = self.be, self.be.xp
+        be = self.be
         if series is None:    # no line has the text field
             data, offsets, flaw = None, None, np.full(n, FLAW_MISSING, np.int8)
         else:
@@ -321,6 +336,6 @@ class DeviceIngest:
         if keep.size < n:    # the usable rows gathered on the device
             k = be.to_device(keep.astype(np.int64))
             starts = offsets[k]
-            data, offsets = gather_spans(xp, data, starts, offsets[k + 1] - starts)
+            data, offsets = gather_spans(be, data, starts, offsets[k + 1] - starts)
         first_last = be.to_host(offsets[be.to_device(np.array([0, keep.size], np.int64))])
         return [DeviceBatch(doc_ids, data, offsets, 0, be, int(first_last[1] - first_last[0]))]

@@ -23,13 +23,14 @@ import numpy as np
 from engine.gpu.arrays import gather_spans, gather_word_ngrams, offsets_of, segment_of
 from engine.stats import JobStats
 
-__all__ = ["run_on_device", "string_order"]
+__all__ = ["run_on_device", "DeviceNgramCounter", "string_order"]
 
 FIRST_SHIFT = 32   # as engine.ngrams.partial: (document << 32) | position in the document
 
 
-def _merge(xp, a, b):
+def _merge(be, a, b):
     """One run of the rows of runs ``a`` (older: earlier batches) and ``b``, exact."""
+    xp = be.xp
     keys = xp.concatenate([a[0], b[0]])
     o = xp.argsort(keys, kind="stable")          # equal keys: a's row first, the earlier
     sk = keys[o]
@@ -46,15 +47,15 @@ def _merge(xp, a, b):
     data = xp.concatenate([a[4], b[4]])
     s_start = xp.concatenate([a[5][:-1], b[5][:-1] + a[4].size])
     s_len = xp.concatenate([xp.diff(a[5]), xp.diff(b[5])])
-    sdata, soff = gather_spans(xp, data, s_start[src], s_len[src])
+    sdata, soff = gather_spans(be, data, s_start[src], s_len[src])
     return (sk[starts], summed(1), summed(2), xp.concatenate([a[3], b[3]])[src], sdata, soff)
 
 
 class _DeviceTable:
     """The rows of one order on the device, as sorted runs merged geometrically."""
 
-    def __init__(self, xp):
-        self.xp, self.runs = xp, []
+    def __init__(self, be):
+        self.be, self.xp, self.runs = be, be.xp, []
 
     @property
     def nbytes(self) -> int:
@@ -64,29 +65,30 @@ class _DeviceTable:
         self.runs.append(run)
         while len(self.runs) > 1 and 2 * self.runs[-1][0].size >= self.runs[-2][0].size:
             b = self.runs.pop()
-            self.runs[-1] = _merge(self.xp, self.runs[-1], b)
+            self.runs[-1] = _merge(self.be, self.runs[-1], b)
 
     def merged(self):
         while len(self.runs) > 1:
             b = self.runs.pop()
-            self.runs[-1] = _merge(self.xp, self.runs[-1], b)
+            self.runs[-1] = _merge(self.be, self.runs[-1], b)
         if self.runs:
             return self.runs[0]
         xp, e = self.xp, self.xp.empty(0, np.int64)
         return xp.empty(0, np.uint64), e, e, e, xp.empty(0, np.uint8), xp.zeros(1, np.int64)
 
 
-def string_order(xp, data, starts, lens):
+def string_order(be, data, starts, lens):
     """Permutation sorting the strings ``data[starts[r]:starts[r] + lens[r]]`` by their bytes
     (a prefix first), on the device: stable sorts from the least significant key up, the
     length, then 8-byte big-endian chunks from the last to the first (zero past the end)."""
+    xp = be.xp
     m = int(starts.size)
     if m < 2:
         return xp.arange(m, dtype=np.int64)
     lens = lens.astype(np.int64)
     order = xp.argsort(lens, kind="stable")
     last = int(data.size) - 1
-    for j in range((int(lens.max()) + 7) // 8 - 1, -1, -1):
+    for j in range((int(be.scalar(lens.max())) + 7) // 8 - 1, -1, -1):
         s, ln = starts[order], lens[order]
         key = xp.zeros(m, np.uint64)
         for b in range(8):
@@ -107,7 +109,7 @@ def _batch_run(n, batch, toks, be, cfg, stats):
     else:
         cnt = xp.maximum(xp.diff(toks.doc_tok_offsets) - n + 1, 0)
     off = offsets_of(xp, cnt)
-    m = int(off[-1])
+    m = int(be.scalar(off[-1]))
     keys = xp.empty(m, np.uint64)
     if cfg.char:
         start, length = xp.empty(m, np.int64), xp.empty(m, np.int32)
@@ -121,15 +123,16 @@ def _batch_run(n, batch, toks, be, cfg, stats):
     doc = local[first]
     ordinal = ((doc + batch.doc_base) << np.int64(FIRST_SHIFT)) | (first - off[doc])
     if cfg.char:
-        sdata, soff = gather_spans(xp, toks.norm, start[first], length[first])
+        sdata, soff = gather_spans(be, toks.norm, start[first], length[first])
     else:
-        sdata, soff = gather_word_ngrams(xp, toks.norm, toks.tok_start, toks.tok_len, first_tok[first], n)
+        sdata, soff = gather_word_ngrams(be, toks.norm, toks.tok_start, toks.tok_len, first_tok[first], n)
     return uk, c, d, ordinal, sdata, soff
 
 
-def _selected(xp, counts, sdata, soff, cfg):
+def _selected(be, counts, sdata, soff, cfg):
     """Device indices of the rows that reach the output: ``count >= min_count``, then the
     ``top`` first by (count desc, string asc)."""
+    xp = be.xp
     sel = xp.flatnonzero(counts >= cfg.min_count)
     if cfg.top is None or int(sel.size) <= cfg.top:
         return sel
@@ -139,7 +142,7 @@ def _selected(xp, counts, sdata, soff, cfg):
     need = cfg.top - int(above.size)
     if int(tied.size) > need:
         lens = soff[tied + 1] - soff[tied]
-        tied = tied[string_order(xp, sdata, soff[tied], lens)[:need]]
+        tied = tied[string_order(be, sdata, soff[tied], lens)[:need]]
     return xp.concatenate([above, tied])
 
 
@@ -158,50 +161,95 @@ def _over_budget(tables: dict, backend) -> bool:
     return budget is not None and sum(t.nbytes for t in tables.values()) > budget
 
 
+class DeviceNgramCounter:
+    """The device-resident counting of :func:`run_on_device`, fed tokenised batches in corpus
+    order (``corpus analyze``'s one pass tokenises once for several consumers): ``add(batch,
+    toks)`` per batch, then :meth:`result` (the :class:`~engine.ngrams.result.NgramResult`)
+    and :meth:`close`.  Past the memory budget the rows so far move to the host and the
+    batches after are counted by the host-table consumer, combined exactly at the end."""
+
+    def __init__(self, backend, cfg):
+        self.be, self.cfg = backend, cfg
+        self.stats = JobStats(job="ngrams", backend=backend.describe())
+        self.tables = {n: _DeviceTable(backend) for n in cfg.orders}
+        self.moved = None     # past the budget: the device rows so far, as a host partial
+        self.host = None      # then: the host-table consumer of the batches after
+
+    def add(self, batch, toks) -> None:
+        """Count one batch (``toks``: ``tokenize(batch, backend, cfg.text)``)."""
+        if self.host is not None:
+            self.host.add(batch, toks)
+            return
+        stats = self.stats
+        stats.documents += batch.n_docs
+        stats.tokens += toks.n_tokens
+        stats.bytes += batch.n_bytes
+        stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
+        with stats.stage("count"):
+            for n in self.cfg.orders:
+                self.tables[n].add(_batch_run(n, batch, toks, self.be, self.cfg, stats))
+            if _over_budget(self.tables, self.be):
+                from engine.ngrams.job import NgramConsumer
+                self.moved, self.tables = _to_partial(self.tables, self.be, stats), None
+                self.host = NgramConsumer(self.be, self.cfg)
+
+    def result(self):
+        """The result: the selected rows from the device (or, past the budget, both parts
+        combined and finished as on the CPU)."""
+        if self.host is not None:
+            from engine.ngrams.job import combine, finish
+            partial = combine([self.moved, self.host.partial()])
+            partial.stats.counters["device_rows_moved_to_host"] = len(self.moved)
+            return finish(partial, self.cfg)
+        with self.be.count_into(self.stats):
+            return _device_result(self.tables, self.be, self.cfg, self.stats)
+
+    def close(self) -> None:
+        """Remove the host consumer's spill files, if any (idempotent)."""
+        if self.host is not None:
+            self.host.close()
+
+
 def run_on_device(batches, backend, cfg) -> "object":
     """The :class:`engine.ngrams.result.NgramResult` of ``batches`` computed on the GPU
     ``backend`` (see the module docstring)."""
-    from engine.ngrams.result import NgramResult, ngram_table
     from engine.text import tokenize
+    counter = DeviceNgramCounter(backend, cfg)
+    stats = counter.stats
+    try:
+        with backend.count_into(stats):
+            it = iter(batches)
+            while counter.host is None:
+                with stats.stage("read"):
+                    batch = next(it, None)
+                if batch is None:
+                    break
+                with stats.stage("tokenize"):
+                    toks = tokenize(batch, backend, cfg.text)
+                counter.add(batch, toks)
+                del toks
+        if counter.host is not None:   # past the device budget: the rest by the host table
+            return _finish_on_host(counter.moved, it, backend, cfg)
+        return counter.result()
+    finally:
+        counter.close()
+
+
+def _device_result(tables: dict, backend, cfg, stats):
+    """The selected rows of the device ``tables``, in output order (only they cross)."""
+    from engine.ngrams.result import NgramResult, ngram_table
     from kernels.cpu.count import gather_spans as host_spans
     from kernels.cpu.sort import order_rows
-    xp = backend.xp
-    stats = JobStats(job="ngrams", backend=backend.describe())
-    tables = {n: _DeviceTable(xp) for n in cfg.orders}
-    moved = None
-    with backend.count_into(stats):
-        it = iter(batches)
-        while not _over_budget(tables, backend):
-            with stats.stage("read"):
-                batch = next(it, None)
-            if batch is None:
-                break
-            with stats.stage("tokenize"):
-                toks = tokenize(batch, backend, cfg.text)
-            stats.documents += batch.n_docs
-            stats.tokens += toks.n_tokens
-            stats.bytes += batch.n_bytes
-            stats.counters["slow_docs"] = stats.counters.get("slow_docs", 0) + toks.slow_docs
-            with stats.stage("count"):
-                for n in cfg.orders:
-                    tables[n].add(_batch_run(n, batch, toks, backend, cfg, stats))
-            del toks
-        else:   # past the device budget: the rows so far to the host, the rest by the host table
-            with stats.stage("count"):
-                moved = _to_partial(tables, backend, stats)
-    if moved is not None:
-        return _finish_on_host(moved, it, backend, cfg)
-    with backend.count_into(stats):
-        stats.counters["spills"] = 0
-        parts = []
-        with stats.stage("order"):
-            for n, table in tables.items():
-                keys, counts, dfs, _, sdata, soff = table.merged()
-                stats.counters[f"distinct_n{n}"] = int(keys.size)
-                sel = _selected(xp, counts, sdata, soff, cfg)
-                data, off = gather_spans(xp, sdata, soff[sel], soff[sel + 1] - soff[sel])
-                parts.append((backend.to_host(data), backend.to_host(off), np.full(int(sel.size), n, np.int32),
-                              backend.to_host(counts[sel]), backend.to_host(dfs[sel])))
+    stats.counters["spills"] = 0
+    parts = []
+    with stats.stage("order"):
+        for n, table in tables.items():
+            keys, counts, dfs, _, sdata, soff = table.merged()
+            stats.counters[f"distinct_n{n}"] = int(keys.size)
+            sel = _selected(backend, counts, sdata, soff, cfg)
+            data, off = gather_spans(backend, sdata, soff[sel], soff[sel + 1] - soff[sel])
+            parts.append((backend.to_host(data), backend.to_host(off), np.full(int(sel.size), n, np.int32),
+                          backend.to_host(counts[sel]), backend.to_host(dfs[sel])))
     with stats.stage("order"):
         data = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.uint8)
         base = np.cumsum([0] + [p[0].size for p in parts[:-1]])

@@ -19,7 +19,11 @@ results are put where the whole document's would be:
   bytes (code points are counted per chunk and summed; a window belongs to the chunk its
   first byte is in, and its output index is the number of code points before it);
 * signatures: parts of at most ``signature_shingles`` shingles, each part's minimum per
-  permutation taken atomically into the document's slot.
+  permutation taken atomically into the document's slot;
+* co-occurrence with ``--window doc``: a document's pair rows in pieces of at most
+  ``doc_pair_pieces`` pairs (:func:`engine.cooc.backends.doc_pieces`).
+
+The bounds are :class:`SplitParams`, set by the ``CORPUS_GPU_SPLIT`` environment variable.
 
 A batch with nothing over the bounds runs the per-document kernels as before (one scalar
 copied back to decide).  Everything here runs on the GPU backend only (``backend.kernels``
@@ -34,31 +38,82 @@ import numpy as np
 from engine.errors import ParameterError
 from engine.gpu.arrays import offsets_of, segment_of
 
-__all__ = ["SplitParams", "TextSplitter"]
+__all__ = ["SplitParams", "TextSplitter", "SPLIT_ENV"]
 
 EMPTY_SLOT = np.uint32(0xFFFFFFFF)   # kernels.minhash_core.EMPTY (not imported: it compiles numba)
 
 
+#: the environment variable that sets the bounds (``name=value,...``, see SplitParams.parse)
+SPLIT_ENV = "CORPUS_GPU_SPLIT"
+MAX_BOUND = (1 << 31) - 1   # any bound past this is absurd (and past the kernels' int32 lengths)
+
+
 @dataclass(frozen=True)
 class SplitParams:
-    """Bounds on one GPU thread's work (see the module docstring); tests set them tiny."""
+    """Bounds on one GPU thread's work (see the module docstring); tests set them tiny.
+
+    They change how the work is cut, never a result (every split is exact), so they are no
+    command-line option: a user tuning a real GPU sets them for every command at once in
+    the environment, ``CORPUS_GPU_SPLIT="segment_bytes=131072,ngram_starts=8192"`` (as
+    ``CORPUS_GPU_MEMORY`` sets the memory budget), read when a GPU backend is made; the
+    Python API sets ``backend.splitter.params``.  ``doc_pair_pieces``: the most pairs one
+    thread writes of a document's row in co-occurrence with ``--window doc``
+    (:func:`engine.cooc.backends.doc_pieces`).
+    """
     segment_bytes: int = 64 * 1024
     ngram_starts: int = 4096
     char_chunk_bytes: int = 16 * 1024
     signature_shingles: int = 4096
+    doc_pair_pieces: int = 256
 
     def __post_init__(self):
-        for name in ("segment_bytes", "ngram_starts", "char_chunk_bytes", "signature_shingles"):
+        for name in FIELDS:
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ParameterError(f"{name} must be an integer >= 1, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 1 <= v <= MAX_BOUND:
+                raise ParameterError(f"{name} must be an integer >= 1 and <= {MAX_BOUND}, got {v!r}", param=name)
+
+    @classmethod
+    def parse(cls, spec: str | None) -> "SplitParams":
+        """The bounds of ``spec`` (``"segment_bytes=65536,ngram_starts=4096"``: any of the
+        fields, the others at their defaults; None or blank: the defaults).
+
+        Raises
+        ------
+        engine.errors.ParameterError
+            An unknown name, a value that is not an integer, a bound out of range: one line
+            naming ``CORPUS_GPU_SPLIT`` and the field.
+        """
+        if spec is None or not spec.strip():
+            return cls()
+        values: dict = {}
+        for item in spec.split(","):
+            name, eq, value = (x.strip() for x in item.partition("="))
+            if name not in FIELDS or not eq:
+                raise ParameterError(f"{SPLIT_ENV}: {item.strip()!r} is not name=value with a name among "
+                                     f"{', '.join(FIELDS)}")
+            try:
+                values[name] = int(value, 10)
+            except ValueError:
+                raise ParameterError(f"{SPLIT_ENV}: {name} must be an integer, got {value!r}") from None
+        try:
+            return cls(**values)
+        except ParameterError as e:
+            raise ParameterError(f"{SPLIT_ENV}: {e}") from None
+
+    @classmethod
+    def from_environment(cls) -> "SplitParams":
+        """:meth:`parse` of ``CORPUS_GPU_SPLIT``."""
+        import os
+        return cls.parse(os.environ.get(SPLIT_ENV))
 
 
-def _size(a) -> int:
-    """A size for an allocation, from a 0-d device array: as the rest of the glue reads one
-    (``int(off[-1])``, a synchronisation rather than a data copy, so not counted in the
-    backend's device-to-host bytes, which stay those of the results)."""
-    return int(a)
+FIELDS = tuple(SplitParams.__dataclass_fields__)
+
+
+def _size(be, a) -> int:
+    """A size for an allocation, from a 0-d device array: one synchronising read of 8 bytes a
+    split step, counted in the backend's device-to-host bytes (``backend.scalar``)."""
+    return int(be.scalar(a))
 
 
 def _parts(be, lo, hi, size: int):
@@ -69,7 +124,7 @@ def _parts(be, lo, hi, size: int):
     nd = int(lo.size)
     per = xp.maximum((hi - lo + (size - 1)) // size, 1)
     poff = offsets_of(xp, per)
-    total = _size(poff[-1])
+    total = _size(be, poff[-1])
     if total == nd:
         return None
     owner = segment_of(xp, poff, total)
@@ -95,9 +150,9 @@ def _chunks(be, offsets, size: int):
 class TextSplitter:
     """The split steps of one GPU backend (``backend.split``: its :class:`SplitParams`)."""
 
-    def __init__(self, backend, params: SplitParams = SplitParams()):
+    def __init__(self, backend, params: SplitParams | None = None):
         self.be = backend
-        self.params = params
+        self.params = params if params is not None else SplitParams()
         self._memo = None   # the last norm_tok_counts' segments, for the write pass that follows
 
     # -- tokenize ------------------------------------------------------------------------
@@ -109,7 +164,7 @@ class TextSplitter:
         length = xp.diff(offsets)
         ntgt = xp.maximum((length + (seg - 1)) // seg - 1, 0)   # windows after the first
         tgt_off = offsets_of(xp, ntgt)
-        nt = _size(tgt_off[-1])
+        nt = _size(be, tgt_off[-1])
         if nt == 0:
             return None
         tgt_doc = segment_of(xp, tgt_off, nt)
@@ -117,7 +172,7 @@ class TextSplitter:
         be.kernels.text.split_cuts(nt, data, offsets, tgt_doc, tgt_off, np.int64(seg), *tables, cuts)
         valid = cuts >= 0
         before = offsets_of(xp, valid.astype(np.int64))     # valid cuts before each window
-        n_seg = nd + _size(before[-1])
+        n_seg = nd + _size(be, before[-1])
         if n_seg == nd:
             return None
         # a document's segments come after those of the documents before it (one each plus

@@ -7,8 +7,10 @@ would pass every test and crash on the first real GPU.  :class:`StrictXP` is the
 simulated backend's ``xp``: its arrays (:class:`StrictArray`) hold a numpy array but
 
 * refuse implicit conversion to the host: ``np.asarray`` / ``__array__``, iteration,
-  ``.tolist()``, ``.get()``, ``.tobytes()``, and ``int()`` / ``float()`` / ``bool()``
-  of anything but a 0-d array (only ``backend.to_host`` brings data back);
+  ``.tolist()``, ``.get()``, ``.tobytes()``, and ``int()`` / ``float()`` / ``bool()`` /
+  ``.item()`` of any device array, 0-d included: CuPy reads a 0-d array's value from the
+  device (a synchronisation and a copy), which the backend's count would miss (only
+  ``backend.to_host`` and ``backend.scalar`` bring data back, counted);
 * refuse host arrays where a device array is due: mixed into an operator, as an index,
   assigned into a slice, given to ``xp.asarray`` (only ``backend.to_device`` copies to
   the device, and counts the bytes);
@@ -105,10 +107,13 @@ class StrictArray:
         _host_refused(".tobytes() of a device array")
 
     def _scalar(self, conv, what):
+        # CuPy converts a 0-d array (a synchronisation and a copy of its bytes to the host),
+        # which the backend would not count: only backend.scalar reads a device value
         if self._a.ndim != 0:
             raise StrictError(f"{what}() of a device array of shape {self._a.shape} (only a 0-d array "
-                              "converts to a Python scalar)")
-        return conv(self._a)
+                              "converts to a Python scalar, through backend.scalar)")
+        raise StrictError(f"{what}() of a 0-d device array: an uncounted device-to-host read "
+                          "(use backend.scalar, which counts it)")
 
     def __int__(self):
         return self._scalar(int, "int")

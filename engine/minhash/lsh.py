@@ -67,7 +67,7 @@ def candidate_pairs(sig, live, bands: int, rows: int, max_bucket: int, backend):
         del packed
         cnt = xp.where(size > max_bucket, size - 1, size * (size - 1) // 2).astype(np.int64)
         off = offsets_of(xp, cnt)
-        total = int(off[-1])
+        total = int(backend.scalar(off[-1]))
         out_a = xp.empty(total, np.int64)
         out_b = xp.empty(total, np.int64)
         k.candidate_pairs(int(starts.size), sd, starts, ends, np.int64(max_bucket), off, out_a, out_b)

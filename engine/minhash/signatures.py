@@ -50,7 +50,7 @@ def shingles(toks, cfg: MinHashConfig, backend):
     counts = xp.where(m >= n, m - n + 1, xp.where(m > 0, 1, 0)).astype(np.int64)
     off = xp.zeros(nd + 1, dtype=np.int64)
     xp.cumsum(counts, out=off[1:])
-    total = int(off[-1])
+    total = int(backend.scalar(off[-1]))
     out = xp.empty(total, np.uint64)
     if kind == "word":
         first = xp.empty(total, np.int64)
@@ -183,7 +183,7 @@ class TextSource:
             ln = e - s
             if on_device:   # texts read by cuDF stay on the device: gathered there
                 be = self.backend
-                part = gather_spans(be.xp, be.to_device(self.datas[j]), be.to_device(s), be.to_device(ln))[0]
+                part = gather_spans(be, be.to_device(self.datas[j]), be.to_device(s), be.to_device(ln))[0]
             else:
                 sub = np.zeros(ln.size + 1, np.int64)
                 np.cumsum(ln, out=sub[1:])

@@ -328,20 +328,25 @@ class KeyCounter:
             self.kc.insert_rows(self.table, self.slot_of, keys, counts, dfs, order, starts, ends, self.max_size,
                                 self.sizes, refs, n_new)
             for p in range(self.P):
-                self._strings(p, int(prior[p]), refs[p, :n_new[p]], gather)
+                self._strings(p, prior, refs[p, :n_new[p]], gather)
             if (starts >= ends).all():
                 break
             self._grow()
 
-    def _strings(self, p, size, refs, gather) -> None:
+    def _strings(self, p, prior, refs, gather) -> None:
+        """The strings of partition ``p``'s new keys ``refs`` after its ``prior[p]`` keys.
+        ``self.sizes`` already counts every partition's new keys, whose strings only the
+        partitions before ``p`` hold yet: a growth keeps ``prior``'s bytes of the others."""
         if refs.size == 0:
             return
         got = gather(refs)
         data, off = got[0], got[1]
         first = got[2] if len(got) > 2 else np.full(refs.size, -1, np.int64)
+        size = int(prior[p])
         base = int(self.store.off[p, size])
         while base + data.size > self.store.data.shape[1]:
-            self.store.grow_bytes(self._used_bytes())
+            written = np.where(np.arange(self.P) < p, self.sizes, prior)
+            self.store.grow_bytes(self.store.off[np.arange(self.P), written])
         self.store.data[p, base:base + data.size] = data
         self.store.off[p, size + 1:size + refs.size + 1] = off[1:] + base
         self.store.first[p, size:size + refs.size] = first

@@ -76,7 +76,7 @@ def _count_order(n, batch, toks, backend, cfg, counter, buf, stats) -> None:
             cnt = xp.maximum(xp.diff(toks.doc_tok_offsets) - n + 1, 0)
         off = xp.zeros(batch.n_docs + 1, dtype=np.int64)
         xp.cumsum(cnt, out=off[1:])
-        m = int(off[-1])
+        m = int(backend.scalar(off[-1]))   # counted: a device size read on the GPU
         keys = buf("keys", m, np.uint64)
         if cfg.char:
             start, length = buf("start", m, np.int64), buf("length", m, np.int32)
@@ -110,9 +110,9 @@ def _count_on_device(n, batch, toks, backend, cfg, counter, keys, cnt, off, m, s
         with stats.stage("strings"):
             sel = tuple(a[backend.to_device(refs)] for a in spans)
             if cfg.char:
-                data, offsets = gather_spans(xp, toks.norm, *sel)
+                data, offsets = gather_spans(backend, toks.norm, *sel)
             else:
-                data, offsets = gather_word_ngrams(xp, toks.norm, toks.tok_start, toks.tok_len, sel[0], n)
+                data, offsets = gather_word_ngrams(backend, toks.norm, toks.tok_start, toks.tok_len, sel[0], n)
             return backend.to_host(data), backend.to_host(offsets), first_ordinals(first[refs], off, batch.doc_base)
     counter.add_aggregated(uk, c, d, gather)
 

@@ -94,7 +94,7 @@ def test_device_string_order_is_byte_order():
     data = np.frombuffer(b"".join(words), np.uint8)
     starts = np.cumsum([0] + [len(w) for w in words[:-1]]).astype(np.int64)
     lens = np.array([len(w) for w in words], np.int64)
-    o = GPU.to_host(string_order(GPU.xp, GPU.to_device(data), GPU.to_device(starts), GPU.to_device(lens)))
+    o = GPU.to_host(string_order(GPU, GPU.to_device(data), GPU.to_device(starts), GPU.to_device(lens)))
     assert [words[i] for i in o] == sorted(words)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from engine.backend import GPUBackend, get_backend
+from engine.backend import CPUBackend, GPUBackend, get_backend
 from engine.cooc import CoocConfig, run
 from engine.corpus import batch_from_texts
 from engine.text import TextOptions
@@ -85,7 +85,7 @@ def test_doc_pair_kernel_in_pieces(piece):
     from engine.cooc.backends import doc_pieces
     uids = np.array([0, 2, 5, 1, 3, 0, 1, 2, 3, 4], np.int32)
     row_end = np.array([3, 3, 3, 5, 5, 10, 10, 10, 10, 10], np.int64)
-    prow, pq0, off = doc_pieces(np, row_end, piece)
+    prow, pq0, off = doc_pieces(CPUBackend(), row_end, piece)
     lens = np.diff(off)
     assert lens.max() <= piece and off[-1] == (row_end - np.arange(uids.size)).sum()
     total = int(off[-1])
@@ -240,11 +240,26 @@ def test_narrow_copies_the_fewest_whole_bytes(top, width):
     dev = be.to_device(host)
     before = be.copied()[1]
     assert np.array_equal(narrow_to_host(be, dev), host)
-    assert be.copied()[1] - before == width * host.size
+    # the bytes of the width, and the largest value read first (8 bytes, counted)
+    assert be.copied()[1] - before == width * host.size + 8 and be.scalar_bytes == 8
     assert narrow_to_host(be, be.to_device(np.empty(0, np.int64))).size == 0
 
 
 # -- associates, the full table and the .npz: only what each output is made of crosses -------
+def _crossed(res, since) -> int:
+    """Device-to-host bytes of ``res`` (a GPU result) after ``since`` (its d2h bytes and the
+    backend's scalar bytes then), less the one-value reads (sizes, maxima: counted too,
+    8 bytes each at most, a few per output, checked here)."""
+    d2h, scalars = since
+    extra = GPU.scalar_bytes - scalars
+    assert extra <= 8 * 16
+    return res.stats.device_to_host_bytes - d2h - extra
+
+
+def _since(res):
+    return res.stats.device_to_host_bytes, GPU.scalar_bytes
+
+
 def _width(values) -> int:
     """Bytes of the narrowest whole-byte unsigned integer holding every value (1 at least)."""
     top = int(np.max(values)) if np.size(values) else 0
@@ -299,7 +314,7 @@ def test_associates_bytes_to_host(cfg):
     (before: every pair, term and margin, 16 bytes a pair at least)."""
     b = batch_from_texts(TEXTS * 2)
     c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
-    before = g.stats.device_to_host_bytes
+    before = _since(g)
     table = g.associates("nvidia", None, None)
     t = c.term_id("nvidia")
     rows = np.flatnonzero(((c.a == t) | (c.b == t)) & (c.a != c.b))
@@ -309,7 +324,7 @@ def test_associates_bytes_to_host(cfg):
     want = (8 + rows.size * (_width(local) + _width(c.raw[rows])) + ids.size * _width(m[ids])
             + _strings_bytes([c.vocab[i] for i in ids]))
     assert table.num_rows == rows.size > 3
-    assert g.stats.device_to_host_bytes - before == want < 16 * c.nnz
+    assert _crossed(g, before) == want < 16 * c.nnz
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=CONFIG_IDS)
@@ -321,12 +336,12 @@ def test_full_table_and_npz_bring_back_their_content_only(cfg, tmp_path):
     import zipfile
     b = batch_from_texts(TEXTS * 2)
     c, g = run(b, "cpu", cfg), run(b, GPU, cfg)
-    before = g.stats.device_to_host_bytes
+    before = _since(g)
     assert g.table().equals(c.table(), check_metadata=True)
-    assert g.stats.device_to_host_bytes - before == _every_row_bytes(c)
-    mid = g.stats.device_to_host_bytes
+    assert _crossed(g, before) == _every_row_bytes(c)
+    mid = _since(g)
     (pc, vc), (pg, vg) = c.write_npz(tmp_path / "c.npz"), g.write_npz(tmp_path / "g.npz")
-    assert g.stats.device_to_host_bytes - mid == c.n_terms * _width(c.term_count)
+    assert _crossed(g, mid) == c.n_terms * _width(c.term_count)
     assert vc.read_bytes() == vg.read_bytes()
     with zipfile.ZipFile(pc) as zc, zipfile.ZipFile(pg) as zg:
         assert zc.namelist() == zg.namelist()
@@ -334,9 +349,9 @@ def test_full_table_and_npz_bring_back_their_content_only(cfg, tmp_path):
             assert zc.read(name) == zg.read(name), name
     # and the .npz alone, on a fresh result, crosses the same: nothing more than its content
     g2 = run(b, GPU, cfg)
-    before = g2.stats.device_to_host_bytes
+    before = _since(g2)
     g2.write_npz(tmp_path / "g2.npz")
-    assert g2.stats.device_to_host_bytes - before == _every_row_bytes(c) + c.n_terms * _width(c.term_count)
+    assert _crossed(g2, before) == _every_row_bytes(c) + c.n_terms * _width(c.term_count)
     assert "rank" not in vars(g2) or g2.rank is None   # the code point rank is not needed, nor brought
 
 
@@ -380,12 +395,13 @@ def test_long_document_pairs_in_pieces_equal_cpu(piece, monkeypatch):
     seen = []
     pieces = backends.doc_pieces
 
-    def recorded(xp, row_end, size):
-        out = pieces(xp, row_end, size)
-        seen.append((int(GPU.to_host(row_end - xp.arange(int(row_end.size), dtype=np.int64)).max()),
+    def recorded(be, row_end, size):
+        out = pieces(be, row_end, size)
+        seen.append((int(GPU.to_host(row_end - be.xp.arange(int(row_end.size), dtype=np.int64)).max()),
                      int(GPU.to_host(out[2][1:] - out[2][:-1]).max())))
         return out
-    monkeypatch.setattr(backends, "DOC_PIECE_PAIRS", piece)
+    from dataclasses import replace
+    monkeypatch.setattr(GPU.splitter, "params", replace(GPU.splitter.params, doc_pair_pieces=piece))
     monkeypatch.setattr(backends, "doc_pieces", recorded)
     cfg = CoocConfig(window="doc", min_count=1)
     b = batch_from_texts(texts)

@@ -20,6 +20,7 @@ from engine.errors import ParameterError
 from engine.gpu import frames
 from engine.gpu.ingest import DeviceIngest, column_batch, plan_row_groups, split_batch
 from engine.resources import seeds_dir
+from tests.sim.corpora import jsonl_and_parquet, real_texts, write_jsonl, write_parquet
 from tests.sim.cudf_standin import StandIn, StringColumn
 from tests.sim.jobs import JOBS, tables
 
@@ -41,11 +42,6 @@ def _both(paths, **options):
     fake = StandIn()
     r = CorpusReader(paths, **options).on_device(GPU, fake)
     return host, _docs(r), r, fake
-
-
-def _write_jsonl(path, lines):
-    path.write_bytes(b"".join(x if isinstance(x, bytes) else json.dumps(x).encode() for x in lines))
-    return path
 
 
 CLEAN = [{"id": f"d{i}", "text": f"texte numéro {i} 😀 fin"} for i in range(40)]
@@ -71,9 +67,9 @@ def _lines(kinds):
 
 @pytest.mark.parametrize("chunk", [64, 300, 1 << 20])
 def test_reader_device_path_equals_host_reader(tmp_path, chunk):
-    clean = _write_jsonl(tmp_path / "clean.jsonl", [json.dumps(c).encode() + b"\n" for c in CLEAN])
-    dev = _write_jsonl(tmp_path / "dev.jsonl", _lines(DEVICE_FLAWS))
-    mixed = _write_jsonl(tmp_path / "mixed.jsonl", _lines(DEVICE_FLAWS + HOST_FLAWS[:-1]) + [HOST_FLAWS[-1]])
+    clean = write_jsonl(tmp_path / "clean.jsonl", [json.dumps(c).encode() + b"\n" for c in CLEAN])
+    dev = write_jsonl(tmp_path / "dev.jsonl", _lines(DEVICE_FLAWS))
+    mixed = write_jsonl(tmp_path / "mixed.jsonl", _lines(DEVICE_FLAWS + HOST_FLAWS[:-1]) + [HOST_FLAWS[-1]])
     before = GPU.copied()
     host, device, r, fake = _both([clean, dev, mixed], json_chunk_bytes=chunk)
     h2d = GPU.copied()[0] - before[0]
@@ -92,7 +88,7 @@ def test_reader_device_path_equals_host_reader(tmp_path, chunk):
 
 @pytest.mark.parametrize("flaw", DEVICE_FLAWS[:3] + HOST_FLAWS[2:5])
 def test_strict_mode_raises_the_host_readers_error(tmp_path, flaw):
-    p = _write_jsonl(tmp_path / "s.jsonl", [json.dumps(c).encode() + b"\n" for c in CLEAN[:5]] + [flaw])
+    p = write_jsonl(tmp_path / "s.jsonl", [json.dumps(c).encode() + b"\n" for c in CLEAN[:5]] + [flaw])
     with pytest.raises(CorpusError) as host:
         list(CorpusReader([p], strict=True))
     with pytest.raises(CorpusError) as device:
@@ -105,7 +101,7 @@ def test_files_the_device_path_leaves_to_the_host(tmp_path):
     lines = [json.dumps(c).encode() + b"\n" for c in CLEAN]
     gz = tmp_path / "a.jsonl.gz"
     gz.write_bytes(gzip.compress(b"".join(lines)))
-    bom = _write_jsonl(tmp_path / "bom.jsonl", [b"\xef\xbb\xbf"] + lines)
+    bom = write_jsonl(tmp_path / "bom.jsonl", [b"\xef\xbb\xbf"] + lines)
     txt = tmp_path / "t.txt"
     txt.write_text("un texte à part")
     host, device, r, fake = _both([gz, bom, txt])
@@ -131,15 +127,10 @@ def test_device_ingest_is_chosen_explicitly():
     assert "ingest" not in ngrams.run(CorpusReader([seeds_dir()]), CPU, ngrams.NgramConfig(n="1")).stats.counters
 
 
-def _parquet(path, texts, ids, group):
-    pq.write_table(pa.table({"id": pa.array(ids), "text": pa.array(texts, pa.string())}), path, row_group_size=group)
-    return path
-
-
 def test_parquet_device_path_equals_host_reader(tmp_path):
     texts = [c["text"] for c in CLEAN] + [None, "  ", "a\x00b", "fine", "\u3000"]
-    p1 = _parquet(tmp_path / "a.parquet", texts, list(range(len(texts))), 7)
-    p2 = _parquet(tmp_path / "b.parquet", texts, [f"x{i % 9}" for i in range(len(texts))], 100)
+    p1 = write_parquet(tmp_path / "a.parquet", texts, list(range(len(texts))), 7)
+    p2 = write_parquet(tmp_path / "b.parquet", texts, [f"x{i % 9}" for i in range(len(texts))], 100)
     # invalid UTF-8 in a string column (written without validation)
     raw = [t.encode() for t in texts if t] + [b"bad \xff"]
     arr = pa.Array.from_buffers(pa.string(), len(raw), [None, pa.py_buffer(np.cumsum([0] + [len(x) for x in raw]).astype(np.int32)),
@@ -156,18 +147,7 @@ def test_parquet_device_path_equals_host_reader(tmp_path):
 def _corpus(tmp_path):
     """The seed articles, two edited copies (MinHash pairs) and Python reference topics, as a
     JSONL file and a Parquet file."""
-    import pydoc_data.topics
-    texts = [p.read_text("utf-8") for p in sorted(seeds_dir().glob("*.txt"))]
-    texts += [texts[0].replace("the", "a", 3), texts[2] + " One more sentence at the end."]
-    for name in sorted(pydoc_data.topics.topics)[:40]:
-        texts.append(pydoc_data.topics.topics[name])
-    half = len(texts) // 2
-    j = _write_jsonl(tmp_path / "c.jsonl", [json.dumps({"id": f"j{i}", "text": t}).encode() + b"\n"
-                                            for i, t in enumerate(texts[:half])])
-    p = _parquet(tmp_path / "c.parquet", texts[half:], [f"p{i}" for i in range(len(texts) - half)], 8)
-    return [j, p]
-
-
+    return jsonl_and_parquet(tmp_path, real_texts())
 
 
 @pytest.mark.parametrize("job", list(JOBS))
@@ -238,3 +218,22 @@ def test_to_cudf_hands_the_arrow_table_to_cudf(monkeypatch):
     monkeypatch.setitem(sys.modules, "cudf", fake)
     res = ngrams.run(batch_from_texts(["un deux un"]), "cpu", ngrams.NgramConfig(n="1"))
     assert res.to_cudf() == "frame" and seen[0].equals(res.table())
+
+
+def test_parquet_row_groups_counted_as_copied_to_the_device(tmp_path):
+    """cuDF copies each row group's text column chunk (its file bytes, compressed) to the
+    device: counted in the backend's host-to-device bytes, with the 16 bytes of the batch's
+    first and last offsets' index; nothing else crosses up for a clean file."""
+    texts = [f"document {i} " + "mot " * (i % 17) for i in range(60)]
+    for codec in ("snappy", "none"):
+        p = tmp_path / f"{codec}.parquet"
+        pq.write_table(pa.table({"id": [f"i{i}" for i in range(60)], "text": texts}), p, row_group_size=25,
+                       compression=codec)
+        meta = pq.ParquetFile(p).metadata
+        chunks = [meta.row_group(g).column(1).total_compressed_size for g in range(meta.num_row_groups)]
+        assert meta.row_group(0).column(1).path_in_schema == "text" and len(chunks) == 3
+        list(CorpusReader([p]).on_device(GPU, StandIn()))     # the normalisation tables go up once
+        before = GPU.copied()[0]
+        docs = _docs(CorpusReader([p]).on_device(GPU, StandIn()))[0]
+        assert GPU.copied()[0] - before == sum(chunks) + 16 * len(chunks)
+        assert [d[2] for d in docs] == texts

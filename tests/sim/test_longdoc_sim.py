@@ -70,6 +70,40 @@ def test_params_are_checked():
         SplitParams(segment_bytes=0)
     with pytest.raises(ParameterError, match="ngram_starts"):
         SplitParams(ngram_starts=1.5)
+    with pytest.raises(ParameterError, match="doc_pair_pieces"):
+        SplitParams(doc_pair_pieces=1 << 40)
+
+
+def test_params_from_the_environment(monkeypatch):
+    """``CORPUS_GPU_SPLIT`` sets any of the bounds for every GPU backend made after; a bad
+    value is one ParameterError line naming the variable and the field, raised when the
+    backend is made."""
+    from engine.backend import GPUBackend
+    from engine.gpu.split import SPLIT_ENV
+    assert SplitParams.parse(None) == SplitParams.parse(" ") == SplitParams()
+    assert SplitParams.parse("segment_bytes=100, doc_pair_pieces=3") == SplitParams(segment_bytes=100,
+                                                                                    doc_pair_pieces=3)
+    monkeypatch.setenv(SPLIT_ENV, "ngram_starts=7,char_chunk_bytes=9,signature_shingles=5")
+    g = GPUBackend(simulated=True)
+    assert g.splitter.params == SplitParams(ngram_starts=7, char_chunk_bytes=9, signature_shingles=5)
+    for bad, says in (("segment_bytes=0", "segment_bytes must be an integer >= 1"), ("ngram_starts=1.5", "integer"),
+                      ("segments=4", "is not name=value"), ("segment_bytes", "is not name=value"),
+                      ("char_chunk_bytes=99999999999", "<= 2147483647")):
+        monkeypatch.setenv(SPLIT_ENV, bad)
+        with pytest.raises(ParameterError) as e:
+            GPUBackend(simulated=True)
+        assert str(e.value).startswith(f"{SPLIT_ENV}: ") and says in str(e.value) and "\n" not in str(e.value)
+
+
+def test_bad_split_environment_is_exit_2_one_line(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from engine.cli import app
+    from engine.resources import seeds_dir
+    monkeypatch.setenv("CORPUS_GPU_SPLIT", "segment_bytes=-1")
+    r = CliRunner().invoke(app, ["ngrams", str(seeds_dir()), "--device", "gpu", "--top", "3"])
+    assert r.exit_code == 2 and r.output.strip().count("\n") == 0, r.output
+    assert "CORPUS_GPU_SPLIT: segment_bytes must be" in r.output
 
 
 # --------------------------------------------------------------------------- the cut rule

@@ -50,7 +50,7 @@ def test_device_string_order_is_byte_order():
     data = b"".join(words)
     starts = np.cumsum([0] + [len(w) for w in words[:-1]]).astype(np.int64)
     lens = np.array([len(w) for w in words], np.int64)
-    o = g.to_host(string_order(g.xp, g.to_device(np.frombuffer(data, np.uint8)), g.to_device(starts),
+    o = g.to_host(string_order(g, g.to_device(np.frombuffer(data, np.uint8)), g.to_device(starts),
                                g.to_device(lens)))
     assert [words[i] for i in o] == sorted(words)
 

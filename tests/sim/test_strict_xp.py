@@ -55,12 +55,23 @@ def test_implicit_host_conversion_refused(convert):
 
 
 @pytest.mark.parametrize("conv", [int, float, bool, lambda d: d.item()], ids=["int", "float", "bool", "item"])
-def test_scalar_conversion_only_of_0d(conv):
+def test_scalar_conversion_refused_and_counted_through_the_backend(conv):
+    """CuPy reads a 0-d array's value from the device when converted (a synchronisation and
+    a copy): refused here, 0-d included, so that every such read goes through
+    backend.scalar, which counts its bytes."""
     for shape in ((2,), (1,), (1, 1)):
         with pytest.raises(StrictError, match="0-d"):
             conv(StrictArray(np.ones(shape, np.int64)))
-    assert conv(dev([5, 6])[1]) == conv(np.int64(6))        # an element is a 0-d array
-    assert int(dev([1, 2, 3]).sum()) == 6
+    for zero_d in (dev([5, 6])[1], dev([1, 2, 3]).sum(), dev(7.5)):
+        with pytest.raises(StrictError, match="uncounted device-to-host read"):
+            conv(zero_d)
+    be = GPUBackend(simulated=True)
+    before = be.copied()[1]
+    assert be.scalar(dev([5, 6])[1]) == 6 and be.scalar(dev([1, 2, 3]).sum()) == 6
+    assert be.scalar(dev([2.5])) == 2.5 and be.scalar(dev(True)) is True
+    assert be.copied()[1] - before == 8 + 8 + 8 + 1       # each value's bytes, counted
+    assert be.scalar(np.int64(4)) == 4 and be.scalar(3) == 3 and be.copied()[1] - before == 25
+    assert CPUBackend().scalar(np.arange(3).sum()) == 3
 
 
 def test_host_arrays_refused_in_device_expressions():
@@ -139,14 +150,17 @@ def test_device_gathers_equal_the_cpu_kernels():
     norm = np.frombuffer(b"le chat noir dort sur le tapis rouge", np.uint8).copy()
     starts = np.array([0, 3, 8, 13, 18, 22, 25, 31], np.int64)
     lens = np.array([2, 4, 4, 4, 3, 2, 5, 5], np.int32)
+    be = GPUBackend(simulated=True)
     for n in (1, 2, 3):
         first = np.array([0, 2, 5 - (n - 1) + 2, 1][: 4], np.int64)
         first = first[first + n <= starts.size]
-        data, off = A.gather_word_ngrams(xp, dev(norm), dev(starts), dev(lens), dev(first), n)
+        data, off = A.gather_word_ngrams(be, dev(norm), dev(starts), dev(lens), dev(first), n)
         wd, wo = gather_word_ngrams(norm, starts, lens, first, n)
         assert data._a.tobytes() == wd.tobytes() and np.array_equal(off._a, wo)
     sel = np.array([6, 0, 3], np.int64)
-    data, off = A.gather_spans(xp, dev(norm), dev(starts[sel]), dev(lens[sel]))
+    before = be.copied()[1]
+    data, off = A.gather_spans(be, dev(norm), dev(starts[sel]), dev(lens[sel]))
+    assert be.copied()[1] - before == 8       # the gathered size, read back counted
     wd, wo = gather_spans(norm, starts[sel], lens[sel].astype(np.int64))
     assert data._a.tobytes() == wd.tobytes() == b"tapisledort" and np.array_equal(off._a, wo)
 
