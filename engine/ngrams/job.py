@@ -194,7 +194,8 @@ def map_partition(batches: Iterable[Batch], backend="auto", config: NgramConfig 
 def _selected(partial: NgramPartial, cfg: NgramConfig) -> np.ndarray | None:
     """Indices of the rows that reach the output (None: every row), per n: ``count >=
     min_count``, then the ``top`` first in output order."""
-    from kernels.cpu.sort import kth_largest, order_rows
+    from kernels.cpu.ngram_order import order_rows
+    from kernels.cpu.sort import kth_largest
     if cfg.top is None and cfg.min_count <= 1:
         return None
     picked = []
@@ -214,7 +215,7 @@ def finish(partial: NgramPartial, config: NgramConfig | None = None) -> NgramRes
     """The output of the combined ``partial``: rows with ``count >= min_count``, the ``top``
     per n, ordered by count descending then ngram (UTF-8 bytes = code points)."""
     from kernels.cpu.count import gather_spans
-    from kernels.cpu.sort import order_rows
+    from kernels.cpu.ngram_order import order_rows
     cfg = config if config is not None else NgramConfig()
     stats = partial.stats
     for n in cfg.orders:
