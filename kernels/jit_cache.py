@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -63,9 +64,11 @@ def install(caching=None) -> None:
     """Put tree-stamped twins of a caching module's own locators (the ``NUMBA_CACHE_DIR`` one,
     the one beside the sources, then the per-user one for a read-only install) first in the
     list its cache implementations read.  ``caching``: numba's (the CPU, the default) or
-    numba-cuda's own copy (``numba.cuda.core.caching``, which stamps by mtime).  Idempotent."""
+    numba-cuda's own copy (``numba.cuda.core.caching``, which stamps by mtime).  Also makes
+    its saves safe against concurrent writers (:func:`lock_saves`).  Idempotent."""
     if caching is None:
         from numba.core import caching
+    lock_saves(caching)
     locators = caching.CacheImpl._locator_classes
     if any(getattr(c, "corpus_engine", False) for c in locators):
         return
@@ -74,3 +77,38 @@ def install(caching=None) -> None:
     for cls in ours:
         cls.corpus_engine = True
     locators[:0] = ours
+
+
+# --- concurrent writers ------------------------------------------------------------------------
+# numba's IndexDataCacheFile.save is a read-modify-write of the index with no lock: two
+# processes compiling two signatures of one function into one cache (the warm-up workers of
+# engine.warmup, two commands started together, Dask workers) both read the index without the
+# other's entry, both take the first free data number, and the last writer wins: the index
+# can map one signature to the other one's machine code, which numba loads without checking.
+# An exclusive lock on a file beside the index makes each save whole; loads need none (every
+# file is written to a temporary name and renamed into place).
+
+def _locked_save(save):
+    @functools.wraps(save)
+    def locked(self, key, data):
+        try:
+            import fcntl
+        except ImportError:            # no POSIX locks (Windows): numba's own behaviour
+            return save(self, key, data)
+        os.makedirs(self._cache_path, exist_ok=True)
+        with open(self._index_path + ".lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return save(self, key, data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    locked.corpus_engine = True
+    return locked
+
+
+def lock_saves(caching) -> None:
+    """Make ``caching.IndexDataCacheFile.save`` hold an exclusive file lock (idempotent)."""
+    cls = caching.IndexDataCacheFile
+    if not getattr(cls.save, "corpus_engine", False):
+        cls.save = _locked_save(cls.save)

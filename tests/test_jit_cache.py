@@ -38,3 +38,43 @@ def test_install_is_idempotent():
     n = len(caching.CacheImpl._locator_classes)
     jit_cache.install()
     assert len(caching.CacheImpl._locator_classes) == n
+
+
+def _save_many(cache_path: str, who: int, n: int) -> None:
+    """A process saving ``n`` entries of its own into one index (as a compiling process does)."""
+    from numba.core.caching import IndexDataCacheFile
+
+    import kernels  # noqa: F401  (installs the locked save)
+    f = IndexDataCacheFile(cache_path, "kernel-1.py311", b"stamp")
+    for i in range(n):
+        f.save((who, i), f"machine code of {who}/{i}".encode())
+
+
+def test_concurrent_saves_keep_every_entry_with_its_own_data(tmp_path):
+    # numba's save reads, extends and rewrites the index unlocked: without the lock two writers
+    # take the same data file and the index maps one's key to the other's data
+    import multiprocessing as mp
+
+    from numba.core.caching import IndexDataCacheFile
+    ctx = mp.get_context("spawn")
+    n = 40
+    procs = [ctx.Process(target=_save_many, args=(str(tmp_path), who, n)) for who in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    f = IndexDataCacheFile(str(tmp_path), "kernel-1.py311", b"stamp")
+    index = f._load_index()
+    assert sorted(index) == sorted((who, i) for who in range(3) for i in range(n))
+    for (who, i) in index:
+        assert f.load((who, i)) == f"machine code of {who}/{i}".encode()
+    assert len(set(index.values())) == len(index)       # one data file per entry
+
+
+def test_saves_take_the_lock_once_installed():
+    from numba.core import caching
+    assert getattr(caching.IndexDataCacheFile.save, "corpus_engine", False)
+    jit_cache.lock_saves(caching)                     # idempotent: not wrapped twice
+    assert caching.IndexDataCacheFile.save.__wrapped__.__name__ == "save"
+    assert not getattr(caching.IndexDataCacheFile.save.__wrapped__, "corpus_engine", False)
