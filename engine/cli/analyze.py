@@ -29,6 +29,11 @@ def _warn(message: str) -> None:
     cc.err_console.print(f"[yellow]{escape(message)}[/yellow]")
 
 
+#: the jobs of ``corpus analyze``'s sections, the last one it reaches first: on a cold JIT
+#: cache a worker compiles them (engine.warmup) while the command tokenises and counts
+ANALYZE_PREFETCH = ("cooc", "minhash", "ngrams")
+
+
 def register(app) -> None:
     @app.command()
     def analyze(
@@ -63,8 +68,10 @@ def register(app) -> None:
         from engine.output import plan_outputs, run_inputs
         from engine.report import report_targets, write_report
         from engine.resources import seeds_dir
+        from engine.warmup import prefetch
 
-        with cc.job(quiet) as ctx:
+        # first run after install: a worker compiles the later sections' kernels meanwhile
+        with cc.job(quiet) as ctx, prefetch(() if scheduler else ANALYZE_PREFETCH, stopwords, device):
             # the reader first (expanding the paths reads nothing): the outputs are checked
             # against its files before any work
             reader = ctx.reader(paths, text_field, id_field, encoding, strict)
