@@ -118,9 +118,9 @@ def warm(unit: str) -> bool:
     return marker is None or marker.exists()
 
 
-def start_worker(units: Sequence[str], stopwords: str | None) -> subprocess.Popen:
+def start_worker(units: Sequence[str], stopwords: str | None, device: str = "auto") -> subprocess.Popen:
     """``python -m engine.warmup`` for ``units``, silent, in this process's environment."""
-    argv = [sys.executable, "-m", "engine.warmup", "--stopwords", stopwords or "", *units]
+    argv = [sys.executable, "-m", "engine.warmup", "--device", device, "--stopwords", stopwords or "", *units]
     return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=dict(os.environ, CORPUS_ENGINE_WARMUP="0"))
 
@@ -151,9 +151,9 @@ def prefetch(units: Sequence[str], stopwords: str | None = None, device: str = "
     workers: list[subprocess.Popen] = []
     try:
         for group in plan_workers(cold, usable_cores()):
-            workers.append(start_worker(group, stopwords))
+            workers.append(start_worker(group, stopwords, device))
     except OSError:          # no process can be started here: the command compiles alone
-        cold = [u for w in workers for u in w.args[4:]]
+        cold = [u for w in workers for u in w.args[6:]]
     try:
         yield cold
     finally:
@@ -173,13 +173,21 @@ def run_units(units: Sequence[str], stopwords: str | None) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    stopwords = None
-    if argv[:1] == ["--stopwords"]:
-        stopwords, argv = argv[1] or None, argv[2:]
+    device, stopwords = "auto", None
+    while argv[:1] in (["--device"], ["--stopwords"]) and len(argv) >= 2:
+        if argv[0] == "--device":
+            device = argv[1]
+        else:
+            stopwords = argv[1] or None
+        argv = argv[2:]
     unknown = [u for u in argv if u not in UNITS]
     if unknown:
         print(f"unknown warm-up units: {', '.join(unknown)} (known: {', '.join(UNITS)})", file=sys.stderr)
         return 2
+    if device == "auto":
+        from engine.backend import gpu_status
+        if gpu_status()[0]:
+            return 0     # the command runs on the GPU: its CPU kernels are not needed
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as the command's process (engine.cli)
     with contextlib.suppress(OSError, AttributeError):
         os.nice(10)      # the command's own threads first when both want a core

@@ -47,7 +47,7 @@ def _probe(cache: Path) -> dict:
 
 def test_worker_compiles_into_the_cache_and_the_command_loads_it(tmp_path):
     cache = tmp_path / "numba"
-    worker = subprocess.run([sys.executable, "-m", "engine.warmup", "--stopwords", "fr,en", "cooc"],
+    worker = subprocess.run([sys.executable, "-m", "engine.warmup", "--device", "cpu", "--stopwords", "fr,en", "cooc"],
                             env=_env(cache), capture_output=True, text=True, timeout=600)
     assert worker.returncode == 0, worker.stderr
     assert list(cache.rglob("corpus-engine-warm-cooc-*")), "the unit's marker"
@@ -86,6 +86,7 @@ def test_one_core_no_worker(monkeypatch):
     monkeypatch.setattr(warmup, "usable_cores", lambda: 1)
     assert not warmup.enabled("cpu")
     monkeypatch.setattr(warmup, "start_worker", lambda *a: pytest.fail("a worker on one core"))
+    monkeypatch.setattr(warmup, "warm", lambda unit: False)
     with warmup.prefetch(["cooc"]) as started:
         assert started == []
 
@@ -108,21 +109,21 @@ def cold_two_cores(monkeypatch):
 def test_prefetch_starts_cold_units_and_stops_the_worker(monkeypatch, cold_two_cores):
     started = []
 
-    def fake_worker(units, stopwords):   # a worker that would outlive the command
-        started.append((list(units), stopwords))
+    def fake_worker(units, stopwords, device):   # a worker that would outlive the command
+        started.append((list(units), stopwords, device))
         return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
 
     monkeypatch.setattr(warmup, "start_worker", fake_worker)
-    with warmup.prefetch(["cooc", "minhash", "ngrams"], "fr,en") as units:
+    with warmup.prefetch(["cooc", "minhash", "ngrams"], "fr,en", "cpu") as units:
         assert units == ["cooc", "minhash"]          # ngrams is warm
-    assert started == [(["cooc", "minhash"], "fr,en")]
+    assert started == [(["cooc", "minhash"], "fr,en", "cpu")]
     # stopped (not left running past the command)
     procs = _children()
     assert not any("time.sleep(60)" in p for p in procs), procs
 
 
 def test_prefetch_without_processes_runs_the_command_alone(monkeypatch, cold_two_cores):
-    def no_process(units, stopwords):
+    def no_process(units, stopwords, device):
         raise OSError("fork refused")
 
     monkeypatch.setattr(warmup, "start_worker", no_process)
