@@ -78,3 +78,46 @@ def test_saves_take_the_lock_once_installed():
     jit_cache.lock_saves(caching)                     # idempotent: not wrapped twice
     assert caching.IndexDataCacheFile.save.__wrapped__.__name__ == "save"
     assert not getattr(caching.IndexDataCacheFile.save.__wrapped__, "corpus_engine", False)
+
+
+_LOAD_THEN_COMPILE = """
+import json, sys
+import numpy as np
+import numba
+from kernels.hashing import xxh64
+b = np.frombuffer(bytearray(b"corpus engine, cold and warm"), np.uint8)
+h = int(xxh64(b, 0, b.size, 0))
+refreshed = "numba.np.random.legacy" in sys.modules   # imported by numba's registry refresh
+
+@numba.njit
+def plus_one(a):             # compiled after the load: numba's full refresh, as always
+    return a.sum() + 1
+
+print(json.dumps({"hash": h, "hits": sum(xxh64.stats.cache_hits.values()), "refreshed": refreshed,
+                  "compiled": int(plus_one(np.arange(4)))}))
+"""
+
+
+def test_a_cache_load_skips_the_registry_refresh_and_compiling_still_works(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import xxhash
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+
+    def run(**extra):
+        out = subprocess.run([sys.executable, "-c", _LOAD_THEN_COMPILE], env=dict(env, **extra),
+                             capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    expected = xxhash.xxh64_intdigest(b"corpus engine, cold and warm")
+    cold = run()      # compiles xxh64: numba refreshes its registries
+    assert cold == {"hash": expected, "hits": 0, "refreshed": True, "compiled": 7}
+    warm = run()      # loads it: no refresh, same code, and a later compilation still works
+    assert warm == {"hash": expected, "hits": 1, "refreshed": False, "compiled": 7}
+    full = run(CORPUS_ENGINE_FULL_REFRESH="1")   # numba's own load path
+    assert full == {"hash": expected, "hits": 1, "refreshed": True, "compiled": 7}
