@@ -37,11 +37,15 @@ def tree_stamp(root: Path = _PACKAGE) -> bytes:
     return h.digest()
 
 
+@functools.lru_cache(maxsize=None)
 def _in_package(py_file: str) -> bool:
     try:
         return Path(py_file).resolve().is_relative_to(_PACKAGE)
     except (OSError, ValueError):
         return False
+
+
+_CHECKED_FOLDERS: set[str] = set()   # cache folders found writable by this process
 
 
 def _tree_stamped(base):
@@ -54,6 +58,15 @@ def _tree_stamped(base):
 
         def get_source_stamp(self):
             return tree_stamp()
+
+        def ensure_cache_path(self):
+            # numba checks the folder at every decoration (a makedirs and a temporary file
+            # each: ~130 kernels at every start-up); once a folder a process is enough (a save
+            # makes the folder again, _locked_save)
+            path = self.get_cache_path()
+            if path not in _CHECKED_FOLDERS:
+                super().ensure_cache_path()
+                _CHECKED_FOLDERS.add(path)
 
     TreeStamped.__name__ = TreeStamped.__qualname__ = f"TreeStamped{base.__name__}"
     return TreeStamped
@@ -94,11 +107,11 @@ def install(caching=None) -> None:
 def _locked_save(save):
     @functools.wraps(save)
     def locked(self, key, data):
+        os.makedirs(self._cache_path, exist_ok=True)   # removed since it was checked?
         try:
             import fcntl
         except ImportError:            # no POSIX locks (Windows): numba's own behaviour
             return save(self, key, data)
-        os.makedirs(self._cache_path, exist_ok=True)
         with open(self._index_path + ".lock", "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

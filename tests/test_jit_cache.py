@@ -121,3 +121,19 @@ def test_a_cache_load_skips_the_registry_refresh_and_compiling_still_works(tmp_p
     assert warm == {"hash": expected, "hits": 1, "refreshed": False, "compiled": 7}
     full = run(CORPUS_ENGINE_FULL_REFRESH="1")   # numba's own load path
     assert full == {"hash": expected, "hits": 1, "refreshed": True, "compiled": 7}
+
+
+def test_a_save_makes_a_removed_cache_folder_again(tmp_path):
+    # the folder is checked once a process (TreeStamped.ensure_cache_path): a save after the
+    # folder went (a user clearing the cache) still lands
+    from numba.core.caching import IndexDataCacheFile
+    folder = tmp_path / "removed"
+    f = IndexDataCacheFile(str(folder), "kernel-1.py311", b"stamp")
+    f.save(("sig",), b"code")
+    assert f.load(("sig",)) == b"code"
+
+
+def test_package_locators_check_their_folder_once():
+    from kernels.cpu import text
+    locator = text.doc_flaws._cache._impl._locator
+    assert locator.get_cache_path() in jit_cache._CHECKED_FOLDERS
