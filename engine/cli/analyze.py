@@ -70,8 +70,7 @@ def register(app) -> None:
         from engine.resources import seeds_dir
         from engine.warmup import prefetch
 
-        # first run after install: a worker compiles the later sections' kernels meanwhile
-        with cc.job(quiet) as ctx, prefetch(() if scheduler else ANALYZE_PREFETCH, stopwords, device):
+        with cc.job(quiet) as ctx:
             # the reader first (expanding the paths reads nothing): the outputs are checked
             # against its files before any work
             reader = ctx.reader(paths, text_field, id_field, encoding, strict)
@@ -79,7 +78,8 @@ def register(app) -> None:
             targets = [] if no_report else report_targets(report, plots, range(lo, hi + 1))
             plan = plan_outputs({"--stats": stats}, run_inputs(reader, stopwords=stopwords),
                                 formats={"--stats": cc.STATS_FORMATS}, extra=targets)
-            with plan:
+            # first run after install: a worker compiles the later sections' kernels meanwhile
+            with plan, prefetch(() if scheduler else ANALYZE_PREFETCH, stopwords, device):
                 data = analyze_corpus(reader, top=top, n=n, stopwords=stopwords, device=device,
                                       text_field=text_field, id_field=id_field, encoding=encoding,
                                       strict=strict, on_read=ctx.report, warn=_warn,
