@@ -209,7 +209,8 @@ def _folder_size(path: Path) -> tuple[int, float]:
 
 def measure_cold_start(what: str = COLD_START[0], args: tuple[str, ...] = COLD_START[1],
                        timeout: float = 300.0) -> list[dict]:
-    """The first run after install and the run after it, as two start-up rows.
+    """The first run after install and the run after it, as start-up rows, then the first run
+    again without :mod:`engine.warmup`'s worker.
 
     Every cache variable of :data:`COLD_CACHE_VARS` points into a fresh temporary folder (the
     runner's own caches are untouched): the first process compiles every kernel it uses, the
@@ -219,11 +220,16 @@ def measure_cold_start(what: str = COLD_START[0], args: tuple[str, ...] = COLD_S
     rows = []
     with tempfile.TemporaryDirectory(prefix="e2e-cold-") as tmp, \
             tempfile.TemporaryDirectory(prefix="e2e-cold-out-") as out:
-        env = {var: str(Path(tmp) / var.lower()) for var in COLD_CACHE_VARS}
         argv = [sys.executable, *(a.format(out=out) for a in args)]
-        for label in ("first run after install (empty caches)", "second run (caches filled)"):
+        # the first run without engine.warmup's worker too (CORPUS_ENGINE_WARMUP=0): what the
+        # worker gains, in its own empty caches
+        for label, sub, extra in (("first run after install (empty caches)", "a", {}),
+                                  ("second run (caches filled)", "a", {}),
+                                  ("first run after install, no warm-up worker", "b",
+                                   {"CORPUS_ENGINE_WARMUP": "0"})):
+            env = {var: str(Path(tmp) / sub / var.lower()) for var in COLD_CACHE_VARS} | extra
             r = time_process_rss(argv, timeout, env=env)
-            files, mb = _folder_size(Path(tmp))
+            files, mb = _folder_size(Path(tmp) / sub)
             ok = r["status"] == "ok"
             rows.append({"what": f"{what}: {label}", "status": r["status"], "reason": r.get("reason"),
                          "runs": 1, "median_s": r.get("wall_s"), "min_s": r.get("wall_s"),

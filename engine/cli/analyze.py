@@ -29,6 +29,11 @@ def _warn(message: str) -> None:
     cc.err_console.print(f"[yellow]{escape(message)}[/yellow]")
 
 
+#: the jobs of ``corpus analyze``'s sections, the last one it reaches first: on a cold JIT
+#: cache a worker compiles them (engine.warmup) while the command tokenises and counts
+ANALYZE_PREFETCH = ("cooc", "minhash", "ngrams")
+
+
 def register(app) -> None:
     @app.command()
     def analyze(
@@ -65,6 +70,7 @@ def register(app) -> None:
         from engine.output import plan_outputs, run_inputs
         from engine.report import report_targets, write_report
         from engine.resources import seeds_dir
+        from engine.warmup import prefetch
 
         with cc.job(quiet) as ctx:
             memory_split(memory)   # a bad --memory: one line before any work
@@ -75,7 +81,8 @@ def register(app) -> None:
             targets = [] if no_report else report_targets(report, plots, range(lo, hi + 1))
             plan = plan_outputs({"--stats": stats}, run_inputs(reader, stopwords=stopwords),
                                 formats={"--stats": cc.STATS_FORMATS}, extra=targets)
-            with plan:
+            # first run after install: a worker compiles the later sections' kernels meanwhile
+            with plan, prefetch(() if scheduler else ANALYZE_PREFETCH, stopwords, device):
                 data = analyze_corpus(reader, top=top, n=n, stopwords=stopwords, device=device,
                                       text_field=text_field, id_field=id_field, encoding=encoding,
                                       strict=strict, on_read=ctx.report, warn=_warn,
