@@ -122,13 +122,28 @@ def _clusters(res, limit: int = REPORT_CLUSTERS) -> list[dict]:
     return out
 
 
+def _small_matrix(batches, backend, cfg):
+    """``(doc_ids, matrix)`` of :func:`engine.minhash.similarity_matrix` for the few documents of
+    ``batches``, its signatures made from the tokens (``SignatureConsumer.add_tokens``, the same
+    bits as the fused kernel): the kernels of that path are mostly compiled by the pass, while
+    the fused kernel's character-shingle mode would be compiled for these few documents only
+    (about 4 s of a first run after install)."""
+    from engine.minhash.job import SignatureConsumer
+    from engine.minhash.similarity import similarity_of
+    from engine.text import tokenize
+    consumer = SignatureConsumer(backend, cfg, keep=False)
+    for batch in batches:
+        consumer.add_tokens(batch, tokenize(batch, backend, cfg.text))
+    res = similarity_of(consumer.partial(), backend, cfg, exact=False)
+    return res.doc_ids, res.matrix
+
+
 def _near_duplicates(partial, small_batches, backend, cfg, reader, console) -> dict:
     """Console section (as engine.minhash.analyze_section prints it) and the report's data, from
     the signatures of the pass (``partial``); ``small_batches``: the corpus, when it has at most
     ``MATRIX_DOCS`` documents (for the all-pairs matrix)."""
     import pyarrow as pa
 
-    from engine import minhash as mh
     from engine.console import print_matrix, print_summary
     from engine.minhash.job import combine, finish
     from engine.output import print_table
@@ -147,7 +162,7 @@ def _near_duplicates(partial, small_batches, backend, cfg, reader, console) -> d
         # Few documents are usually related articles, not copies: character 5-grams show their
         # overlap where word 5-grams show ~0 (engine.minhash.analyze_section does the same).
         mcfg = replace(cfg, shingle="char:5")
-        ids, m = mh.similarity_matrix(small_batches, backend, mcfg)
+        ids, m = _small_matrix(small_batches, backend, mcfg)
         title = f"Near-duplicates: estimated Jaccard ({mcfg.shingle} shingles, {mcfg.perms} permutations)"
         print_matrix(ids, m, console, title)
         out.update(doc_ids=list(ids), matrix=m.tolist(), matrix_title=title,

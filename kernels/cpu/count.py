@@ -148,7 +148,8 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
     room = sdata.shape[1]
     base = item_off[d0]
     d1 = d0 + pbeg.shape[0]
-    for p in prange(P):
+    for pi in prange(P):
+        p = np.int64(pi)   # one type of p for the callees (a prange index is int64 or uint64)
         d = cursor[p, 0]
         e = cursor[p, 1]
         size = sizes[p]
@@ -210,7 +211,8 @@ def insert_rows(table, slot_of, keys, counts, dfs, order, starts, ends, max_size
     P = table.shape[0]
     mask = table.shape[1] - 1
     cap_new = new_refs.shape[1]
-    for p in prange(P):
+    for pi in prange(P):
+        p = np.int64(pi)   # one type of p for the callees (a prange index is int64 or uint64)
         q = starts[p]
         size = sizes[p]
         nn = 0
@@ -279,7 +281,8 @@ def rehash(old, new, slot_of, sizes, ahead=PREFETCH_AHEAD):
     order, updating ``slot_of``.  Both tables are read at random: the old slot of the key
     ``2 * ahead`` ids on and the new slot of the one ``ahead`` on are prefetched."""
     mask = new.shape[1] - 1
-    for p in prange(old.shape[0]):
+    for pi in prange(old.shape[0]):
+        p = np.int64(pi)   # one type of p for the callees (a prange index is int64 or uint64)
         m = sizes[p]
         for j in range(m):
             if j + 2 * ahead < m:
@@ -351,7 +354,8 @@ def collect_into(table, slot_of, sizes, keys, counts, dfs, ahead=PREFETCH_AHEAD)
     base = np.zeros(P + 1, np.int64)
     for p in range(P):
         base[p + 1] = base[p] + sizes[p]
-    for p in prange(P):
+    for pi in prange(P):
+        p = np.int64(pi)   # one type of p for the callees (a prange index is int64 or uint64)
         m = sizes[p]
         for j in range(m):
             if j + ahead < m:   # slots are read in string-id order, at random

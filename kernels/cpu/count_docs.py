@@ -138,7 +138,7 @@ def _entries(word, tok_hash, tok_off, n, items, d0, d1, item_off, part_shift, pa
             m = item_off[d + 1] - item_off[d]
             if word:
                 word_keys(tok_hash, tok_off[d], n, m, hk)
-                nd = _distinct(hk, 0, m, seen, tk, tc, tp)
+                nd = _distinct(hk, np.int64(0), m, seen, tk, tc, tp)   # int64 as below: one compilation
             else:
                 nd = _distinct(items, item_off[d], m, seen, tk, tc, tp)
             _group(nd, tk, tc, tp, item_off[d] - base, keys, cnt, pos, part_shift, parts, pbeg[d - d0])
