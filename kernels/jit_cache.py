@@ -121,15 +121,21 @@ def _locked_save(save):
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    locked.corpus_engine = True
     return locked
+
+
+def _patch_once(cls, name: str, wrap) -> None:
+    """``cls.name = wrap(cls.name)``, unless this module already wrapped it (idempotent)."""
+    original = getattr(cls, name)
+    if not getattr(original, "corpus_engine", False):
+        wrapped = wrap(original)
+        wrapped.corpus_engine = True
+        setattr(cls, name, wrapped)
 
 
 def lock_saves(caching) -> None:
     """Make ``caching.IndexDataCacheFile.save`` hold an exclusive file lock (idempotent)."""
-    cls = caching.IndexDataCacheFile
-    if not getattr(cls.save, "corpus_engine", False):
-        cls.save = _locked_save(cls.save)
+    _patch_once(caching.IndexDataCacheFile, "save", _locked_save)
 
 
 # --- loading without numba's registries ---------------------------------------------------------
@@ -153,12 +159,9 @@ def _lean_load(load):
         with self._guard_against_spurious_io_errors():
             return self._load_overload(sig, target_context)
 
-    lean.corpus_engine = True
     return lean
 
 
 def lean_loads(caching) -> None:
     """Make ``caching.Cache.load_overload`` skip the registry refresh on the CPU (idempotent)."""
-    cls = caching.Cache
-    if not getattr(cls.load_overload, "corpus_engine", False):
-        cls.load_overload = _lean_load(cls.load_overload)
+    _patch_once(caching.Cache, "load_overload", _lean_load)

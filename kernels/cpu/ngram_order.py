@@ -18,9 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from kernels.cpu.sort import _sort_run  # one run sort: depth counts 8-byte words
+
 SMALL_COUNT = 255      # rows with counts below this are keyed: 8 bits of count, 7 bytes of string
 PREFIX_BYTES = 7
-SMALL_RUN = 24         # runs this short are insertion-sorted in place
 
 
 @njit(cache=True, inline="always")
@@ -49,36 +50,6 @@ def _keys(counts, data, starts, ends, key, word1):
 
 
 @njit(cache=True, nogil=True)
-def _sort_run(order, kbuf, lo, hi, stack, at):
-    """Sort ``order[lo:hi]`` by ``kbuf[lo:hi]`` (its rows' words at byte ``at``, moved
-    along) and push every run still tying, unless its strings ended (word 0)."""
-    if hi - lo <= SMALL_RUN:
-        for x in range(lo + 1, hi):
-            kx, ox = kbuf[x], order[x]
-            y = x - 1
-            while y >= lo and kbuf[y] > kx:
-                kbuf[y + 1] = kbuf[y]
-                order[y + 1] = order[y]
-                y -= 1
-            kbuf[y + 1] = kx
-            order[y + 1] = ox
-    else:
-        perm = np.argsort(kbuf[lo:hi], kind="mergesort")
-        seg, ks = order[lo:hi].copy(), kbuf[lo:hi].copy()
-        for x in range(hi - lo):
-            order[lo + x] = seg[perm[x]]
-            kbuf[lo + x] = ks[perm[x]]
-    a = lo
-    while a < hi:
-        b = a + 1
-        while b < hi and kbuf[b] == kbuf[a]:
-            b += 1
-        if b - a > 1 and kbuf[a] != 0:
-            stack.append((a, b, at + 8))
-        a = b
-
-
-@njit(cache=True, nogil=True)
 def _refine(order, key, word1, data, starts, ends):
     """Sort every run of ``order`` whose rows tie on ``key`` by their later 8-byte words:
     the first from ``word1`` (bytes 7..14), deeper ones read from ``data``."""
@@ -95,13 +66,16 @@ def _refine(order, key, word1, data, starts, ends):
         if hi - lo > 1:
             for x in range(lo, hi):
                 kbuf[x] = word1[order[x]]
-            _sort_run(order, kbuf, np.int64(lo), np.int64(hi), stack, np.int64(PREFIX_BYTES))
+            _sort_run(order, kbuf, np.int64(lo), np.int64(hi), stack, np.int64(1))
         lo = hi
     while len(stack) > 0:
-        lo, hi, at = stack.pop()
-        for x in range(lo, hi):   # all rows of the run share their first ``at`` bytes
+        # word ``depth`` of a string starts at byte PREFIX_BYTES + 8 * (depth - 1): word 1 is
+        # ``word1``; all rows of the run share the bytes before it
+        lo, hi, depth = stack.pop()
+        at = PREFIX_BYTES + 8 * (depth - 1)
+        for x in range(lo, hi):
             kbuf[x] = _word_at(data, starts, ends, order[x], at)
-        _sort_run(order, kbuf, lo, hi, stack, at)
+        _sort_run(order, kbuf, lo, hi, stack, depth)
 
 
 def _order_range(rows, keys, word1, key, data, starts, ends):
