@@ -18,23 +18,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from kernels.cpu.sort import _sort_run  # one run sort: depth counts 8-byte words
+from kernels.cpu.sort import _sort_run, word_at  # one run sort: depth counts 8-byte words
 
 SMALL_COUNT = 255      # rows with counts below this are keyed: 8 bits of count, 7 bytes of string
 PREFIX_BYTES = 7
-
-
-@njit(cache=True, inline="always")
-def _word_at(data, starts, ends, r, at):
-    """Bytes ``[at, at + 8)`` of row r's string as a big-endian uint64, zero padded."""
-    s = starts[r] + at
-    n = min(8, ends[r] - s)
-    v = np.uint64(0)
-    for k in range(8):
-        v = v << np.uint64(8)
-        if k < n:
-            v |= np.uint64(data[s + k])
-    return v
 
 
 @njit(parallel=True, cache=True)
@@ -43,10 +30,10 @@ def _keys(counts, data, starts, ends, key, word1):
     SMALL_COUNT or more: those are ordered apart) and its string's bytes 7..14 (``word1``)."""
     for r in prange(counts.size):
         c = counts[r]
-        w = _word_at(data, starts, ends, r, 0)
+        w = word_at(data, starts, ends, r, 0)
         key[r] = (np.uint64(SMALL_COUNT - c) << np.uint64(56)) | (w >> np.uint64(8)) if c < SMALL_COUNT \
             else np.uint64(0)
-        word1[r] = _word_at(data, starts, ends, r, PREFIX_BYTES)
+        word1[r] = word_at(data, starts, ends, r, PREFIX_BYTES)
 
 
 @njit(cache=True, nogil=True)
@@ -74,7 +61,7 @@ def _refine(order, key, word1, data, starts, ends):
         lo, hi, depth = stack.pop()
         at = PREFIX_BYTES + 8 * (depth - 1)
         for x in range(lo, hi):
-            kbuf[x] = _word_at(data, starts, ends, order[x], at)
+            kbuf[x] = word_at(data, starts, ends, order[x], at)
         _sort_run(order, kbuf, lo, hi, stack, depth)
 
 

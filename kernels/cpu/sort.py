@@ -11,14 +11,14 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True)
-def _word(data, starts, ends, r, depth):
-    """Bytes [8*depth, 8*depth + 8) of row r as a big-endian uint64, zero padded.
+@njit(cache=True, inline="always")
+def word_at(data, starts, ends, r, at):
+    """Bytes ``[at, at + 8)`` of row r's string as a big-endian uint64, zero padded.
 
     Strings never contain NUL (readers reject it), so padding sorts a shorter
     string before its extensions, as byte comparison does.
     """
-    s = starts[r] + 8 * depth
+    s = starts[r] + at
     n = min(8, ends[r] - s)
     v = np.uint64(0)
     for k in range(8):
@@ -26,6 +26,12 @@ def _word(data, starts, ends, r, depth):
         if k < n:
             v |= np.uint64(data[s + k])
     return v
+
+
+@njit(cache=True)
+def _word(data, starts, ends, r, depth):
+    """Bytes [8*depth, 8*depth + 8) of row r as a big-endian uint64, zero padded."""
+    return word_at(data, starts, ends, r, 8 * depth)
 
 
 @njit(cache=True, nogil=True)   # serial: under 0.5% of a run, a parallel compile costs more
