@@ -259,21 +259,21 @@ class TextSplitter:
         return lo, hi, out_offsets[:-1][owner] + t0
 
     def word_ngrams(self, tok_hash, tok_offsets, n, out_offsets, out_hash, out_first) -> bool:
-        r = self._word_ranges(tok_offsets, int(n), out_offsets)
-        if r is None:
-            return False
-        lo, hi, o = r
-        self.be.kernels.text.word_ngrams_ranges(int(lo.size), tok_hash, lo, hi, np.int64(n), o, out_hash,
-                                                out_first)
-        return True
+        return self._launch_word_ranges(self.be.kernels.text.word_ngrams_ranges, tok_hash, tok_offsets, n,
+                                        out_offsets, out_hash, out_first)
 
     def word_shingles(self, tok_hash, tok_offsets, n, out_offsets, out_hash, out_first) -> bool:
+        return self._launch_word_ranges(self.be.kernels.minhash.word_shingles_ranges, tok_hash, tok_offsets, n,
+                                        out_offsets, out_hash, out_first)
+
+    def _launch_word_ranges(self, kernel, tok_hash, tok_offsets, n, out_offsets, out_hash, out_first) -> bool:
+        """``kernel`` (word n-grams or shingles: the same arguments) over the ranges of
+        :meth:`_word_ranges`; False (nothing launched) when no document needs splitting."""
         r = self._word_ranges(tok_offsets, int(n), out_offsets)
         if r is None:
             return False
         lo, hi, o = r
-        self.be.kernels.minhash.word_shingles_ranges(int(lo.size), tok_hash, lo, hi, np.int64(n), o, out_hash,
-                                                     out_first)
+        kernel(int(lo.size), tok_hash, lo, hi, np.int64(n), o, out_hash, out_first)
         return True
 
     # -- code points, char n-grams and shingles ----------------------------------------------
