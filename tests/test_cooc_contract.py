@@ -158,6 +158,33 @@ def test_vocabulary_partials_combine_exactly():
     assert got == {t: (df[t], first[t]) for t in df}
 
 
+def test_vocabulary_without_document_statistics():
+    # doc_stats=False (what run() asks: the vocabulary is chosen by counts) leaves the document
+    # frequencies and first documents out, and nothing else: the same keys, counts, spellings,
+    # token cache and chosen vocabulary as the full pass, alone and combined
+    cfg = CONFIGS["w5"]
+    parts = _partitions(3)
+    full_caches, lean_caches = [TokenCache(1 << 30) for _ in parts], [TokenCache(1 << 30) for _ in parts]
+    full = [map_vocabulary(p, "cpu", cfg, tokens=c) for p, c in zip(parts, full_caches)]
+    lean = [map_vocabulary(p, "cpu", cfg, tokens=c, doc_stats=False) for p, c in zip(parts, lean_caches)]
+    for f, g, fc, gc in zip(full, lean, full_caches, lean_caches):
+        assert g.doc_freq is None and g.first_doc is None and f.doc_freq is not None
+        for name in ("keys", "counts", "strings", "offsets"):
+            assert np.array_equal(getattr(f, name), getattr(g, name))
+        for (ft, fo), (gt, go) in zip(fc, gc):
+            assert np.array_equal(ft, gt) and np.array_equal(fo, go)
+    for pick in (lean[:1], lean):
+        got = combine_vocabulary(pick)
+        want = combine_vocabulary(full[:len(pick)])
+        assert got.doc_freq is None and got.first_doc is None
+        assert np.array_equal(got.keys, want.keys) and np.array_equal(got.counts, want.counts)
+        assert got.terms(np.arange(len(got))) == want.terms(np.arange(len(want)))
+        a, b = choose_vocabulary(got, cfg), choose_vocabulary(want, cfg)
+        assert a.terms == b.terms and np.array_equal(a.keys, b.keys) and np.array_equal(a.counts, b.counts)
+    mixed = combine_vocabulary([full[0], lean[1]])   # one partial without them: none combined
+    assert mixed.doc_freq is None and mixed.first_doc is None
+
+
 def test_pair_partials_are_arrays():
     cfg = CONFIGS["w5"]
     parts = _partitions(2)

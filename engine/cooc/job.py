@@ -101,7 +101,10 @@ def run(corpus, backend="auto", config: CoocConfig | None = None, *, scheduler=N
         return res
     cache = TokenCache(cfg.cache_bytes)
     try:
-        vocabulary = choose_vocabulary(combine_vocabulary([map_vocabulary(batches, be, cfg, tokens=cache)]), cfg)
+        # the vocabulary is chosen by counts: no document frequencies (a serial walk of every token)
+        part = map_vocabulary(batches, be, cfg, tokens=cache, doc_stats=False)
+        vocabulary = choose_vocabulary(combine_vocabulary([part]), cfg)
+        del part
         del batches
         partial = map_partition(cache, be, cfg, vocabulary)
     finally:

@@ -36,13 +36,15 @@ class VocabPartial:
     counts : int64 occurrences.  doc_freq : int64 documents containing the term.
     first_doc : int64, index of the first document containing the term (in the partition:
         combined partials count the documents of the partials before).
+        ``doc_freq`` and ``first_doc`` are None when the pass did not count them
+        (``doc_stats=False``: :func:`engine.cooc.run` chooses the vocabulary by counts only).
     strings, offsets : the spellings, flat UTF-8 (uint8) and int64 offsets (``n + 1``).
     stats : what was read and counted (:class:`engine.stats.JobStats`).
     """
     keys: np.ndarray
     counts: np.ndarray
-    doc_freq: np.ndarray
-    first_doc: np.ndarray
+    doc_freq: np.ndarray | None
+    first_doc: np.ndarray | None
     strings: np.ndarray
     offsets: np.ndarray
     stats: JobStats = field(default_factory=lambda: JobStats(job="cooc"))
@@ -112,15 +114,16 @@ class VocabConsumer:
     """Pass 1 over one partition, fed batch by batch in corpus order: :meth:`add` (tokenises
     the batch, on the CPU with the fused ``text_types`` kernel) or :meth:`add_tokens` (an
     already tokenised batch: ``corpus analyze`` tokenises once for every analytic), then
-    :meth:`partial` (what :func:`map_vocabulary` returns).  ``tokens``: as for
+    :meth:`partial` (what :func:`map_vocabulary` returns).  ``tokens``, ``doc_stats``: as for
     :func:`map_vocabulary`."""
 
     def __init__(self, backend, config: CoocConfig, tokens: TokenCache | None = None,
-                 stats: JobStats | None = None):
+                 stats: JobStats | None = None, doc_stats: bool = True):
         self.be = get_backend(backend)
         self.ops = ops_for(self.be)
         self.config = config
         self.tokens = tokens
+        self.doc_stats = doc_stats
         self.stats = stats if stats is not None else JobStats(job="cooc", backend=self.be.describe())
         self.types = TypeTable()
         self.doc_freq = np.zeros(0, np.int64)
@@ -149,11 +152,12 @@ class VocabConsumer:
     def _count(self, batch, segments, n_tokens: int) -> None:
         from kernels.cpu.cooc import type_doc_freq
         stats = self.stats
-        n = self.types.numbers
-        self.doc_freq, self.first_doc = _grown(self.doc_freq, n, 0), _grown(self.first_doc, n, -1)
-        self.last = _grown(self.last, n, -1)
+        if self.doc_stats:
+            n = self.types.numbers
+            self.doc_freq, self.first_doc = _grown(self.doc_freq, n, 0), _grown(self.first_doc, n, -1)
+            self.last = _grown(self.last, n, -1)
         for tt, off, footprint, docs in segments:
-            if tt.size:
+            if tt.size and self.doc_stats:   # a serial walk of every token: only when asked
                 type_doc_freq(tt, off, docs + stats.documents, self.last, self.doc_freq, self.first_doc)
             if self.tokens is not None:
                 self.tokens.add(tt, off, footprint)
@@ -168,8 +172,8 @@ class VocabConsumer:
         with stats.stage("vocabulary"):
             n = types.numbers
             strings, offsets = type_strings(types)
-            part = VocabPartial(types.hashes(), types.counts().copy(), self.doc_freq[:n].copy(),
-                                self.first_doc[:n].copy(), strings, offsets, stats)
+            df, fd = (self.doc_freq[:n].copy(), self.first_doc[:n].copy()) if self.doc_stats else (None, None)
+            part = VocabPartial(types.hashes(), types.counts().copy(), df, fd, strings, offsets, stats)
         if self.tokens is not None:
             self.tokens.keys = part.keys
         return part
@@ -188,7 +192,8 @@ def type_strings(types) -> tuple[np.ndarray, np.ndarray]:
     return strings, offsets
 
 
-def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | None = None) -> VocabPartial:
+def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | None = None,
+                   doc_stats: bool = True) -> VocabPartial:
     """Pass 1 over one partition: its term counts.
 
     Parameters
@@ -203,13 +208,17 @@ def map_vocabulary(batches, backend, config: CoocConfig, tokens: TokenCache | No
         Receives every token's type number (index into the partial) and the documents'
         token offsets, so that :func:`engine.cooc.map_partition` counts pairs without
         reading the batches again (its ``keys`` are set to the partial's).
+    doc_stats : bool, optional
+        Count each term's document frequency and first document (default).  False leaves
+        them None and skips a serial walk of every token (``choose_vocabulary`` does not
+        read them; :func:`engine.cooc.run` passes False).
 
     Returns
     -------
     VocabPartial
         Numpy arrays only; stats with documents, tokens, bytes and seconds ``vocabulary``.
     """
-    consumer = VocabConsumer(backend, config, tokens)
+    consumer = VocabConsumer(backend, config, tokens, doc_stats=doc_stats)
     # on the CPU the next batch is read on a thread while this one is tokenised (the fused
     # kernel releases the GIL)
     it = read_ahead(batches) if consumer.be.pick(cpu=True, gpu=False) else iter(batches)
@@ -244,31 +253,33 @@ def combine_vocabulary(partials) -> VocabPartial:
         Counts and document frequencies summed; first documents shifted by the documents
         of the partials before; a key keeps the spelling of the first partial that has it;
         keys in order of first appearance (partial, then its own order).  No partials:
-        an empty partial.
+        an empty partial.  Document frequencies and first documents are None when a
+        partial lacks them.
     """
     partials = list(partials)
     if not partials:
         return VocabPartial(np.empty(0, np.uint64), *(np.empty(0, np.int64) for _ in range(3)),
                             np.empty(0, np.uint8), np.zeros(1, np.int64))
     stats = JobStats(job="cooc")
+    doc_stats = all(p.doc_freq is not None and p.first_doc is not None for p in partials)
     shifted = []
     for p in partials:
-        shifted.append(np.where(p.first_doc >= 0, p.first_doc + stats.documents, -1))
+        if doc_stats:
+            shifted.append(np.where(p.first_doc >= 0, p.first_doc + stats.documents, -1))
         stats.merge(p.stats)
     if len(partials) == 1:
         p = partials[0]
-        return VocabPartial(p.keys, p.counts, p.doc_freq, p.first_doc, p.strings, p.offsets, stats)
+        # (the first partial's documents are not shifted)
+        return VocabPartial(p.keys, p.counts, p.doc_freq if doc_stats else None,
+                            p.first_doc if doc_stats else None, p.strings, p.offsets, stats)
     keys = np.concatenate([p.keys for p in partials])
     o, start = sorted_runs(keys)   # stable: equal keys in list order
     ks = keys[o]
     counts = np.add.reduceat(np.concatenate([p.counts for p in partials])[o], start) if ks.size else \
         np.empty(0, np.int64)
-    df = np.add.reduceat(np.concatenate([p.doc_freq for p in partials])[o], start) if ks.size else \
-        np.empty(0, np.int64)
-    fd = np.concatenate(shifted)[o]
-    fd = np.minimum.reduceat(np.where(fd < 0, np.iinfo(np.int64).max, fd), start) if ks.size else \
-        np.empty(0, np.int64)
-    fd[fd == np.iinfo(np.int64).max] = -1
+    df = fd = None
+    if doc_stats:
+        df, fd = _doc_stats_combined(partials, shifted, o, start)
     earliest = o[start]                 # position of each key's first occurrence in the list
     order = np.argsort(earliest, kind="stable")
     strings = np.concatenate([p.strings for p in partials])
@@ -276,7 +287,20 @@ def combine_vocabulary(partials) -> VocabPartial:
     offsets = np.concatenate([p.offsets[:-1] + b for p, b in zip(partials, bytes_base[:-1])] +
                              [np.array([bytes_base[-1]], np.int64)])
     s, off = _take_strings(strings, offsets, earliest[order])
-    return VocabPartial(ks[start][order], counts[order], df[order], fd[order], s, off, stats)
+    return VocabPartial(ks[start][order], counts[order], None if df is None else df[order],
+                        None if fd is None else fd[order], s, off, stats)
+
+
+def _doc_stats_combined(partials, shifted, o, start):
+    """Document frequencies (summed) and first documents (the smallest, -1 for none) of the
+    keys of :func:`combine_vocabulary` (``o``, ``start``: its sorted runs of equal keys)."""
+    if not start.size:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    df = np.add.reduceat(np.concatenate([p.doc_freq for p in partials])[o], start)
+    fd = np.concatenate(shifted)[o]
+    fd = np.minimum.reduceat(np.where(fd < 0, np.iinfo(np.int64).max, fd), start)
+    fd[fd == np.iinfo(np.int64).max] = -1
+    return df, fd
 
 
 def choose_vocabulary(partial: VocabPartial, config: CoocConfig) -> Vocabulary:
