@@ -91,6 +91,34 @@ def test_counter_equals_oracle(n_terms, mode, monkeypatch):
         monkeypatch.undo()
 
 
+@pytest.mark.parametrize("mode", ["window", "doc"])
+def test_int32_dense_blocks_flush_before_they_could_overflow(mode, monkeypatch):
+    # unit weights count in int32 blocks, added into the int64 total before the pairs walked
+    # since the last flush could pass the bound: a tiny bound (a flush before every piece, a
+    # round cap that cuts the batches into many pieces) gives the oracle's counts, and the
+    # total's cells can exceed what the bound allows one block to hold
+    import engine.cooc.cpu_pairs as cp
+    rng = np.random.default_rng(11)
+    batches = [_batch(rng, 200, n_docs=80) for _ in range(3)]
+    want = _oracle_doc(batches) if mode == "doc" else _oracle_window(batches, 3, np.ones(4, np.int64))
+    monkeypatch.setattr(cp, "_DENSE32_PAIRS", 50)
+    monkeypatch.setattr(C, "REST_CAP", 300)
+    c = CPUPairCounter(2, 200, True)
+    assert c.dense.dtype == np.int32
+    flushes = []
+    orig = c._flush_dense
+    c._flush_dense = lambda: (flushes.append(c.unflushed), orig())
+    for ids, off in batches:
+        if mode == "doc":
+            c.add_doc(ids, off)
+        else:
+            c.add_window(ids, off, 3, np.ones(4, np.int64))
+    got = _got(c)
+    assert got == want
+    assert len(flushes) > 10 and max(got.values()) > 50
+    assert CPUPairCounter(2, 200, False).dense.dtype == np.int64   # weighted: int64 blocks
+
+
 def test_rounds_split_pieces_and_stay_exact(monkeypatch):
     # a round cap below one batch's pairs: the batch is cut into pieces, reduced in several rounds
     rng = np.random.default_rng(3)

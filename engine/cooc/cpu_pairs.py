@@ -14,6 +14,9 @@ The other pairs go through *rounds* of at most ``C.REST_CAP`` pairs:
    the buckets are compacted into one run sorted by key; runs of similar sizes are merged
    (in parallel segments), so each pair is merged O(log rounds) times.
 
+With unit weights (and in document mode) the blocks count in int32, added into one int64 block
+before any cell could overflow (``_DENSE32_PAIRS`` pairs walked since the last addition).
+
 So the pairs outside the block are written once (uint32 keys when the ids fit 16 bits),
 read a few times in cache, and memory stays bounded by the round, whatever the corpus
 size.  Every sum is an integer sum: counts do not depend on threads, pieces or rounds.
@@ -27,6 +30,10 @@ from engine.cooc import config as C
 __all__ = ["CPUPairCounter", "doc_rows", "merge_runs"]
 
 _MAX_ROUND = (1 << 31) - 1   # unit counts of a round are summed in int32
+# Unit weights: the threads' dense blocks count in int32 (4 MB a thread instead of 8: a third
+# less time in walk 1, whose increments miss the cache), added into one int64 block before
+# any cell could pass 2**31 - 1, i.e. before the pairs walked since the last flush could.
+_DENSE32_PAIRS = (1 << 31) - 1
 
 
 class CPUPairCounter:
@@ -48,7 +55,10 @@ class CPUPairCounter:
         self.n = int(n_terms)
         self.unit = unit
         self.k = min(C.DENSE_TERMS, self.n)
-        self.dense = np.zeros((self.nt, self.k * self.k), np.int64)
+        # weighted pairs add up to lcm(1..W) each: int64 blocks; unit ones int32, flushed
+        self.dense = np.zeros((self.nt, self.k * self.k), np.int32 if unit else np.int64)
+        self.dense_total = np.zeros(self.k * self.k, np.int64) if unit else None
+        self.unflushed = 0   # a bound on the pairs added to the int32 blocks since the last flush
         self.cap = max(1, min(int(C.REST_CAP), _MAX_ROUND))
         self.sh = 16 if self.n <= 1 << 16 else 32
         self.hist = np.zeros((self.nt, self.n), np.int64)   # the round's pairs by thread and row
@@ -59,8 +69,13 @@ class CPUPairCounter:
     def _cuts(self, lo: int, hi: int) -> np.ndarray:
         return lo + np.arange(self.nt + 1, dtype=np.int64) * (hi - lo) // self.nt
 
-    def _walk1(self, walk, cuts):
-        """Run walk 1 of one piece; add it to the round (closing the round first if it is full)."""
+    def _walk1(self, walk, cuts, bound):
+        """Run walk 1 of one piece (at most ``bound`` pairs); add it to the round (closing the
+        round first if it is full)."""
+        if self.unit:
+            if self.unflushed and self.unflushed + bound > _DENSE32_PAIRS:
+                self._flush_dense()
+            self.unflushed += bound
         h = np.zeros((self.nt, self.n), np.int64)
         walk(cuts, h)
         m = int(h.sum())
@@ -75,9 +90,10 @@ class CPUPairCounter:
         step = max(1, self.cap // max(int(window), 1))   # a piece of ``step`` tokens fits a round
         wt = wtab if wtab is not None else np.zeros(1, np.int64)
         for lo in range(0, n, step):
-            cuts = self._cuts(lo, min(n, lo + step))
+            hi = min(n, lo + step)
+            cuts = self._cuts(lo, hi)
             h, m = self._walk1(lambda c, h: window_dense_hist(ids, doc_off, window, wt, self.unit, c, self.dense,
-                                                              self.k, h), cuts)
+                                                              self.k, h), cuts, (hi - lo) * int(window))
             self._add_piece(h, m, lambda c, rb, pos, keys, wts: window_rest_write(
                 ids, doc_off, window, wt, self.unit, c, self.k, rb, pos, self.sh, keys, wts), cuts)
 
@@ -94,7 +110,8 @@ class CPUPairCounter:
             if hi <= lo:
                 continue
             cuts = self._cuts(lo, hi)
-            h, m = self._walk1(lambda c, h: doc_dense_hist(uids, row_end, c, self.dense, self.k, h), cuts)
+            pairs = int(ends[hi - 1]) - (int(ends[lo - 1]) if lo else 0)   # exactly the rows' pairs
+            h, m = self._walk1(lambda c, h: doc_dense_hist(uids, row_end, c, self.dense, self.k, h), cuts, pairs)
             self._add_piece(h, m, lambda c, rb, pos, keys, wts: doc_rest_write(
                 uids, row_end, c, self.k, rb, pos, self.sh, keys), cuts)
 
@@ -126,6 +143,12 @@ class CPUPairCounter:
         while len(self.runs) > 1 and 2 * self.runs[-1][0].size >= self.runs[-2][0].size:
             self._merge_last()
 
+    def _flush_dense(self):
+        """Add the int32 blocks (unit weights) into the int64 total and zero them."""
+        self.dense_total += self.dense.sum(axis=0, dtype=np.int64)
+        self.dense[:] = 0
+        self.unflushed = 0
+
     def _merge_last(self):
         (k1, v1), (k2, v2) = self.runs[-2], self.runs[-1]
         self.runs[-2:] = [merge_runs(k1, v1, k2, v2)]
@@ -137,6 +160,9 @@ class CPUPairCounter:
         while len(self.runs) > 1:
             self._merge_last()
         keys, vals = self.runs[0] if self.runs else (np.empty(0, np.uint64), np.empty(0, np.int64))
+        if self.unit:
+            self._flush_dense()
+            return self.dense_total, self.k, keys, vals
         return self.dense.sum(axis=0), self.k, keys, vals
 
 
