@@ -58,7 +58,8 @@ def _strings(data, src, cuts, base, off, out):
 
 
 def gather_rows(rows: np.ndarray, data: np.ndarray, offsets: np.ndarray, n: np.ndarray,
-                counts: np.ndarray, doc_freq: np.ndarray, parts: int | None = None):
+                counts: np.ndarray, doc_freq: np.ndarray, parts: int | None = None,
+                min_part: int = 100_000):
     """The output columns of ``rows`` (indices into the partial's arrays, in output order).
 
     Parameters
@@ -67,6 +68,7 @@ def gather_rows(rows: np.ndarray, data: np.ndarray, offsets: np.ndarray, n: np.n
     data, offsets : the strings (row r: ``data[offsets[r]:offsets[r + 1]]``).
     n, counts, doc_freq : the per-row columns.
     parts : ranges gathered in parallel (default: numba's thread count).
+    min_part : fewer ranges so that each has at least this many rows.
 
     Returns
     -------
@@ -77,7 +79,7 @@ def gather_rows(rows: np.ndarray, data: np.ndarray, offsets: np.ndarray, n: np.n
         import numba
         parts = numba.get_num_threads()
     m = rows.size
-    parts = max(1, min(parts, m // 100_000))
+    parts = max(1, min(parts, m // max(1, min_part)))
     cuts = (np.arange(parts + 1, dtype=np.int64) * m) // parts
     src = np.empty(m, np.int64)
     off_type = np.int32 if offsets[-1] < 2**31 else np.int64   # every row's bytes, at most
