@@ -231,7 +231,7 @@ class OutputPlan:
                                   f"{e.strerror or e}") from None
             self._made.append(d)
 
-    def write_table(self, key: str, table: pa.Table) -> Path:
+    def write_table(self, key: str, table: pa.Table, unique_strings: tuple = ()) -> Path:
         """Write a table into output ``key``'s temp.
 
         Parameters
@@ -241,6 +241,9 @@ class OutputPlan:
             .jsonl one row a line).
         table : pyarrow.Table
             What to write.
+        unique_strings : tuple of str, optional
+            String columns of distinct, mostly sorted values (stored to suit them in
+            Parquet: :func:`engine.output_formats.write_table_file`).
 
         Returns
         -------
@@ -248,7 +251,7 @@ class OutputPlan:
             The temp written (renamed onto the target by :meth:`commit`).
         """
         tmp = self.temp(key)
-        write_table_file(table, tmp, self.path(key).name.lower())
+        write_table_file(table, tmp, self.path(key).name.lower(), unique_strings)
         return tmp
 
     def write_bytes(self, key: str, data: bytes) -> Path:
@@ -468,7 +471,8 @@ def check_output_path(path: str | os.PathLike, formats=FORMATS, option: str = "-
     return Path(path)
 
 
-def write_table(table: pa.Table, path: str | os.PathLike, option: str = "--output") -> Path:
+def write_table(table: pa.Table, path: str | os.PathLike, option: str = "--output",
+                unique_strings: tuple = ()) -> Path:
     """Write a table to a file, atomically.
 
     Parameters
@@ -479,6 +483,8 @@ def write_table(table: pa.Table, path: str | os.PathLike, option: str = "--outpu
         Where: .parquet (zstd), .csv or .jsonl (one JSON object a line).
     option : str, optional
         The name used in error messages.
+    unique_strings : tuple of str, optional
+        String columns of distinct, mostly sorted values (:meth:`OutputPlan.write_table`).
 
     Returns
     -------
@@ -491,6 +497,6 @@ def write_table(table: pa.Table, path: str | os.PathLike, option: str = "--outpu
         ``path`` cannot be written (nothing is left behind).
     """
     with plan_outputs({option: path}) as plan:
-        plan.write_table(option, table)
+        plan.write_table(option, table, unique_strings)
         plan.commit()
     return Path(path)

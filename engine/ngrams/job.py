@@ -214,22 +214,22 @@ def _selected(partial: NgramPartial, cfg: NgramConfig) -> np.ndarray | None:
 def finish(partial: NgramPartial, config: NgramConfig | None = None) -> NgramResult:
     """The output of the combined ``partial``: rows with ``count >= min_count``, the ``top``
     per n, ordered by count descending then ngram (UTF-8 bytes = code points)."""
-    from kernels.cpu.count import gather_spans
     from kernels.cpu.ngram_order import order_rows
+    from kernels.cpu.ngram_rows import gather_rows
     cfg = config if config is not None else NgramConfig()
     stats = partial.stats
     for n in cfg.orders:
         stats.counters[f"distinct_n{n}"] = int(np.count_nonzero(partial.n == n))
     with stats.stage("order"):
         sel = _selected(partial, cfg)
-        starts = partial.offsets[:-1] if sel is None else partial.offsets[sel]
-        ends = partial.offsets[1:] if sel is None else partial.offsets[sel + 1]
-        counts = partial.counts if sel is None else partial.counts[sel]
-        order = order_rows(counts, partial.data, starts, ends)
-        rows = order if sel is None else sel[order]
+        if sel is None:
+            rows = order_rows(partial.counts, partial.data, partial.offsets[:-1], partial.offsets[1:])
+        else:
+            order = order_rows(partial.counts[sel], partial.data, partial.offsets[sel], partial.offsets[sel + 1])
+            rows = sel[order]
     with stats.stage("strings"):
-        data, off = gather_spans(partial.data, starts[order], ends[order] - starts[order])
-        table = ngram_table(data, off, partial.n[rows], partial.counts[rows], partial.doc_freq[rows])
+        table = ngram_table(*gather_rows(rows, partial.data, partial.offsets, partial.n, partial.counts,
+                                         partial.doc_freq))
     stats.counters["rows"] = table.num_rows
     return NgramResult(table, stats)
 

@@ -18,10 +18,12 @@ COLUMNS = ("ngram", "n", "count", "doc_freq")
 
 def ngram_table(data: np.ndarray, offsets: np.ndarray, n: np.ndarray, counts: np.ndarray,
                 doc_freq: np.ndarray) -> pa.Table:
-    """The output table of rows already in output order (strings ``data[offsets[i]:offsets[i+1]]``)."""
+    """The output table of rows already in output order (strings ``data[offsets[i]:offsets[i+1]]``;
+    int32 offsets are used as they are)."""
     rows = n.size
     if data.size < 2**31:  # Arrow's plain string type (int32 offsets), what readers expect
-        ngram = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data))
+        ngram = pa.StringArray.from_buffers(rows, pa.py_buffer(offsets.astype(np.int32, copy=False)),
+                                            pa.py_buffer(data))
     else:
         ngram = pa.LargeStringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(data))
     return pa.table({"ngram": ngram, "n": arrow_arrays.numeric(n, np.int32),
@@ -52,6 +54,8 @@ class NgramResult:
         """Write the table to ``path`` (.parquet, .csv, .jsonl), atomically; within a command's
         :class:`engine.output.OutputPlan` when ``plan`` is given (the command commits)."""
         from engine.output import write_table
+        # every (n, ngram) is one row, so the strings are distinct (n-grams of different n
+        # differ in length or spaces), sorted within each count
         if plan is not None:
-            return plan.write_table(key, self.rows)
-        return write_table(self.rows, path)
+            return plan.write_table(key, self.rows, unique_strings=("ngram",))
+        return write_table(self.rows, path, unique_strings=("ngram",))

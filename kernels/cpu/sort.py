@@ -47,9 +47,9 @@ SMALL_RUN = 24   # runs this short are insertion-sorted in place: no arrays to m
 
 
 @njit(cache=True, nogil=True)
-def _sort_run(order, kbuf, lo, hi, stack, depth):
-    """Sort ``order[lo:hi]`` by ``kbuf[lo:hi]`` (its rows' words at ``depth``, moved along)
-    and push every run still tying, unless its rows ended (word 0: no NUL in strings)."""
+def sort_pairs(order, kbuf, lo, hi):
+    """Sort ``order[lo:hi]`` by ``kbuf[lo:hi]``, moving both (runs of up to SMALL_RUN by
+    insertion, in place: no arrays to make)."""
     if hi - lo <= SMALL_RUN:
         for x in range(lo + 1, hi):
             kx, ox = kbuf[x], order[x]
@@ -66,6 +66,13 @@ def _sort_run(order, kbuf, lo, hi, stack, depth):
         for x in range(hi - lo):
             order[lo + x] = seg[perm[x]]
             kbuf[lo + x] = ks[perm[x]]
+
+
+@njit(cache=True, nogil=True)
+def _sort_run(order, kbuf, lo, hi, stack, depth):
+    """Sort ``order[lo:hi]`` by ``kbuf[lo:hi]`` (its rows' words at ``depth``, moved along)
+    and push every run still tying, unless its rows ended (word 0: no NUL in strings)."""
+    sort_pairs(order, kbuf, lo, hi)
     a = lo
     while a < hi:
         b = a + 1
