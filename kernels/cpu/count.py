@@ -27,6 +27,8 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from kernels.cpu.bytecopy import SLACK, copy_bytes
+
 FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT: bits of the in-document position of an ordinal
 
 
@@ -59,6 +61,8 @@ def prefetch_at(typingctx, ary, i):
     return types.void(ary, i), lambda context, builder, sig, args: _prefetch(context, builder, sig, args, 0)
 
 
+# entry states of a chunk taken by the sorted probe first (kernels.cpu.count_sorted)
+DONE, NEW, TODO = 0, 1, 2
 PREFETCH_AHEAD = 16   # entries: enough misses in flight to hide most of the memory latency (16 measured best of 0-32)
 DF_MASK = np.uint64(0xFFFFFFFF)
 COUNT_SHIFT = np.uint64(32)
@@ -93,28 +97,27 @@ def _take(table, slot_of, p, h, k, add, size):
 @njit(cache=True)
 def _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, o):
     """Write the string of a new key to ``sdata[p, o:]``: the ``n`` tokens from token ``t``
-    joined by a space (``word``), else span ``t``; returns its length."""
+    joined by a space (``word``), else span ``t``; returns its length.  The copies may
+    write ``SLACK - 1`` bytes past it (:mod:`kernels.cpu.bytecopy`): room for them is the
+    caller's."""
     if not word:
-        s0 = span_start[t]
         ln = np.int64(span_len[t])
-        for b in range(ln):
-            sdata[p, o + b] = norm[s0 + b]
+        copy_bytes(norm, np.int64(span_start[t]), sdata, p, o, ln)
         return ln
     j = o
     for i in range(n):
         if i > 0:
-            sdata[p, j] = 32
+            sdata[p, j] = 32   # over the previous token's slack
             j += 1
-        s0 = tok_start[t + i]
-        for b in range(tok_len[t + i]):
-            sdata[p, j + b] = norm[s0 + b]
-        j += tok_len[t + i]
+        ln = np.int64(tok_len[t + i])
+        copy_bytes(norm, np.int64(tok_start[t + i]), sdata, p, j, ln)
+        j += ln
     return j - o
 
 
 @njit(cache=True)
 def _string_len(word, n, t, tok_len, span_len):
-    """Bytes of the string :func:`_write_string` writes."""
+    """Bytes of the string :func:`_write_string` writes (``SLACK`` more of room needed)."""
     if not word:
         return np.int64(span_len[t])
     ln = np.int64(n - 1)
@@ -126,7 +129,7 @@ def _string_len(word, n, t, tok_len, span_len):
 @njit(parallel=True, cache=True)
 def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base, cursor, max_size, sizes,
                    word, n, norm, tok_off, tok_start, tok_len, span_start, span_len, sdata, soff, sfirst,
-                   ahead=PREFETCH_AHEAD):
+                   state, hslot, todo, ahead=PREFETCH_AHEAD):
     """Count the per-document entries of documents ``d0 <= d < d1`` (``d1 = d0 +
     len(pbeg)``, the layout of :mod:`kernels.cpu.count_docs`) into a partitioned table,
     writing each new key's string.
@@ -142,6 +145,12 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
     partition stops where it would pass ``max_size`` keys or the bytes of ``sdata[p]``;
     ``cursor`` (document ``d1`` when done) and ``sizes`` tell the caller where to resume.
     The slot of the entry ``ahead`` places on is prefetched (0: none).
+
+    ``state`` (one per entry, or empty: all ``TODO``) after the sorted probe of
+    :mod:`kernels.cpu.count_sorted`: a ``NEW`` entry's key is in slot ``hslot[e]`` already,
+    counted, without its string id: it gets its id and string here (then ``DONE``); a
+    ``DONE`` entry is skipped; a ``TODO`` entry is counted as above if ``todo``, else skipped
+    (the pass that names the ``NEW`` keys must not grow the table: it would lose them).
     """
     P = table.shape[0]
     mask = table.shape[1] - 1
@@ -181,18 +190,29 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
                     if da < d1:
                         ea = item_off[da] - base + pbeg[da - d0, p]
                         hia = item_off[da] - base + pbeg[da - d0, p + 1]
+            s = state[e] if state.size else TODO
+            if s == DONE or (s == TODO and not todo):
+                e += 1
+                continue
             k = keys[e]
             add = (np.uint64(cnt[e]) << COUNT_SHIFT) + np.uint64(1)
-            h, c = _find(table, p, k, mask)
+            if s == NEW:   # in the table already: its string id, here in order of first occurrence
+                h, c = np.int64(hslot[e]), np.uint64(0)
+            else:
+                h, c = _find(table, p, k, mask)
             if c != 0:
                 table[p, h, 1] = c + add
             else:
                 t = (tok_off[d] if word else item_off[d]) + pos[e]
-                if size >= max_size or fill + _string_len(word, n, t, tok_len, span_len) > room:
+                if (s != NEW and size >= max_size) or fill + _string_len(word, n, t, tok_len, span_len) + SLACK > room:
                     break
                 fill += _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, fill)
                 sfirst[p, size] = ((doc_base + d) << FIRST_SHIFT) | pos[e]
-                _take(table, slot_of, p, h, k, add, size)
+                if s == NEW:
+                    slot_of[p, size] = h
+                    state[e] = DONE
+                else:
+                    _take(table, slot_of, p, h, k, add, size)
                 size += 1
                 soff[p, size] = fill
             e += 1
