@@ -109,13 +109,8 @@ def _mean(lens: np.ndarray, plus: float) -> float:
     return float(lens[::max(1, lens.size // 4096)].mean()) + plus
 
 
-_NO_STATE = np.empty(0, np.uint8)
-_NO_SLOTS = np.empty(0, np.int32)
 CHUNK_ITEMS = 1 << 20   # n-grams per chunk of a batch: its entry arrays (24 B an n-gram) stay small
-MAX_OCCURRENCES = 2**32 - 1
-# slots of a table partition (16 B each) up to which word n-grams are counted straight from
-# the tokens (kernels.cpu.count_fused): 4 MB, in the L2/L3 cache, as a unigram table is
-CACHED_SLOTS = 1 << 18   # a table's total count: every count and doc_freq fits its 32 bits
+MAX_OCCURRENCES = 2**32 - 1   # a table's total count: every count and doc_freq fits its 32 bits
 
 
 def doc_chunks(item_off: np.ndarray, limit: int):
@@ -147,15 +142,6 @@ class EntryBuffers:
             a["pbeg"] = np.empty((max(docs, 1 << 12), parts + 1), np.int64)
         return a["keys"], a["cnt"], a["pos"], a["pbeg"][:docs]
 
-    def sort_records(self, n: int):
-        """(rk, rv, tk, tv): the records of ``kernels.cpu.count_sorted.probe_sorted``, room for ``n``."""
-        a = self.arrays
-        if a.get("rk") is None or a["rk"].size < n:
-            size = max(n, min(CHUNK_ITEMS, 2 * n))
-            a.update(rk=np.empty(size, np.uint64), rv=np.empty(size, np.int64), tk=np.empty(size, np.uint64),
-                     tv=np.empty(size, np.int64))
-        return a["rk"], a["rv"], a["tk"], a["tv"]
-
 
 class KeyCounter:
     """Exact counts and document frequencies of uint64 keys, with strings, bounded in memory.
@@ -176,8 +162,7 @@ class KeyCounter:
                  self_spill: bool = True, scratch: EntryBuffers | None = None):
         from kernels.cpu import count as kc
         from kernels.cpu import count_docs as kd
-        from kernels.cpu import count_sorted as ks
-        self.kc, self.kd, self.ks = kc, kd, ks
+        self.kc, self.kd = kc, kd
         if partitions is None:
             import numba
             partitions = 1 << (max(1, numba.get_num_threads()).bit_length() - 1)
@@ -190,8 +175,6 @@ class KeyCounter:
         self.spill_dir: Path | None = None
         self.n_spills = 0
         self.grow_ahead = True   # size the table ahead of each batch (False: only as it fills)
-        self.cached_slots = CACHED_SLOTS   # word n-grams straight into a table this small (0: never)
-        self.sorted_probe = True   # a larger table takes a chunk's entries in slot order first
         self._alloc(1 << 12)
 
     def _alloc(self, cap: int) -> None:
@@ -199,7 +182,6 @@ class KeyCounter:
         self.slot_of = np.empty((self.P, _max_keys(cap)), dtype=_slot_type(cap))
         self.sizes = np.zeros(self.P, dtype=np.int64)
         self.store = StringStore(self.P, self.max_size)
-        self.last = None   # the fused count's last document per slot (kernels.cpu.count_fused)
         self.occurrences = 0   # the table's total count (bounded by MAX_OCCURRENCES)
 
     @property
@@ -219,7 +201,6 @@ class KeyCounter:
         slot_of[:, :self.slot_of.shape[1]] = self.slot_of
         self.kc.rehash(self.table, table, slot_of, self.sizes)
         self.table, self.slot_of = table, slot_of
-        self.last = None   # read within a document only: a growth between documents drops it
         self.store.reserve(self.max_size)
 
     def _used_bytes(self) -> np.ndarray:
@@ -246,7 +227,12 @@ class KeyCounter:
         rehashes took as long as the counting itself."""
         if not self.grow_ahead or sample.size == 0:
             return
-        want = self._wanted(sample)
+        absent = np.zeros(self.P, np.int64)
+        self.kc.count_absent(self.table, self.part_shift, sample, absent)
+        a = int(absent.max())
+        # the estimate's spread is about sqrt(a) sampled keys: four of them, of margin
+        new = (a + 4 * int(np.sqrt(a)) + 1) << self.kd.SAMPLE_BITS
+        want = int(self.sizes.max()) + min(new, self.budget // self.P + 1)
         if want > self.max_size:
             cap = 1 << max(12, int(want - 1).bit_length())
             self._grow(cap if _max_keys(cap) >= want else 2 * cap)
@@ -255,31 +241,13 @@ class KeyCounter:
         if nbytes > self.store.data.shape[1]:
             self.store.grow_bytes(used, nbytes)
 
-    def _wanted(self, sample: np.ndarray) -> int:
-        """Keys the fullest partition may hold after a batch whose key ``sample`` this is:
-        those it holds and the new ones the sample predicts (bounded by the budget)."""
-        absent = np.zeros(self.P, np.int64)
-        self.kc.count_absent(self.table, self.part_shift, sample, absent)
-        a = int(absent.max())
-        # the estimate's spread is about sqrt(a) sampled keys: four of them, of margin
-        new = (a + 4 * int(np.sqrt(a)) + 1) << self.kd.SAMPLE_BITS
-        return int(self.sizes.max()) + min(new, self.budget // self.P + 1)
-
-    def _cached(self, sample: np.ndarray) -> bool:
-        """Whether the table, with the new keys its key ``sample`` predicts, stays within
-        :attr:`cached_slots` a partition (then word n-grams skip the per-document pass)."""
-        if self.table.shape[1] > self.cached_slots:
-            return False
-        return sample.size == 0 or self._wanted(sample) <= _max_keys(self.cached_slots)
-
-    def _done(self, through: np.ndarray, grow_table: bool = True) -> bool:
+    def _done(self, through: np.ndarray) -> bool:
         """After an insert: True when every partition is through its entries (``through``),
-        else grow the table or the string bytes where one stopped (and insert again);
-        ``grow_table`` False: only the bytes (keys taken but not named yet fill no table)."""
+        else grow the table or the string bytes where one stopped (and insert again)."""
         left = ~through
         if not left.any():
             return True
-        if grow_table and (self.sizes[left] >= self.max_size).any():
+        if (self.sizes[left] >= self.max_size).any():
             self._grow()
         else:   # a partition's string bytes are full
             self.store.grow_bytes(self._used_bytes())
@@ -294,78 +262,17 @@ class KeyCounter:
         self._reserve(sample, _mean(tok_len, 1) * n if word else _mean(span_len, 0))
         for d0, d1 in doc_chunks(item_off, CHUNK_ITEMS):
             self._guard(int(item_off[d1] - item_off[d0]))   # a spill between chunks: no document splits
-            m = int(item_off[d1] - item_off[d0])
-            keys, cnt, pos, pbeg = self.scratch.get(m, d1 - d0, self.P)
+            keys, cnt, pos, pbeg = self.scratch.get(int(item_off[d1] - item_off[d0]), d1 - d0, self.P)
             distinct(d0, d1, keys, cnt, pos, pbeg)
-            state, hslot = _NO_STATE, _NO_SLOTS
-            if self.sorted_probe and self.table.shape[1] > self.cached_slots and m < 2**(63 - self.ks.CNT_BITS):
-                state, hslot = self._probe_sorted(keys, cnt, pbeg, item_off, d0, m)
-
-            def insert(todo, ahead=self.kc.PREFETCH_AHEAD):
-                cursor = np.zeros((self.P, 2), np.int64)
-                cursor[:, 0] = d0
-                while True:
-                    self.kc.insert_entries(self.table, self.slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
-                                           cursor, self.max_size, self.sizes, word, n, norm, tok_off, tok_start,
-                                           tok_len, span_start, span_len, self.store.data, self.store.off,
-                                           self.store.first, state, hslot, todo, ahead)
-                    if self._done(cursor[:, 0] >= d1, grow_table=todo):
-                        return
-            if state.size == 0:
-                insert(True)
-                continue
-            insert(False, 0)   # the new keys' string ids and strings, in corpus order: no growth
-            if self._stopped:  # a partition filled: the table grows, the rest in corpus order
-                self._grow()
-                insert(True)
-
-    def _probe_sorted(self, keys, cnt, pbeg, item_off, d0, m):
-        """The sorted probe of a chunk's ``m`` entries (``kernels.cpu.count_sorted``):
-        returns the entries' states and new keys' slots for the corpus-order pass."""
-        parts = np.diff(pbeg, axis=1).sum(axis=0)
-        pstart = np.zeros(self.P + 1, np.int64)
-        np.cumsum(parts, out=pstart[1:])
-        n = int(pstart[-1])
-        rk, rv, tk, tv = self.scratch.sort_records(n)
-        state = np.zeros(m, np.uint8)
-        hslot = np.empty(m, self.slot_of.dtype)
-        pending = np.zeros(self.P, np.int64)
-        self.ks.probe_sorted(self.table, keys, cnt, pbeg, item_off, d0, pstart, self.max_size, self.sizes, state,
-                             hslot, pending, rk, rv, tk, tv)
-        # a partition that filled marked the rest of its entries TODO
-        self._stopped = bool((self.sizes + pending >= self.max_size).any() and (state == self.kc.TODO).any())
-        return state, hslot
-
-    def _count_fused(self, item_off, doc_base, tok_hash, n, norm, tok_off, tok_start, tok_len) -> None:
-        """:meth:`_count_docs` of word n-grams into a table that fits the cache: hashed and
-        counted at once, no per-document pass (``kernels.cpu.count_fused``).  The kernel stops
-        before a document that could overfill a partition (the table grows to fit it) or
-        before a string that would pass the bytes (they grow)."""
-        from kernels.cpu.count_fused import count_word_ngrams
-        for d0, d1 in doc_chunks(item_off, CHUNK_ITEMS):
-            self._guard(int(item_off[d1] - item_off[d0]))   # a spill between chunks: no document splits
             cursor = np.zeros((self.P, 2), np.int64)
             cursor[:, 0] = d0
             while True:
-                if self.last is None:
-                    self.last = np.full(self.table.shape[:2], -1, np.int64)
-                count_word_ngrams(self.table, self.last, self.slot_of, tok_hash, tok_off, n, d1, doc_base,
-                                  self.part_shift, cursor, self.max_size, self.sizes, norm, tok_start, tok_len,
-                                  self.store.data, self.store.off, self.store.first)
-                left = np.flatnonzero(cursor[:, 0] < d1)
-                if left.size == 0:
+                self.kc.insert_entries(self.table, self.slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
+                                       cursor, self.max_size, self.sizes, word, n, norm, tok_off, tok_start,
+                                       tok_len, span_start, span_len, self.store.data, self.store.off,
+                                       self.store.first)
+                if self._done(cursor[:, 0] >= d1):
                     break
-                d = cursor[left, 0]
-                need = self.sizes[left] + (item_off[d + 1] - item_off[d])
-                full = (cursor[left, 1] == 0) & (need > self.max_size)
-                if full.any():   # a document that could overfill its partition: room for all of it
-                    want = int(need[full].max())
-                    cap = 2 * self.table.shape[1]
-                    while _max_keys(cap) < want:
-                        cap *= 2
-                    self._grow(cap)
-                else:
-                    self.store.grow_bytes(self._used_bytes())
 
     def add_word_ngrams(self, tok_hash: np.ndarray, tok_off: np.ndarray, n: int, doc_base: int,
                         norm: np.ndarray, tok_start: np.ndarray, tok_len: np.ndarray) -> int:
@@ -383,11 +290,7 @@ class KeyCounter:
             self.kd.distinct_word_ngrams(tok_hash, tok_off, n, d0, d1, item_off, self.part_shift, self.P,
                                          keys, cnt, pos, pbeg)
         sample = self.kd.sampled_keys(True, tok_hash, tok_off, n, np.empty(0, np.uint64), item_off)
-        if self._cached(sample):   # a small table: counted straight from the tokens
-            self._reserve(sample, _mean(tok_len, 1) * n)
-            self._count_fused(item_off, doc_base, tok_hash, n, norm, tok_off, tok_start, tok_len)
-        else:
-            self._count_docs(item_off, doc_base, sample, distinct, True, n, norm, tok_off, tok_start, tok_len, e, e)
+        self._count_docs(item_off, doc_base, sample, distinct, True, n, norm, tok_off, tok_start, tok_len, e, e)
         self._maybe_spill()
         return m
 

@@ -17,7 +17,10 @@ Each partition owns its keys' strings: the ``j``-th key partition ``p`` took sit
 slot ``slot_of[p, j]``, its string is ``sdata[p, soff[p, j]:soff[p, j + 1]]`` with
 first-occurrence ordinal ``sfirst[p, j]``.  :func:`insert_entries` writes a new key's
 string there as it takes the key (one pass, no gather afterwards); all these writes are
-sequential, so a new key costs the table one random access only.
+sequential, so a new key costs the table one random access only.  The string copies go
+eight bytes at a time (:mod:`kernels.cpu.bytecopy`; byte by byte they were half the
+kernel's time on trigrams), so a partition keeps ``SLACK`` bytes of room past its last
+string.
 """
 from __future__ import annotations
 
@@ -61,8 +64,6 @@ def prefetch_at(typingctx, ary, i):
     return types.void(ary, i), lambda context, builder, sig, args: _prefetch(context, builder, sig, args, 0)
 
 
-# entry states of a chunk taken by the sorted probe first (kernels.cpu.count_sorted)
-DONE, NEW, TODO = 0, 1, 2
 PREFETCH_AHEAD = 16   # entries: enough misses in flight to hide most of the memory latency (16 measured best of 0-32)
 DF_MASK = np.uint64(0xFFFFFFFF)
 COUNT_SHIFT = np.uint64(32)
@@ -129,7 +130,7 @@ def _string_len(word, n, t, tok_len, span_len):
 @njit(parallel=True, cache=True)
 def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base, cursor, max_size, sizes,
                    word, n, norm, tok_off, tok_start, tok_len, span_start, span_len, sdata, soff, sfirst,
-                   state, hslot, todo, ahead=PREFETCH_AHEAD):
+                   ahead=PREFETCH_AHEAD):
     """Count the per-document entries of documents ``d0 <= d < d1`` (``d1 = d0 +
     len(pbeg)``, the layout of :mod:`kernels.cpu.count_docs`) into a partitioned table,
     writing each new key's string.
@@ -145,12 +146,6 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
     partition stops where it would pass ``max_size`` keys or the bytes of ``sdata[p]``;
     ``cursor`` (document ``d1`` when done) and ``sizes`` tell the caller where to resume.
     The slot of the entry ``ahead`` places on is prefetched (0: none).
-
-    ``state`` (one per entry, or empty: all ``TODO``) after the sorted probe of
-    :mod:`kernels.cpu.count_sorted`: a ``NEW`` entry's key is in slot ``hslot[e]`` already,
-    counted, without its string id: it gets its id and string here (then ``DONE``); a
-    ``DONE`` entry is skipped; a ``TODO`` entry is counted as above if ``todo``, else skipped
-    (the pass that names the ``NEW`` keys must not grow the table: it would lose them).
     """
     P = table.shape[0]
     mask = table.shape[1] - 1
@@ -190,29 +185,18 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
                     if da < d1:
                         ea = item_off[da] - base + pbeg[da - d0, p]
                         hia = item_off[da] - base + pbeg[da - d0, p + 1]
-            s = state[e] if state.size else TODO
-            if s == DONE or (s == TODO and not todo):
-                e += 1
-                continue
             k = keys[e]
             add = (np.uint64(cnt[e]) << COUNT_SHIFT) + np.uint64(1)
-            if s == NEW:   # in the table already: its string id, here in order of first occurrence
-                h, c = np.int64(hslot[e]), np.uint64(0)
-            else:
-                h, c = _find(table, p, k, mask)
+            h, c = _find(table, p, k, mask)
             if c != 0:
                 table[p, h, 1] = c + add
             else:
                 t = (tok_off[d] if word else item_off[d]) + pos[e]
-                if (s != NEW and size >= max_size) or fill + _string_len(word, n, t, tok_len, span_len) + SLACK > room:
+                if size >= max_size or fill + _string_len(word, n, t, tok_len, span_len) + SLACK > room:
                     break
                 fill += _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, fill)
                 sfirst[p, size] = ((doc_base + d) << FIRST_SHIFT) | pos[e]
-                if s == NEW:
-                    slot_of[p, size] = h
-                    state[e] = DONE
-                else:
-                    _take(table, slot_of, p, h, k, add, size)
+                _take(table, slot_of, p, h, k, add, size)
                 size += 1
                 soff[p, size] = fill
             e += 1
