@@ -105,6 +105,17 @@ def _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sd
         ln = np.int64(span_len[t])
         copy_bytes(norm, np.int64(span_start[t]), sdata, p, o, ln)
         return ln
+    s0 = np.int64(tok_start[t])
+    spaced = True   # the tokens one space apart in the text already: one copy of the span
+    for i in range(n - 1):
+        after = np.int64(tok_start[t + i]) + tok_len[t + i]
+        if tok_start[t + i + 1] != after + 1 or norm[after] != 32:
+            spaced = False
+            break
+    if spaced:
+        ln = np.int64(tok_start[t + n - 1]) + tok_len[t + n - 1] - s0
+        copy_bytes(norm, s0, sdata, p, o, ln)
+        return ln
     j = o
     for i in range(n):
         if i > 0:
