@@ -17,7 +17,10 @@ Each partition owns its keys' strings: the ``j``-th key partition ``p`` took sit
 slot ``slot_of[p, j]``, its string is ``sdata[p, soff[p, j]:soff[p, j + 1]]`` with
 first-occurrence ordinal ``sfirst[p, j]``.  :func:`insert_entries` writes a new key's
 string there as it takes the key (one pass, no gather afterwards); all these writes are
-sequential, so a new key costs the table one random access only.
+sequential, so a new key costs the table one random access only.  The string copies go
+eight bytes at a time (:mod:`kernels.cpu.bytecopy`; byte by byte they were half the
+kernel's time on trigrams), so a partition keeps ``SLACK`` bytes of room past its last
+string.
 """
 from __future__ import annotations
 
@@ -26,6 +29,8 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+from kernels.cpu.bytecopy import SLACK, copy_bytes
 
 FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT: bits of the in-document position of an ordinal
 
@@ -93,28 +98,38 @@ def _take(table, slot_of, p, h, k, add, size):
 @njit(cache=True)
 def _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, o):
     """Write the string of a new key to ``sdata[p, o:]``: the ``n`` tokens from token ``t``
-    joined by a space (``word``), else span ``t``; returns its length."""
+    joined by a space (``word``), else span ``t``; returns its length.  The copies may
+    write ``SLACK - 1`` bytes past it (:mod:`kernels.cpu.bytecopy`): room for them is the
+    caller's."""
     if not word:
-        s0 = span_start[t]
         ln = np.int64(span_len[t])
-        for b in range(ln):
-            sdata[p, o + b] = norm[s0 + b]
+        copy_bytes(norm, np.int64(span_start[t]), sdata, p, o, ln)
+        return ln
+    s0 = np.int64(tok_start[t])
+    spaced = True   # the tokens one space apart in the text already: one copy of the span
+    for i in range(n - 1):
+        after = np.int64(tok_start[t + i]) + tok_len[t + i]
+        if tok_start[t + i + 1] != after + 1 or norm[after] != 32:
+            spaced = False
+            break
+    if spaced:
+        ln = np.int64(tok_start[t + n - 1]) + tok_len[t + n - 1] - s0
+        copy_bytes(norm, s0, sdata, p, o, ln)
         return ln
     j = o
     for i in range(n):
         if i > 0:
-            sdata[p, j] = 32
+            sdata[p, j] = 32   # over the previous token's slack
             j += 1
-        s0 = tok_start[t + i]
-        for b in range(tok_len[t + i]):
-            sdata[p, j + b] = norm[s0 + b]
-        j += tok_len[t + i]
+        ln = np.int64(tok_len[t + i])
+        copy_bytes(norm, np.int64(tok_start[t + i]), sdata, p, j, ln)
+        j += ln
     return j - o
 
 
 @njit(cache=True)
 def _string_len(word, n, t, tok_len, span_len):
-    """Bytes of the string :func:`_write_string` writes."""
+    """Bytes of the string :func:`_write_string` writes (``SLACK`` more of room needed)."""
     if not word:
         return np.int64(span_len[t])
     ln = np.int64(n - 1)
@@ -188,7 +203,7 @@ def insert_entries(table, slot_of, keys, cnt, pos, pbeg, item_off, d0, doc_base,
                 table[p, h, 1] = c + add
             else:
                 t = (tok_off[d] if word else item_off[d]) + pos[e]
-                if size >= max_size or fill + _string_len(word, n, t, tok_len, span_len) > room:
+                if size >= max_size or fill + _string_len(word, n, t, tok_len, span_len) + SLACK > room:
                     break
                 fill += _write_string(word, n, t, norm, tok_start, tok_len, span_start, span_len, sdata, p, fill)
                 sfirst[p, size] = ((doc_base + d) << FIRST_SHIFT) | pos[e]
