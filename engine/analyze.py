@@ -56,6 +56,18 @@ def main_terms(terms_by_frequency, k: int = MAIN_TERMS) -> list[str]:
     return out
 
 
+def _term_ids(vocab: list[str], terms: list[str]) -> list[int]:
+    """The index in ``vocab`` of each of ``terms`` (its first, in order: :func:`main_terms`
+    picks them from the start of ``vocab``)."""
+    at = {}
+    for i, v in enumerate(vocab):
+        if len(at) == len(terms):
+            break
+        if v in terms and v not in at:
+            at[v] = i
+    return [at[t] for t in terms]
+
+
 def _guess_languages(batches, max_docs: int = LANG_DOCS) -> tuple[dict[str, int], int]:
     """Documents per language of the first ``max_docs`` documents of ``batches``
     (:class:`engine.analyze_pass.LanguageGuess`)."""
@@ -224,8 +236,9 @@ COOC_MEASURE = "llr"
 
 def _cooc_result(vocab_partial, cache, backend, cfg, reader):
     """What ``engine.cooc.run`` returns, from the pass's term counts and token cache (pass 2 of
-    the job over the cached type numbers: the corpus is not read again)."""
-    from engine.cooc.job import finish
+    the job over the cached type numbers: the corpus is not read again), less the sort key of
+    every pair that :func:`engine.cooc.job.finish` computes for the job's tables: the section
+    ranks the pairs of its few main terms only (:func:`_head_associates`)."""
     from engine.cooc.pairs import combine, map_partition
     from engine.cooc.vocabulary import choose_vocabulary, combine_vocabulary
     try:
@@ -235,9 +248,61 @@ def _cooc_result(vocab_partial, cache, backend, cfg, reader):
         partial = map_partition(cache, backend, cfg, vocabulary)
     finally:
         cache.close()
-    res = finish(combine([partial]), cfg, vocabulary)
+    res = _unranked_result(combine([partial]), cfg, vocabulary)
     res.stats.add_read(reader.stats)
     return res
+
+
+def _unranked_result(partial, cfg, vocabulary):
+    """:func:`engine.cooc.job.finish` of ``partial`` (window mode: the pairs as columns, the
+    margins) without its sort key of every pair (the llr of some ten million pairs)."""
+    from engine.cooc.result import CoocResult
+    if cfg.doc_mode:   # the section's configuration is window mode; the job's own finish else
+        from engine.cooc.job import finish
+        return finish(partial, cfg, vocabulary)
+    stats = JobStats(job="cooc").merge(vocabulary.stats).merge(partial.stats)
+    with stats.stage("pairs"):
+        a, b, vals = partial.columns()
+    stats.counters["vocabulary"] = len(vocabulary)
+    stats.counters["pairs"] = int(vals.size)
+    res = CoocResult(cfg, vocabulary.terms, vocabulary.counts, None, a, b, vals, partial.divisor,
+                     stats, rank=vocabulary.rank)
+    with stats.stage("measures"):
+        res.total()
+    return res
+
+
+def _head_associates(res, heads: list[int], measure: str, k: int) -> list[list[dict]]:
+    """For each term id of ``heads``: its ``k`` best associates, as
+    ``CoocResult.associates(term, measure, k)`` ranks them (``measure``'s sort key descending,
+    then the associate in code point order), each ``{"term", "score", "llr", "npmi",
+    "count"}``.  One scan of the pairs for all the heads (``associates`` scans them once a
+    head), ``measure`` computed for the heads' pairs only, the other measures for the rows
+    shown only (the values are per row: the same as of every row)."""
+    from engine.cooc.measures import sort_key
+    head_of = np.full(len(res.vocab), -1, np.int64)
+    head_of[np.asarray(heads, np.int64)] = np.arange(len(heads))
+    ha, hb = head_of[res.a], head_of[res.b]
+    sel = np.flatnonzero(((ha >= 0) | (hb >= 0)) & (res.a != res.b))
+    ha, hb = ha[sel], hb[sel]
+    score = res.measure(measure, sel)
+    rank = res._rank()
+    out = []
+    for i, t in enumerate(heads):
+        mine = np.flatnonzero((ha == i) | (hb == i))    # ascending, as associates' rows
+        rows = sel[mine]
+        other = np.where(res.a[rows] == t, res.b[rows], res.a[rows])
+        order = np.lexsort((rank[other], -sort_key(score[mine])))[:k]
+        top = rows[order]
+        values = {measure: score[mine][order]}
+        for name in ("llr", "npmi", "count"):
+            if name not in values:
+                values[name] = res.measure(name, top)
+        out.append([{"term": res.vocab[o], "score": float(s), "llr": float(lv), "npmi": float(nv), "count": c}
+                    for o, s, lv, nv, c in zip(other[order].tolist(), values[measure].tolist(),
+                                               values["llr"].tolist(), values["npmi"].tolist(),
+                                               values["count"].tolist())])
+    return out
 
 
 def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> dict:
@@ -248,22 +313,20 @@ def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> 
     try:
         from rich.table import Table
         res = _cooc_result(vocab_partial, cache, backend, cfg, reader)
-        vocab_index = {t: i for i, t in enumerate(res.vocab)}
         heads = main_terms(res.vocab)
+        head_ids = _term_ids(res.vocab, heads)
         out: dict[str, list[dict]] = {}
         table = Table(title=f"Co-occurrence: top associates (window {cfg.window}, {cfg.measure.upper()}, "
                             f"stop words {'removed' if text.stopwords else 'kept'})")
         table.add_column("term")
         table.add_column("count", justify="right")
         table.add_column("associates (count)")
-        for h in heads:
-            # by term id: the heads are vocabulary spellings (``associates(term)`` would
-            # normalise and hash every vocabulary term, in Python, to find them)
-            at = res._associates(vocab_index[h], cfg.measure, ASSOCIATES).to_pylist()
-            out[h] = [{"term": r["associate"], "score": float(r[cfg.measure]), "llr": float(r["llr"]),
-                       "npmi": float(r["npmi"]), "count": r["count"]} for r in at]
-            table.add_row(h, str(int(res.term_count[vocab_index[h]])),
-                          ", ".join(f"{r['term']} ({r['count']:g})" for r in out[h]))
+        # by term id: the heads are vocabulary spellings (``associates(term)`` would
+        # normalise and hash every vocabulary term, in Python, to find them)
+        for h, t, rows in zip(heads, head_ids, _head_associates(res, head_ids, cfg.measure, ASSOCIATES)):
+            out[h] = rows
+            table.add_row(h, str(int(res.term_count[t])),
+                          ", ".join(f"{r['term']} ({r['count']:g})" for r in rows))
         if heads:
             console.print(table)
         else:

@@ -92,8 +92,8 @@ def test_one_pass_equals_the_single_jobs(tmp_path, which):
     assert list(data.cooc["terms"]) == heads and heads
     for h in heads:
         at = co.associates(h, COOC_MEASURE, 8).to_pylist()
-        assert [(r["term"], r["count"], r["llr"]) for r in data.cooc["terms"][h]] == \
-            [(r["associate"], r["count"], float(r["llr"])) for r in at]
+        assert [(r["term"], r["count"], r["llr"], r["score"], r["npmi"]) for r in data.cooc["terms"][h]] == \
+            [(r["associate"], r["count"], float(r["llr"]), float(r[COOC_MEASURE]), float(r["npmi"])) for r in at]
 
 
 def test_one_pass_on_a_ready_reader_reads_once_with_many_documents(tmp_path):
