@@ -280,28 +280,39 @@ def _head_associates(res, heads: list[int], measure: str, k: int) -> list[list[d
     head), ``measure`` computed for the heads' pairs only, the other measures for the rows
     shown only (the values are per row: the same as of every row)."""
     from engine.cooc.measures import sort_key
-    head_of = np.full(len(res.vocab), -1, np.int64)
-    head_of[np.asarray(heads, np.int64)] = np.arange(len(heads))
-    ha, hb = head_of[res.a], head_of[res.b]
-    sel = np.flatnonzero(((ha >= 0) | (hb >= 0)) & (res.a != res.b))
-    ha, hb = ha[sel], hb[sel]
+    ids = np.asarray(heads, np.int64)
+    is_head = np.zeros(len(res.vocab), bool)
+    is_head[ids] = True
+    # the pairs are sorted by (a, b): a head's rows as ``a`` are one range, found by search
+    # (in a's own dtype: another would convert every row first)
+    at = ids.astype(res.a.dtype)
+    lo, hi = np.searchsorted(res.a, at, side="left"), np.searchsorted(res.a, at, side="right")
+    mine = is_head[res.b]                  # the rows with a head as b, then as a
+    for x, y in zip(lo.tolist(), hi.tolist()):
+        mine[x:y] = True
+    sel = np.flatnonzero(mine)
+    a, b = res.a[sel], res.b[sel]
+    keep = a != b
+    sel, a, b = sel[keep], a[keep], b[keep]
     score = res.measure(measure, sel)
     rank = res._rank()
-    out = []
-    for i, t in enumerate(heads):
-        mine = np.flatnonzero((ha == i) | (hb == i))    # ascending, as associates' rows
-        rows = sel[mine]
-        other = np.where(res.a[rows] == t, res.b[rows], res.a[rows])
+    tops, others, scores = [], [], []
+    for t in heads:
+        mine = np.flatnonzero((a == t) | (b == t))    # ascending, as associates' rows
+        other = np.where(a[mine] == t, b[mine], a[mine])
         order = np.lexsort((rank[other], -sort_key(score[mine])))[:k]
-        top = rows[order]
-        values = {measure: score[mine][order]}
-        for name in ("llr", "npmi", "count"):
-            if name not in values:
-                values[name] = res.measure(name, top)
+        tops.append(sel[mine[order]])
+        others.append(other[order].tolist())
+        scores.append(score[mine[order]])
+    # the other measures of all the rows shown at once (a kernel launch each, not a head each)
+    top = np.concatenate(tops + [np.zeros(0, np.int64)])
+    values = {name: np.concatenate(scores + [np.zeros(0)]) if name == measure else res.measure(name, top)
+              for name in (measure, "llr", "npmi", "count")}
+    columns = zip(*(values[name].tolist() for name in (measure, "llr", "npmi", "count")))
+    out = []
+    for other in others:
         out.append([{"term": res.vocab[o], "score": float(s), "llr": float(lv), "npmi": float(nv), "count": c}
-                    for o, s, lv, nv, c in zip(other[order].tolist(), values[measure].tolist(),
-                                               values["llr"].tolist(), values["npmi"].tolist(),
-                                               values["count"].tolist())])
+                    for o, (s, lv, nv, c) in zip(other, columns)])
     return out
 
 
