@@ -56,6 +56,18 @@ def main_terms(terms_by_frequency, k: int = MAIN_TERMS) -> list[str]:
     return out
 
 
+def _term_ids(vocab: list[str], terms: list[str]) -> list[int]:
+    """The index in ``vocab`` of each of ``terms`` (its first, in order: :func:`main_terms`
+    picks them from the start of ``vocab``)."""
+    at = {}
+    for i, v in enumerate(vocab):
+        if len(at) == len(terms):
+            break
+        if v in terms and v not in at:
+            at[v] = i
+    return [at[t] for t in terms]
+
+
 def _guess_languages(batches, max_docs: int = LANG_DOCS) -> tuple[dict[str, int], int]:
     """Documents per language of the first ``max_docs`` documents of ``batches``
     (:class:`engine.analyze_pass.LanguageGuess`)."""
@@ -224,8 +236,9 @@ COOC_MEASURE = "llr"
 
 def _cooc_result(vocab_partial, cache, backend, cfg, reader):
     """What ``engine.cooc.run`` returns, from the pass's term counts and token cache (pass 2 of
-    the job over the cached type numbers: the corpus is not read again)."""
-    from engine.cooc.job import finish
+    the job over the cached type numbers: the corpus is not read again), less the sort key of
+    every pair that :func:`engine.cooc.job.finish` computes for the job's tables: the section
+    ranks the pairs of its few main terms only (:func:`_head_associates`)."""
     from engine.cooc.pairs import combine, map_partition
     from engine.cooc.vocabulary import choose_vocabulary, combine_vocabulary
     try:
@@ -235,9 +248,72 @@ def _cooc_result(vocab_partial, cache, backend, cfg, reader):
         partial = map_partition(cache, backend, cfg, vocabulary)
     finally:
         cache.close()
-    res = finish(combine([partial]), cfg, vocabulary)
+    res = _unranked_result(combine([partial]), cfg, vocabulary)
     res.stats.add_read(reader.stats)
     return res
+
+
+def _unranked_result(partial, cfg, vocabulary):
+    """:func:`engine.cooc.job.finish` of ``partial`` (window mode: the pairs as columns, the
+    margins) without its sort key of every pair (the llr of some ten million pairs)."""
+    from engine.cooc.result import CoocResult
+    if cfg.doc_mode:   # the section's configuration is window mode; the job's own finish else
+        from engine.cooc.job import finish
+        return finish(partial, cfg, vocabulary)
+    stats = JobStats(job="cooc").merge(vocabulary.stats).merge(partial.stats)
+    with stats.stage("pairs"):
+        a, b, vals = partial.columns()
+    stats.counters["vocabulary"] = len(vocabulary)
+    stats.counters["pairs"] = int(vals.size)
+    res = CoocResult(cfg, vocabulary.terms, vocabulary.counts, None, a, b, vals, partial.divisor,
+                     stats, rank=vocabulary.rank)
+    with stats.stage("measures"):
+        res.total()
+    return res
+
+
+def _head_associates(res, heads: list[int], measure: str, k: int) -> list[list[dict]]:
+    """For each term id of ``heads``: its ``k`` best associates, as
+    ``CoocResult.associates(term, measure, k)`` ranks them (``measure``'s sort key descending,
+    then the associate in code point order), each ``{"term", "score", "llr", "npmi",
+    "count"}``.  One scan of the pairs for all the heads (``associates`` scans them once a
+    head), ``measure`` computed for the heads' pairs only, the other measures for the rows
+    shown only (the values are per row: the same as of every row)."""
+    from engine.cooc.measures import sort_key
+    ids = np.asarray(heads, np.int64)
+    is_head = np.zeros(len(res.vocab), bool)
+    is_head[ids] = True
+    # the pairs are sorted by (a, b): a head's rows as ``a`` are one range, found by search
+    # (in a's own dtype: another would convert every row first)
+    at = ids.astype(res.a.dtype)
+    lo, hi = np.searchsorted(res.a, at, side="left"), np.searchsorted(res.a, at, side="right")
+    mine = is_head[res.b]                  # the rows with a head as b, then as a
+    for x, y in zip(lo.tolist(), hi.tolist()):
+        mine[x:y] = True
+    sel = np.flatnonzero(mine)
+    a, b = res.a[sel], res.b[sel]
+    keep = a != b
+    sel, a, b = sel[keep], a[keep], b[keep]
+    score = res.measure(measure, sel)
+    rank = res._rank()
+    tops, others, scores = [], [], []
+    for t in heads:
+        mine = np.flatnonzero((a == t) | (b == t))    # ascending, as associates' rows
+        other = np.where(a[mine] == t, b[mine], a[mine])
+        order = np.lexsort((rank[other], -sort_key(score[mine])))[:k]
+        tops.append(sel[mine[order]])
+        others.append(other[order].tolist())
+        scores.append(score[mine[order]])
+    # the other measures of all the rows shown at once (a kernel launch each, not a head each)
+    top = np.concatenate(tops + [np.zeros(0, np.int64)])
+    values = {name: np.concatenate(scores + [np.zeros(0)]) if name == measure else res.measure(name, top)
+              for name in (measure, "llr", "npmi", "count")}
+    columns = zip(*(values[name].tolist() for name in (measure, "llr", "npmi", "count")))
+    out = []
+    for other in others:
+        out.append([{"term": res.vocab[o], "score": float(s), "llr": float(lv), "npmi": float(nv), "count": c}
+                    for o, (s, lv, nv, c) in zip(other, columns)])
+    return out
 
 
 def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> dict:
@@ -248,22 +324,20 @@ def _cooccurrence(vocab_partial, cache, backend, cfg, reader, console, warn) -> 
     try:
         from rich.table import Table
         res = _cooc_result(vocab_partial, cache, backend, cfg, reader)
-        vocab_index = {t: i for i, t in enumerate(res.vocab)}
         heads = main_terms(res.vocab)
+        head_ids = _term_ids(res.vocab, heads)
         out: dict[str, list[dict]] = {}
         table = Table(title=f"Co-occurrence: top associates (window {cfg.window}, {cfg.measure.upper()}, "
                             f"stop words {'removed' if text.stopwords else 'kept'})")
         table.add_column("term")
         table.add_column("count", justify="right")
         table.add_column("associates (count)")
-        for h in heads:
-            # by term id: the heads are vocabulary spellings (``associates(term)`` would
-            # normalise and hash every vocabulary term, in Python, to find them)
-            at = res._associates(vocab_index[h], cfg.measure, ASSOCIATES).to_pylist()
-            out[h] = [{"term": r["associate"], "score": float(r[cfg.measure]), "llr": float(r["llr"]),
-                       "npmi": float(r["npmi"]), "count": r["count"]} for r in at]
-            table.add_row(h, str(int(res.term_count[vocab_index[h]])),
-                          ", ".join(f"{r['term']} ({r['count']:g})" for r in out[h]))
+        # by term id: the heads are vocabulary spellings (``associates(term)`` would
+        # normalise and hash every vocabulary term, in Python, to find them)
+        for h, t, rows in zip(heads, head_ids, _head_associates(res, head_ids, cfg.measure, ASSOCIATES)):
+            out[h] = rows
+            table.add_row(h, str(int(res.term_count[t])),
+                          ", ".join(f"{r['term']} ({r['count']:g})" for r in rows))
         if heads:
             console.print(table)
         else:

@@ -31,8 +31,8 @@ def reaching(counts: np.ndarray, top: int, data: np.ndarray, starts: np.ndarray,
     if counts.size <= top:
         return np.arange(counts.size)
     kth = kth_largest(counts, top)
-    above = np.flatnonzero(counts > kth)
-    tied = np.flatnonzero(counts == kth)
+    reach = np.flatnonzero(counts >= kth)   # one pass over the counts; the few rows then split
+    above, tied = reach[counts[reach] > kth], reach[counts[reach] == kth]
     need = top - above.size
     if tied.size > need:   # the ties at the k-th count in string order
         tied = tied[order_rows(counts[tied], data, starts[tied], ends[tied])[:need]]

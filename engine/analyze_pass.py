@@ -23,7 +23,8 @@ device batches, and what comes back to the host is counted by the backend.
 The batch is tokenised without stop words once; the stop-word filter (the type table's flag
 of each token's type: the filter :func:`engine.text.tokenize` applies, by hash) gives the
 tokens of the other analytics.
-Memory: the batch in hand, the counters (the n-grams' spill past their budget), the MinHash
+Memory: the batch in hand (and, on the CPU, the next one, read on a thread meanwhile as the
+single jobs read: :func:`engine.corpus.prefetch.read_ahead`), the counters (the n-grams' spill past their budget), the MinHash
 signatures and the cooc token cache (spilled past its budget), as in the single jobs; the
 MinHash texts on disk; never the whole corpus as batches (except a corpus of at most ``keep_docs``
 documents, for the all-pairs similarity matrix).  The n-gram counters are then read piece by
@@ -33,11 +34,9 @@ together (:func:`engine.analyze.memory_split`).
 """
 from __future__ import annotations
 
-import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from itertools import repeat
 
 import numpy as np
 
@@ -92,10 +91,6 @@ def kept_tokens(toks: Tokens, keep, doc_offsets) -> Tokens:
                   toks.tok_len[keep], nch, toks.tok_hash[keep], doc_offsets, toks.slow_docs)
 
 
-# The documents of a batch's sample are tokenised in one regular-expression pass, joined by
-# this word: after ``casefold`` no text holds an ASCII capital, so no document has it (a
-# batch where the count of separators says otherwise takes the per-document path).
-_SEP = " ZZSEPZZ "
 _SAMPLE_CHARS = HEAD_CHARS    # characters of a document's sample
 _SAMPLE_BYTES = HEAD_BYTES    # the bytes they are decoded from (4 a character at most)
 _HEAD_BYTES = 3300        # decoded first: 3,000 characters of mostly ASCII text
@@ -138,13 +133,44 @@ def _document_heads(batch, n: int, limit: int, chars: int = HEAD_CHARS) -> tuple
     return be.to_host(data), be.to_host(offsets)
 
 
+# re's ``\w`` for a str pattern: ``str.isalnum`` or the underscore (``_sre``'s
+# SRE_UNI_IS_WORD); of the ASCII code points, as a table
+_ASCII_WORD = np.array([chr(c).isalnum() or c == 0x5F for c in range(128)], bool)
+
+
+def _word_flags(cps: np.ndarray) -> np.ndarray:
+    r"""Whether each code point up to the largest of ``cps`` is a word character of ``\w+``
+    (those past the table are in none of ``cps``): the ASCII table, and ``str.isalnum`` of
+    the distinct others."""
+    high = np.unique(cps[cps >= 128])
+    flags = np.zeros(max(128, int(high[-1]) + 1 if high.size else 0), bool)
+    flags[:128] = _ASCII_WORD
+    if high.size:
+        flags[high] = [chr(c).isalnum() for c in high.tolist()]
+    return flags
+
+
+def _code_points(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(uint32 code points of ``texts`` one after another, int64 offsets of each)."""
+    offsets = np.zeros(len(texts) + 1, np.int64)
+    np.cumsum([len(t) for t in texts], out=offsets[1:])
+    return np.frombuffer("".join(texts).encode("utf-32-le"), np.uint32), offsets
+
+
 class LanguageGuess:
-    """Documents per language, guessed from stop-word hits in the first 3,000 characters of
+    r"""Documents per language, guessed from stop-word hits in the first 3,000 characters of
     the first ``max_docs`` documents (a cheap heuristic over ``LANGS``); ``unknown`` when
-    under 15% of the words are stop words.  Fed batch by batch (:meth:`add`)."""
+    under 15% of the words are stop words.  Fed batch by batch (:meth:`add`).
+
+    A document's words are the ``\w+`` runs of its casefolded sample (Python's ``re``), each
+    hit counted for every language whose stop words hold it; they are found and looked up
+    in one pass over the samples' code points (``kernels.cpu.analyze.word_hits``: the same
+    runs, the stop words compared exactly), not as 600,000 Python strings."""
 
     def __init__(self, max_docs: int = LANG_DOCS):
         from stop_words import get_stop_words
+
+        from kernels.cpu.analyze import word_table
         self.codes: list[str] = []
         langs_of: dict[str, list[int]] = {}   # stop word -> the languages (indices) it belongs to
         for code in LANGS:
@@ -155,17 +181,18 @@ class LanguageGuess:
             for w in words:
                 langs_of.setdefault(w, []).append(len(self.codes))
             self.codes.append(code)
-        self.langs_of = {w: tuple(v) for w, v in langs_of.items()}
+        langs_of = {w: tuple(v) for w, v in langs_of.items()}
         # each stop word's set of languages as a number (0: not a stop word); ``member[k, l]``:
-        # set k holds language l; the separator's number is the last (no language)
-        sets = sorted(set(self.langs_of.values()))
-        self.set_of = {w: sets.index(v) + 1 for w, v in self.langs_of.items()}
-        self.sep_code = len(sets) + 1
-        self.set_of[_SEP.strip()] = self.sep_code
-        self.member = np.zeros((len(sets) + 2, max(len(self.codes), 1)), np.int64)
+        # set k holds language l
+        sets = sorted(set(langs_of.values()))
+        self.member = np.zeros((len(sets) + 1, max(len(self.codes), 1)), np.int64)
         for k, v in enumerate(sets, 1):
             self.member[k, list(v)] = 1
-        self.word = re.compile(r"\w+")
+        set_of = {v: k for k, v in enumerate(sets, 1)}
+        words = list(langs_of)
+        self.words, self.word_off = _code_points(words)
+        self.word_code = np.array([set_of[langs_of[w]] for w in words], np.int64)
+        self.slots, self.hashes = word_table(words)
         self.counts: dict[str, int] = {}
         self.seen = 0
         self.max_docs = max_docs
@@ -175,25 +202,18 @@ class LanguageGuess:
         return self.seen >= self.max_docs
 
     def add(self, batch) -> None:
+        from kernels.cpu.analyze import word_hits
         take = min(batch.n_docs, self.max_docs - self.seen)
         if take <= 0:
             return
         self.seen += take
         data, offsets = _document_heads(batch, take, HEAD_BYTES)   # of a device batch the heads only
         bounds = offsets.tolist()
-        texts = [_sample(data, s, e) for s, e in zip(bounds[:-1], bounds[1:])]
-        toks = self.word.findall(_SEP.join(texts))
-        sets = np.fromiter(map(self.set_of.get, toks, repeat(0)), np.int64, len(toks))
-        seps = np.flatnonzero(sets == self.sep_code)
-        if seps.size != take - 1:   # a document holds the separator
-            for t in texts:
-                self._count(self._guess_one(self.word.findall(t)))
-            return
-        n_tok = np.diff(np.concatenate([[-1], seps, [len(toks)]])) - 1
-        at = np.flatnonzero((sets > 0) & (sets != self.sep_code))   # the stop words
-        doc = np.searchsorted(seps, at)                              # their documents
-        c = self.member.shape[0]
-        per_set = np.bincount(doc * c + sets[at], minlength=take * c).reshape(take, c)
+        cps, doc_off = _code_points([_sample(data, s, e) for s, e in zip(bounds[:-1], bounds[1:])])
+        per_set = np.zeros((take, self.member.shape[0]), np.int64)   # hits per document and set
+        n_tok = np.zeros(take, np.int64)
+        word_hits(cps, doc_off, _word_flags(cps), self.slots, self.hashes, self.words, self.word_off,
+                  self.word_code, per_set, n_tok)
         per_lang = per_set @ self.member                             # hits per document and language
         hits = per_lang.max(axis=1)
         best = per_lang.argmax(axis=1)                               # the first with the most hits
@@ -201,23 +221,6 @@ class LanguageGuess:
         names = np.asarray(self.codes + ["unknown"], dtype=object)
         for name, k in Counter(names[np.where(unknown, len(self.codes), best)].tolist()).items():
             self.counts[name] = self.counts.get(name, 0) + k
-
-    def _guess_one(self, toks: list[str]) -> str:
-        per_lang = [0] * len(self.codes)
-        counts = Counter(toks)       # the loop below runs over the distinct stop words only
-        for t in counts.keys() & self.langs_of.keys():
-            for li in self.langs_of[t]:
-                per_lang[li] += counts[t]
-        best, hits = "unknown", 0
-        for code, h in zip(self.codes, per_lang):   # the first language with the most hits
-            if h > hits:
-                best, hits = code, h
-        if not toks or hits < 0.15 * len(toks):
-            best = "unknown"
-        return best
-
-    def _count(self, name: str) -> None:
-        self.counts[name] = self.counts.get(name, 0) + 1
 
     def result(self) -> tuple[dict[str, int], int]:
         """(documents per language, most first, ``unknown`` last; documents sampled)."""
@@ -379,9 +382,13 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
     langs = LanguageGuess()
     seconds = {k: 0.0 for k in ("unigrams", "ngrams", "minhash", "cooc")}
     on_cpu = backend.pick(cpu=True, gpu=False)
+    ahead = None
     if not on_cpu:   # as the single jobs read: cuDF into device batches, the rest copied ahead
         from engine.job import as_batches
         reader = as_batches(reader, backend)[0]
+    else:   # as the single CPU jobs read: the next batch on a thread while this one is worked on
+        from engine.corpus.prefetch import read_ahead
+        reader = ahead = read_ahead(reader)
     n_docs = 0
     try:
         it = iter(reader)
@@ -441,6 +448,8 @@ def analyze_pass(reader, backend, text: TextOptions, ngram_cfg, minhash_cfg, coo
         out.cache.close()
         raise
     finally:
+        if ahead is not None:   # the read-ahead thread: stopped after the batch it reads
+            ahead.close()
         for c in counters:
             c.close()
         minhash.close()

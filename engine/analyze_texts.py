@@ -3,8 +3,9 @@ disk instead of in memory.
 
 Verification rebuilds the shingle sets of the few documents in candidate pairs only, so
 the texts are written once, in corpus order, to an anonymous temporary file (unlinked at
-creation: nothing to clean up, even after a crash) and read back through a memory map:
-only the pages of the candidates' documents are ever loaded.  Resident memory holds one
+creation: nothing to clean up, even after a crash; written on a thread while the pass
+works) and read back through a memory map: only the pages of the candidates' documents
+are ever loaded.  Resident memory holds one
 int64 offset a document instead of the corpus (``engine.minhash.map_partition`` keeps the
 texts in memory: 1 GB for 1 GB of text).
 
@@ -15,6 +16,7 @@ text in device-to-host bytes.
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -35,6 +37,10 @@ class KeptTexts:
         self.offsets = [np.zeros(1, np.int64)]
         self.size = 0               # bytes so far (file and device parts)
         self.file_bytes = 0
+        # the writes run on a thread (a write releases the GIL), in order, while the pass
+        # works on the batch; each holds its batch's bytes until written
+        self.writer: ThreadPoolExecutor | None = None
+        self.pending: list = []
 
     def add(self, batch) -> None:
         """Keep the texts of ``batch`` (a host batch, or a device batch)."""
@@ -54,9 +60,16 @@ class KeptTexts:
     def _write(self, data: np.ndarray) -> None:
         if self.file is None:
             self.file = tempfile.TemporaryFile(prefix="corpus-analyze-texts-")
-        self.file.write(memoryview(np.ascontiguousarray(data)))
+            self.writer = ThreadPoolExecutor(1, thread_name_prefix="corpus-analyze-texts")
+        self.pending.append(self.writer.submit(self.file.write, memoryview(np.ascontiguousarray(data))))
         self.parts.append(("file", self.file_bytes, int(data.size)))
         self.file_bytes += int(data.size)
+
+    def _written(self) -> None:
+        """Wait for the writes submitted (a failed one raises here)."""
+        pending, self.pending = self.pending, []
+        for w in pending:
+            w.result()
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(UTF-8 bytes, int64 offsets ``n_docs + 1``): a read-only memory map of the file,
@@ -74,11 +87,16 @@ class KeptTexts:
     def _mapped(self) -> np.ndarray:
         if self.file is None or self.file_bytes == 0:
             return np.empty(0, np.uint8)
+        self._written()
         self.file.flush()
         return np.memmap(self.file, dtype=np.uint8, mode="r", shape=(self.file_bytes,))
 
     def close(self) -> None:
         """Close the file (a memory map made by :meth:`arrays` stays readable until dropped)."""
+        if self.writer is not None:
+            self.writer.shutdown(wait=True)   # the writes end before the file closes
+            self.writer = None
+        self.pending = []
         if self.file is not None:
             self.file.close()
             self.file = None

@@ -28,8 +28,6 @@ from engine.text import TextOptions, stopword_hashes
 
 __all__ = ["WordTypes", "unigram_keys", "concat_partials"]
 
-FIRST_SHIFT = 32   # engine.ngrams.partial.FIRST_SHIFT (bits of the position in an ordinal)
-
 
 def unigram_keys(tok_hash: np.ndarray) -> np.ndarray:
     """The n-gram key of each one-token n-gram: ``combine(1, h)`` of
@@ -96,49 +94,38 @@ class WordTypes:
         kept_offsets : ndarray of int64
             The documents' offsets into the kept tokens (host).
         """
-        from kernels.cpu.cooc import type_doc_freq
+        from kernels.cpu.analyze import type_pass
         with self.all.stage("vocabulary"), self.be.count_into(self.all):
             if self.be.pick(cpu=True, gpu=False):
                 tt = np.empty(toks.n_tokens, np.int32)
                 self.types.add(toks.tok_hash, np.empty(0, np.int64), toks.tok_start, toks.tok_len, toks.norm, tt)
                 off = np.ascontiguousarray(toks.doc_tok_offsets, np.int64)
-            else:   # counted by key on the device; the type numbers come back
+            else:   # counted by key on the device; the type numbers come back (overwritten below)
                 (tt, off, _, _), = self.ops.count_tokens(self.be, self.types, toks)[0]
+                tt, off = np.array(tt, np.int32), np.ascontiguousarray(off, np.int64)
             n = self.types.numbers
             self.doc_freq, self.first_doc = _grown(self.doc_freq, n, 0), _grown(self.first_doc, n, -1)
             self.last = _grown(self.last, n, -1)
-            if tt.size:
-                docs = np.arange(batch.n_docs, dtype=np.int64) + self.all.documents
-                type_doc_freq(tt, off, docs, self.last, self.doc_freq, self.first_doc)
-            old = self.is_stop.size
+            self.first_kept = _grown(self.first_kept, n, -1)
             self._flag_new_types(n)
-            # indices, not a mask: each array the filter selects from (here and in the
-            # caller's kept_tokens) is one gather, where a mask costs a pass over it each time
-            keep = np.flatnonzero(~self.is_stop[tt])
-            kept_tt = tt[keep]
-            kept_offsets = np.searchsorted(keep, off)   # kept tokens before each document's first
-            self._first_occurrences(batch, kept_tt, kept_offsets, old, n)
+            # one pass (kernels.cpu.analyze.type_pass): the document counts, and the kept
+            # tokens as indices (each array the caller's kept_tokens selects from is then one
+            # gather) with their type numbers, written over ``tt``
+            keep = np.empty(tt.size, np.int64)
+            kept_offsets = np.empty(off.size, np.int64)
+            nk = type_pass(tt, off, self.is_stop, np.int64(self.all.documents), np.int64(batch.doc_base),
+                           self.last, self.doc_freq, self.first_doc, self.first_kept, keep, kept_offsets)
+            # shrunk in place (no other reference to them): the cache holds ``kept_tt``, and
+            # neither holds the memory of every token
+            keep.resize(nk, refcheck=False)
+            tt.resize(nk, refcheck=False)
+            kept_tt = tt
             self.cache.add(kept_tt, kept_offsets, kept_tt.nbytes + kept_offsets.nbytes)
         for s, ntok in ((self.all, toks.n_tokens), (self.kept, kept_tt.size)):
             s.documents += batch.n_docs
             s.bytes += batch.n_bytes
             s.tokens += int(ntok)
         return keep, kept_offsets
-
-    def _first_occurrences(self, batch, kept_tt, kept_offsets, old: int, n: int) -> None:
-        """Record the first kept occurrence of the types new in this batch (numbers ``old ..
-        n - 1``): the least index of a token of each (the numbers follow the table's slots,
-        not the order of first occurrence)."""
-        self.first_kept = _grown(self.first_kept, n, -1)
-        if n == old or not kept_tt.size:
-            return
-        at = np.flatnonzero(kept_tt >= old)     # the tokens of new types (all, in a first batch)
-        first = np.full(n - old, kept_tt.size, np.int64)
-        np.minimum.at(first, kept_tt[at] - old, at)
-        new = np.flatnonzero(first < kept_tt.size)   # the new types that are kept (not stop words)
-        at = first[new]
-        doc = np.searchsorted(kept_offsets, at, side="right") - 1
-        self.first_kept[new + old] = ((doc + batch.doc_base) << FIRST_SHIFT) | (at - kept_offsets[doc])
 
     def _flag_new_types(self, n: int) -> None:
         old = self.is_stop.size

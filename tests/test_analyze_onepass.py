@@ -92,8 +92,8 @@ def test_one_pass_equals_the_single_jobs(tmp_path, which):
     assert list(data.cooc["terms"]) == heads and heads
     for h in heads:
         at = co.associates(h, COOC_MEASURE, 8).to_pylist()
-        assert [(r["term"], r["count"], r["llr"]) for r in data.cooc["terms"][h]] == \
-            [(r["associate"], r["count"], float(r["llr"])) for r in at]
+        assert [(r["term"], r["count"], r["llr"], r["score"], r["npmi"]) for r in data.cooc["terms"][h]] == \
+            [(r["associate"], r["count"], float(r["llr"]), float(r[COOC_MEASURE]), float(r["npmi"])) for r in at]
 
 
 def test_one_pass_on_a_ready_reader_reads_once_with_many_documents(tmp_path):
@@ -208,7 +208,7 @@ def test_language_guess_edges_equal_the_reference():
     """The sample's edges: a multi-byte character across the bytes decoded first, text with
     fewer characters than bytes (decoded again from 12,000 bytes), invalid bytes, the
     separator's spelling in a document, documents shorter than the sample (which runs on
-    into the next ones, as it always did), empty documents."""
+    into the next ones, as it always did), empty documents, word characters beyond ASCII."""
     from engine.analyze import _guess_languages
     from engine.corpus.batch import _make_batch
     fr = "le chat et le chien de la maison sont dans le jardin "
@@ -216,7 +216,11 @@ def test_language_guess_edges_equal_the_reference():
              ("é" * 2000 + " " + fr * 80).encode(),
              b"the \xff\xfe cat and \xc3 the dog " * 200,
              ("ZZSEPZZ zzsepzz " + fr).encode(),
-             b"", b"of", "der Hund und die Katze".encode(), ("Ωμέγα " * 1000 + fr * 10).encode()]
+             b"", b"of", "der Hund und die Katze".encode(), ("Ωμέγα " * 1000 + fr * 10).encode(),
+             # word characters beyond ASCII letters (digits, underscores, marks, ideographs,
+             # astral letters) and non-word ones between stop words
+             "the_of 12 the 日本語の the 𝐀𝐁 of e\u0301 and l'the Ⅻ the ½ of\u00a0the—and 🙂of".encode(),
+             ("日本 " * 300 + fr * 2).encode(), ("é " * 300 + fr * 2).encode(), ("𝐀 " * 300 + fr * 2).encode()]
     batch = _make_batch([str(i) for i in range(len(parts))], parts, 0)
     for max_docs in (1, 4, len(parts)):
         got = _guess_languages([batch], max_docs)

@@ -117,3 +117,50 @@ def test_unigrams_of_the_type_table_equal_the_ngram_consumers(tmp_path, stop):
     assert ngrams.finish(both, cfg).table().equals(ngrams.finish(job, cfg).table())
     one.close()
     rest.close()
+
+
+def _type_pass_reference(types, off, is_stop, doc0, doc_base, last, doc_freq, first_doc, first_kept):
+    """kernels.cpu.analyze.type_pass in plain Python, token by token."""
+    keep, kept_off = [], []
+    for d in range(len(off) - 1):
+        kept_off.append(len(keep))
+        for i in range(off[d], off[d + 1]):
+            t = types[i]
+            if last[t] != doc0 + d:
+                last[t] = doc0 + d
+                doc_freq[t] += 1
+                if first_doc[t] < 0:
+                    first_doc[t] = doc0 + d
+            if not is_stop[t]:
+                if first_kept[t] < 0:
+                    first_kept[t] = ((doc_base + d) << 32) | (len(keep) - kept_off[-1])
+                keep.append(i)
+    kept_off.append(len(keep))
+    return keep, [types[i] for i in keep], kept_off
+
+
+def test_type_pass_equals_a_token_by_token_reference():
+    """Two batches of random type numbers (stop words, repeats within a document, empty
+    documents): the same counts, kept tokens, offsets and first kept occurrences."""
+    from kernels.cpu.analyze import type_pass
+    rng = np.random.default_rng(7)
+    n_types = 40
+    is_stop = rng.random(n_types) < 0.5
+    state = [np.full(n_types, -1, np.int64), np.zeros(n_types, np.int64), np.full(n_types, -1, np.int64),
+             np.full(n_types, -1, np.int64)]
+    ref = [s.tolist() for s in state]
+    doc0 = 0
+    for n_docs in (30, 17):
+        lens = rng.integers(0, 12, n_docs)
+        off = np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+        types = rng.integers(0, n_types, int(off[-1])).astype(np.int32)
+        want_keep, want_types, want_off = _type_pass_reference(types.tolist(), off.tolist(), is_stop.tolist(),
+                                                               doc0, doc0 + 5, *ref)
+        keep, kept_off = np.empty(types.size, np.int64), np.empty(off.size, np.int64)
+        nk = type_pass(types, off, is_stop, np.int64(doc0), np.int64(doc0 + 5), *state, keep, kept_off)
+        assert nk == len(want_keep)
+        assert keep[:nk].tolist() == want_keep and types[:nk].tolist() == want_types
+        assert kept_off.tolist() == want_off
+        assert [s.tolist() for s in state] == ref
+        doc0 += n_docs
+    assert (state[3] >= 0).sum() == sum(1 for t in range(n_types) if not is_stop[t] and state[1][t] > 0)

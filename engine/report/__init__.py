@@ -16,17 +16,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.report.data import ReportData
-from engine.report.figures import (  # noqa: F401  (the figure makers, re-exported)
-    DPI,
-    PALETTE,
-    fig_network,
-    fig_ngrams,
-    fig_similarity,
-    fig_zipf,
-    render_figures,
-    zipf_fit,
-)
-from engine.report.page import CSS, build_html  # noqa: F401  (re-exported)
+
+# The figure makers (engine.report.figures) and the page (engine.report.page), re-exported,
+# are imported on first use: ``corpus analyze --no-report`` plans no report and builds none.
+_LAZY = {"DPI": "figures", "PALETTE": "figures", "fig_network": "figures", "fig_ngrams": "figures",
+         "fig_similarity": "figures", "fig_zipf": "figures", "render_figures": "figures",
+         "zipf_fit": "figures", "CSS": "page", "build_html": "page"}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+    value = getattr(import_module(f"engine.report.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = ["ReportData", "render_figures", "build_html", "write_report", "report_targets", "plot_names",
            "zipf_fit"]
@@ -71,6 +76,8 @@ def write_report(data: ReportData, path, plots_dir=None, plan=None) -> tuple[Pat
             result = write_report(data, path, plots_dir, plan=mine)
             mine.commit()
         return result
+    from engine.report.figures import render_figures
+    from engine.report.page import build_html
     figures = render_figures(data)
     plan.write_text("--report", build_html(data, figures))
     written = []
