@@ -67,8 +67,19 @@ def _run_ngrams(text) -> None:
 def _run_minhash(text) -> None:
     from engine import minhash
     minhash.run(sample_batches(), "cpu", minhash.MinHashConfig(text=text)).summary()
-    # (the all-pairs matrix of ``corpus analyze`` on <= 12 documents is made from the pass's
-    # tokens, engine.analyze._small_matrix: those kernels the command compiles first anyway)
+
+
+def _run_similarity(text) -> None:
+    # the all-pairs matrix of ``corpus analyze`` on a few documents (seeds/: character 5-gram
+    # signatures from the pass's tokens, engine.analyze._small_matrix): kernels of its own
+    # (code points, character shingles, signatures, the equality matrix) that neither the
+    # pass nor the minhash job compiles
+    from dataclasses import replace
+
+    from engine.analyze import _small_matrix
+    from engine.backend import get_backend
+    from engine.minhash import MinHashConfig
+    _small_matrix(sample_batches(), get_backend("cpu"), replace(MinHashConfig(text=text), shingle="char:5"))
 
 
 def _run_cooc(text) -> None:
@@ -79,7 +90,7 @@ def _run_cooc(text) -> None:
 
 
 #: warm-up units: the jobs whose kernels a worker compiles, by name
-UNITS = {"ngrams": _run_ngrams, "minhash": _run_minhash, "cooc": _run_cooc}
+UNITS = {"ngrams": _run_ngrams, "minhash": _run_minhash, "cooc": _run_cooc, "similarity": _run_similarity}
 
 
 def usable_cores() -> int:

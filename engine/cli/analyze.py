@@ -30,8 +30,12 @@ def _warn(message: str) -> None:
 
 
 #: the jobs of ``corpus analyze``'s sections, the last one it reaches first: on a cold JIT
-#: cache a worker compiles them (engine.warmup) while the command tokenises and counts
-ANALYZE_PREFETCH = ("cooc", "minhash", "ngrams")
+#: cache a worker compiles them (engine.warmup) while the command tokenises and counts.
+#: The one-pass analysis shares with the single jobs the kernels after its pass: the
+#: co-occurrence pairs and measures (reached last), the near-duplicate matrix of a few
+#: documents (seeds/) or the MinHash verification (a corpus), the n-gram order and strings
+#: (reached first: the worker seldom gets there before the command).
+ANALYZE_PREFETCH = ("cooc", "similarity", "minhash", "ngrams")
 
 
 def register(app) -> None:

@@ -100,9 +100,10 @@ def install() -> None:
             if self._convert != "path":
                 return self._convert(value)
             if isinstance(value, str) and value:
-                return coerce_cli_path(Path(value), self.parameter_info, path_type=Path,
-                                       param=param, ctx=ctx)
-            raise _NotPlain
+                value = Path(value)
+            elif not isinstance(value, Path):      # a Path default passes as it is
+                raise _NotPlain
+            return coerce_cli_path(value, self.parameter_info, path_type=Path, param=param, ctx=ctx)
 
         def _typers_own(self):
             own = self.__dict__.get("_own")
