@@ -100,9 +100,9 @@ def test_similarity_unit_compiles_what_analyzes_matrix_loads(tmp_path):
     assert cold["matrix"] == after["matrix"] and len(after["matrix"]) == 48
 
 
-def test_analyze_prefetches_known_units_cooc_first():
+def test_analyze_prefetches_known_units_its_plan_first():
     from engine.cli.analyze import ANALYZE_PREFETCH
-    assert set(ANALYZE_PREFETCH) <= set(warmup.UNITS) and ANALYZE_PREFETCH[0] == "cooc"
+    assert set(ANALYZE_PREFETCH) <= set(warmup.UNITS) and ANALYZE_PREFETCH[0] == "analyze"
 
 
 def test_unknown_unit_is_one_line_exit_2(tmp_path):

@@ -29,13 +29,11 @@ def _warn(message: str) -> None:
     cc.err_console.print(f"[yellow]{escape(message)}[/yellow]")
 
 
-#: the jobs of ``corpus analyze``'s sections, the last one it reaches first: on a cold JIT
-#: cache a worker compiles them (engine.warmup) while the command tokenises and counts.
-#: The one-pass analysis shares with the single jobs the kernels after its pass: the
-#: co-occurrence pairs and measures (reached last), the near-duplicate matrix of a few
-#: documents (seeds/) or the MinHash verification (a corpus), the n-gram order and strings
-#: (reached first: the worker seldom gets there before the command).
-ANALYZE_PREFETCH = ("cooc", "similarity", "minhash", "ngrams")
+#: on a cold JIT cache a worker (engine.warmup) compiles the kernels of the analysis from its
+#: recorded plan (engine/warmup_plans/analyze.json, seeds/), the last one called first, while
+#: the command compiles from the first; then the MinHash job's verification kernels, which a
+#: corpus of more than a few documents reaches after the pass
+ANALYZE_PREFETCH = ("analyze", "minhash")
 
 
 def register(app) -> None:
