@@ -180,6 +180,25 @@ def prefetch(units: Sequence[str], stopwords: str | None = None, device: str = "
     finally:
         for worker in workers:
             _stop(worker)
+        _mark_planned_units(cold)
+
+
+#: units that are a recorded plan (engine.warmup_plan) of the command that prefetches them
+PLANNED = {"analyze": "analyze"}
+
+
+def _mark_planned_units(units: Sequence[str]) -> None:
+    """Write the marker of each planned unit whose every kernel this process now holds (it
+    called them: they are in the cache, compiled by it or by the worker).  A warm command ends
+    long before a worker finishes loading a whole plan: without this no worker would ever
+    write the marker, and every later run would start one."""
+    from engine import warmup_plan
+    for unit in units:
+        if unit in PLANNED and warmup_plan.held(warmup_plan.load(PLANNED[unit])):
+            marker = _marker(unit)
+            if marker is not None:
+                with contextlib.suppress(OSError):
+                    marker.touch()
 
 
 def run_units(units: Sequence[str], stopwords: str | None) -> None:

@@ -109,3 +109,14 @@ def compile_entries(entries, reverse: bool = True) -> int:
             continue
         done += 1
     return done
+
+
+def held(entries) -> bool:
+    """Whether this process holds every entry's kernel with its signature (called, so compiled
+    or loaded: in the cache); False for an empty plan or one that no longer decodes."""
+    if not entries:
+        return False
+    try:
+        return all(tuple(decode(t) for t in e["sig"]) in _dispatcher(e["kernel"]).overloads for e in entries)
+    except Exception:   # noqa: BLE001  (a stale plan: no marker, the worker runs again)
+        return False

@@ -188,3 +188,19 @@ def _children() -> list[str]:
         except (OSError, IndexError):
             continue
     return out
+
+
+def test_a_planned_unit_is_marked_warm_by_the_command_that_called_its_kernels(monkeypatch, tmp_path):
+    from numba.core import types
+
+    from engine import warmup_plan
+    from kernels.hashing import mix64
+    held = warmup_plan.entry("kernels.hashing", "mix64", (types.uint64,))
+    not_held = warmup_plan.entry("kernels.hashing", "mix64", (types.int8,))
+    mix64.compile((types.uint64,))
+    plans = {"p-held": [held], "p-not": [held, not_held]}
+    monkeypatch.setattr(warmup_plan, "load", lambda name: plans[name])
+    monkeypatch.setattr(warmup, "PLANNED", {"u-held": "p-held", "u-not": "p-not"})
+    monkeypatch.setattr(warmup, "_marker", lambda unit: tmp_path / unit)
+    warmup._mark_planned_units(["u-held", "u-not", "cooc"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["u-held"]

@@ -31,9 +31,10 @@ def _warn(message: str) -> None:
 
 #: on a cold JIT cache a worker (engine.warmup) compiles the kernels of the analysis from its
 #: recorded plan (engine/warmup_plans/analyze.json, seeds/), the last one called first, while
-#: the command compiles from the first; then the MinHash job's verification kernels, which a
-#: corpus of more than a few documents reaches after the pass
-ANALYZE_PREFETCH = ("analyze", "minhash")
+#: the command compiles from the first.  (Not the MinHash job's verification kernels, which a
+#: corpus of more than a few documents reaches: a unit a warm command never completes would
+#: start a worker at every run.)
+ANALYZE_PREFETCH = ("analyze",)
 
 
 def register(app) -> None:
