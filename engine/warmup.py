@@ -19,7 +19,8 @@ made safe against concurrent writers in :mod:`kernels.jit_cache`).  When the com
 first, the workers are stopped (their saves are atomic renames; what they finished stays cached).
 
 No worker is started when the cache is warm (a marker file a unit, written by the worker when
-the unit is done, stamped by the kernels' tree hash), with fewer than two usable cores, under
+the unit is done, or for a planned unit by the command once it holds every kernel of the plan,
+stamped by the kernels' tree hash), with fewer than two usable cores, under
 ``NUMBA_DISABLE_JIT`` or the CUDA simulator, for ``--device gpu``, or with
 ``CORPUS_ENGINE_WARMUP=0``.
 """
