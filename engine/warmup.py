@@ -72,19 +72,6 @@ def _run_minhash(text) -> None:
     minhash.run(sample_batches(), "cpu", minhash.MinHashConfig(text=text)).summary()
 
 
-def _run_similarity(text) -> None:
-    # the all-pairs matrix of ``corpus analyze`` on a few documents (seeds/: character 5-gram
-    # signatures from the pass's tokens, engine.analyze._small_matrix): kernels of its own
-    # (code points, character shingles, signatures, the equality matrix) that neither the
-    # pass nor the minhash job compiles
-    from dataclasses import replace
-
-    from engine.analyze import _small_matrix
-    from engine.backend import get_backend
-    from engine.minhash import MinHashConfig
-    _small_matrix(sample_batches(), get_backend("cpu"), replace(MinHashConfig(text=text), shingle="char:5"))
-
-
 def _run_cooc(text) -> None:
     from engine import cooc
     res = cooc.run(sample_batches(), "cpu", cooc.CoocConfig(window=5, min_count=2, measure="llr", text=text))
@@ -100,7 +87,7 @@ def _run_analyze_plan(text) -> None:
 
 
 #: warm-up units: the jobs (or the recorded plan) whose kernels a worker compiles, by name
-UNITS = {"ngrams": _run_ngrams, "minhash": _run_minhash, "cooc": _run_cooc, "similarity": _run_similarity,
+UNITS = {"ngrams": _run_ngrams, "minhash": _run_minhash, "cooc": _run_cooc,
          "analyze": _run_analyze_plan}
 
 

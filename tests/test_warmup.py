@@ -60,46 +60,6 @@ def test_worker_compiles_into_the_cache_and_the_command_loads_it(tmp_path):
     assert cold["nnz"] == after["nnz"] > 0
 
 
-# the near-duplicate matrix of ``corpus analyze`` on a few documents, as engine.analyze makes it
-_SIMILARITY_PROBE = textwrap.dedent("""
-    import json, sys
-    from dataclasses import replace
-    from numba.core.registry import CPUDispatcher
-    from engine import warmup
-    from engine.analyze import _small_matrix
-    from engine.backend import get_backend
-    from engine.minhash import MinHashConfig
-    from engine.text import text_options
-    cfg = replace(MinHashConfig(text=text_options("fr,en")), shingle="char:5")
-    ids, m = _small_matrix(warmup.sample_batches(), get_backend("cpu"), cfg)
-    hits = misses = 0
-    for name, mod in list(sys.modules.items()):
-        if name.startswith("kernels"):
-            for obj in vars(mod).values():
-                if isinstance(obj, CPUDispatcher):
-                    hits += sum(obj.stats.cache_hits.values())
-                    misses += sum(obj.stats.cache_misses.values())
-    print(json.dumps({"hits": hits, "misses": misses, "matrix": m.tolist(), "warm": warmup.warm("similarity")}))
-""")
-
-
-def test_similarity_unit_compiles_what_analyzes_matrix_loads(tmp_path):
-    cache = tmp_path / "numba"
-    worker = subprocess.run([sys.executable, "-m", "engine.warmup", "--device", "cpu", "--stopwords", "fr,en",
-                             "similarity"], env=_env(cache), capture_output=True, text=True, timeout=600)
-    assert worker.returncode == 0, worker.stderr
-
-    def probe(folder):
-        out = subprocess.run([sys.executable, "-c", _SIMILARITY_PROBE], env=_env(folder),
-                             capture_output=True, text=True, timeout=600, check=True)
-        return json.loads(out.stdout.strip().splitlines()[-1])
-
-    after, cold = probe(cache), probe(tmp_path / "cold")
-    assert after["warm"] and after["hits"] > 5 and after["misses"] == 0, after
-    assert cold["misses"] > 5 and cold["hits"] == 0 and not cold["warm"]
-    assert cold["matrix"] == after["matrix"] and len(after["matrix"]) == 48
-
-
 def test_analyze_prefetches_known_units_its_plan_first():
     from engine.cli.analyze import ANALYZE_PREFETCH
     assert set(ANALYZE_PREFETCH) <= set(warmup.UNITS) and ANALYZE_PREFETCH[0] == "analyze"
