@@ -4,7 +4,9 @@ first, a worker process compiles those of its later sections into numba's shared
 numba compiles a kernel on its first call, holding the GIL: a cold command compiles one kernel
 after the other (about 25 s of CPU for ``corpus analyze``).  Its sections are independent
 jobs, though: the n-grams, MinHash and co-occurrence of ``corpus analyze`` share only the
-tokenisation.  :func:`prefetch` starts a worker (``python -m engine.warmup UNIT...``; one a
+tokenisation.  (``corpus analyze``, one pass feeding all its sections, has a recorded plan
+instead, :mod:`engine.warmup_plan`: its kernels with their signatures, compiled from the
+last to the first.)  :func:`prefetch` starts a worker (``python -m engine.warmup UNIT...``; one a
 unit where cores allow, :func:`plan_workers`) that runs the jobs of the later sections, through their public API, on a small synthetic corpus
 (:func:`sample_batches`): every kernel those jobs dispatch is compiled and saved into the
 cache while the command itself works through its first sections.  When the command reaches
@@ -17,7 +19,8 @@ made safe against concurrent writers in :mod:`kernels.jit_cache`).  When the com
 first, the workers are stopped (their saves are atomic renames; what they finished stays cached).
 
 No worker is started when the cache is warm (a marker file a unit, written by the worker when
-the unit is done, stamped by the kernels' tree hash), with fewer than two usable cores, under
+the unit is done, or for a planned unit by the command once it holds every kernel of the plan,
+stamped by the kernels' tree hash), with fewer than two usable cores, under
 ``NUMBA_DISABLE_JIT`` or the CUDA simulator, for ``--device gpu``, or with
 ``CORPUS_ENGINE_WARMUP=0``.
 """
@@ -67,8 +70,6 @@ def _run_ngrams(text) -> None:
 def _run_minhash(text) -> None:
     from engine import minhash
     minhash.run(sample_batches(), "cpu", minhash.MinHashConfig(text=text)).summary()
-    # (the all-pairs matrix of ``corpus analyze`` on <= 12 documents is made from the pass's
-    # tokens, engine.analyze._small_matrix: those kernels the command compiles first anyway)
 
 
 def _run_cooc(text) -> None:
@@ -78,8 +79,16 @@ def _run_cooc(text) -> None:
         res.associates(res.vocab[0], "llr", 5)
 
 
-#: warm-up units: the jobs whose kernels a worker compiles, by name
-UNITS = {"ngrams": _run_ngrams, "minhash": _run_minhash, "cooc": _run_cooc}
+def _run_analyze_plan(text) -> None:
+    # ``corpus analyze``'s kernels from its recorded plan (engine.warmup_plan), the last it
+    # calls first: the worker starts where the command ends and they meet in the middle
+    from engine import warmup_plan
+    warmup_plan.compile_entries(warmup_plan.load("analyze"))
+
+
+#: warm-up units: the jobs (or the recorded plan) whose kernels a worker compiles, by name
+UNITS = {"ngrams": _run_ngrams, "minhash": _run_minhash, "cooc": _run_cooc,
+         "analyze": _run_analyze_plan}
 
 
 def usable_cores() -> int:
@@ -159,6 +168,25 @@ def prefetch(units: Sequence[str], stopwords: str | None = None, device: str = "
     finally:
         for worker in workers:
             _stop(worker)
+        _mark_planned_units(cold)
+
+
+#: units that are a recorded plan (engine.warmup_plan) of the command that prefetches them
+PLANNED = {"analyze": "analyze"}
+
+
+def _mark_planned_units(units: Sequence[str]) -> None:
+    """Write the marker of each planned unit whose every kernel this process now holds (it
+    called them: they are in the cache, compiled by it or by the worker).  A warm command ends
+    long before a worker finishes loading a whole plan: without this no worker would ever
+    write the marker, and every later run would start one."""
+    from engine import warmup_plan
+    for unit in units:
+        if unit in PLANNED and warmup_plan.held(warmup_plan.load(PLANNED[unit])):
+            marker = _marker(unit)
+            if marker is not None:
+                with contextlib.suppress(OSError):
+                    marker.touch()
 
 
 def run_units(units: Sequence[str], stopwords: str | None) -> None:
@@ -189,8 +217,15 @@ def _main(argv: list[str]) -> int:
         if gpu_status()[0]:
             return 0     # the command runs on the GPU: its CPU kernels are not needed
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")   # as the command's process (engine.cli)
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(10)      # the command's own threads first when both want a core
+    # No lower priority by default: while the command compiles (one thread) the worker has its
+    # own core either way, and on a machine shared with other work a niced worker is starved
+    # (measured, load ~8 on 2 cores: nice 10 left the worker 4 kernels of the plan and the
+    # first run took 94 s; nice 0: 19 kernels, the two met in the middle, 63 s).
+    # CORPUS_ENGINE_WARMUP_NICE=N: the command's own threads first when both want a core.
+    with contextlib.suppress(OSError, AttributeError, ValueError):
+        nice = int(os.environ.get("CORPUS_ENGINE_WARMUP_NICE", "0"))
+        if nice:
+            os.nice(nice)
     run_units(argv, stopwords)
     return 0
 

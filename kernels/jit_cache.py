@@ -16,7 +16,8 @@ module of it is decorated.  It also makes numba's cache saves safe against concu
 (:func:`lock_saves`) and its CPU loads skip the registry refresh a load does not need
 (:func:`lean_loads`: 0.12 s off a first load that needs nothing else, 0.03-0.09 s off a warm
 command, whose cached environments import much of the same numba code anyway;
-``CORPUS_ENGINE_FULL_REFRESH=1``: numba's own).
+``CORPUS_ENGINE_FULL_REFRESH=1``: numba's own), and drops numba's events around every call
+into LLVM (:func:`quiet_llvm_lock`).
 """
 from __future__ import annotations
 
@@ -86,6 +87,7 @@ def install(caching=None) -> None:
     if caching is None:
         from numba.core import caching
         lean_loads(caching)
+        quiet_llvm_lock()
     lock_saves(caching)
     locators = caching.CacheImpl._locator_classes
     if any(getattr(c, "corpus_engine", False) for c in locators):
@@ -165,3 +167,28 @@ def _lean_load(load):
 def lean_loads(caching) -> None:
     """Make ``caching.Cache.load_overload`` skip the registry refresh on the CPU (idempotent)."""
     _patch_once(caching.Cache, "load_overload", _lean_load)
+
+
+# --- no events around every LLVM call ---------------------------------------------------------
+# numba registers callbacks on llvmlite's lock that broadcast a "numba:llvm_lock" start and end
+# event (two Event objects, their listeners walked) around every call into LLVM: ~3,500 calls
+# for the 13 cached kernels of a warm ``corpus ngrams`` (0.02-0.03 s), hundreds of thousands
+# when compiling.  Their only reader is the dispatcher's per-signature "llvm_lock" timer
+# (``overloads[sig].metadata["timers"]``, diagnostics; it then reads 0).  The lock itself stays.
+
+def _is_numbas_lock_event(callback) -> bool:
+    return (getattr(callback, "__module__", None) == "numba.core.base"
+            and "_initialize_llvm_lock_event" in getattr(callback, "__qualname__", ""))
+
+
+def quiet_llvm_lock() -> None:
+    """Remove numba's event callbacks from llvmlite's lock (idempotent;
+    ``CORPUS_ENGINE_LLVM_LOCK_EVENTS=1``: keep them)."""
+    if os.environ.get("CORPUS_ENGINE_LLVM_LOCK_EVENTS") == "1":
+        return
+    import numba.core.base  # noqa: F401  (registers the callbacks, at its import)
+    from llvmlite.binding import ffi
+    lock = getattr(getattr(ffi, "lib", None), "_lock", None)
+    for acquire, release in list(getattr(lock, "_cblist", ())):
+        if _is_numbas_lock_event(acquire) and _is_numbas_lock_event(release):
+            ffi.unregister_lock_callback(acquire, release)

@@ -137,3 +137,59 @@ def test_package_locators_check_their_folder_once():
     from kernels.cpu import text
     locator = text.doc_flaws._cache._impl._locator
     assert locator.get_cache_path() in jit_cache._CHECKED_FOLDERS
+
+
+_LOCK_EVENTS = """
+import json
+import numba
+import numpy as np
+from llvmlite.binding import ffi
+
+import kernels  # noqa: F401  (installs kernels.jit_cache)
+from numba.core import event
+
+seen = []
+
+class Count(event.Listener):
+    def on_start(self, ev):
+        seen.append(ev.kind)
+
+    def on_end(self, ev):
+        pass
+
+@numba.njit
+def plus_one(a):
+    return a + 1
+
+with event.install_listener("numba:llvm_lock", Count()):
+    out = plus_one(np.arange(3)).tolist()
+print(json.dumps({"callbacks": len(ffi.lib._lock._cblist), "events": len(seen), "out": out}))
+"""
+
+
+def test_numbas_llvm_lock_events_are_dropped_and_compiling_still_works(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path),
+               PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+
+    def run(**extra):
+        out = subprocess.run([sys.executable, "-c", _LOCK_EVENTS], env=dict(env, **extra),
+                             capture_output=True, text=True, timeout=300, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    quiet = run()
+    assert quiet == {"callbacks": 0, "events": 0, "out": [1, 2, 3]}
+    kept = run(CORPUS_ENGINE_LLVM_LOCK_EVENTS="1")     # numba's own: an event a call into LLVM
+    assert kept["callbacks"] == 1 and kept["events"] > 100 and kept["out"] == [1, 2, 3]
+
+
+def test_quiet_llvm_lock_is_idempotent():
+    from llvmlite.binding import ffi
+    jit_cache.quiet_llvm_lock()
+    jit_cache.quiet_llvm_lock()
+    assert not any(jit_cache._is_numbas_lock_event(a) for a, _ in ffi.lib._lock._cblist)

@@ -60,6 +60,11 @@ def test_worker_compiles_into_the_cache_and_the_command_loads_it(tmp_path):
     assert cold["nnz"] == after["nnz"] > 0
 
 
+def test_analyze_prefetches_known_units_its_plan_first():
+    from engine.cli.analyze import ANALYZE_PREFETCH
+    assert set(ANALYZE_PREFETCH) <= set(warmup.UNITS) and ANALYZE_PREFETCH[0] == "analyze"
+
+
 def test_unknown_unit_is_one_line_exit_2(tmp_path):
     r = subprocess.run([sys.executable, "-m", "engine.warmup", "ngramz"], env=_env(tmp_path),
                        capture_output=True, text=True, timeout=120)
@@ -143,3 +148,19 @@ def _children() -> list[str]:
         except (OSError, IndexError):
             continue
     return out
+
+
+def test_a_planned_unit_is_marked_warm_by_the_command_that_called_its_kernels(monkeypatch, tmp_path):
+    from numba.core import types
+
+    from engine import warmup_plan
+    from kernels.hashing import mix64
+    held = warmup_plan.entry("kernels.hashing", "mix64", (types.uint64,))
+    not_held = warmup_plan.entry("kernels.hashing", "mix64", (types.int8,))
+    mix64.compile((types.uint64,))
+    plans = {"p-held": [held], "p-not": [held, not_held]}
+    monkeypatch.setattr(warmup_plan, "load", lambda name: plans[name])
+    monkeypatch.setattr(warmup, "PLANNED", {"u-held": "p-held", "u-not": "p-not"})
+    monkeypatch.setattr(warmup, "_marker", lambda unit: tmp_path / unit)
+    warmup._mark_planned_units(["u-held", "u-not", "cooc"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["u-held"]

@@ -29,9 +29,12 @@ def _warn(message: str) -> None:
     cc.err_console.print(f"[yellow]{escape(message)}[/yellow]")
 
 
-#: the jobs of ``corpus analyze``'s sections, the last one it reaches first: on a cold JIT
-#: cache a worker compiles them (engine.warmup) while the command tokenises and counts
-ANALYZE_PREFETCH = ("cooc", "minhash", "ngrams")
+#: on a cold JIT cache a worker (engine.warmup) compiles the kernels of the analysis from its
+#: recorded plan (engine/warmup_plans/analyze.json, seeds/), the last one called first, while
+#: the command compiles from the first.  (Not the MinHash job's verification kernels, which a
+#: corpus of more than a few documents reaches: a unit a warm command never completes would
+#: start a worker at every run.)
+ANALYZE_PREFETCH = ("analyze",)
 
 
 def register(app) -> None:
