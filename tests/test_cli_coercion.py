@@ -15,6 +15,10 @@ from typer.models import ArgumentInfo, OptionInfo  # noqa: E402
 
 from engine.cli import coercion  # noqa: E402
 
+if not typer.__version__.startswith(coercion.TESTED_TYPER):
+    pytest.skip(f"typer {typer.__version__}: engine.cli.coercion patches only {coercion.TESTED_TYPER}x "
+                "(typer's own coercion runs)", allow_module_level=True)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 coercion.install()
@@ -89,3 +93,11 @@ def test_a_bad_value_is_typers_usage_error():
     r = _run("-m", "engine.cli", "ngrams", "seeds", "--top", "ten", "-q")
     assert r.returncode == 2
     assert "Invalid value for '--top'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_another_typer_version_keeps_its_own_coercion(monkeypatch):
+    # the hooks are typer's private API: a version it was not written against is left alone
+    monkeypatch.setattr(typer, "__version__", "0.30.0")
+    monkeypatch.setattr(typer_core, "build_runtime_param", typers_own)
+    coercion.install()
+    assert typer_core.build_runtime_param is typers_own

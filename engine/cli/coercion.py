@@ -10,7 +10,8 @@ anything else (a typo, an unusual form) goes to typer's own coercion, built then
 conversions and error messages are unchanged.  Paths keep typer's checks (``exists`` and the
 rest): only the ``str -> Path`` step, which typer hands to pydantic, is done here.
 
-Older typers (no ``typer._coercion``) use click's types, without pydantic: nothing to do.
+Only typer 0.29 (:data:`TESTED_TYPER`) is patched: the hooks are typer's private API, so any
+other version keeps its own coercion (older typers use click's types, without pydantic).
 """
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ from pathlib import Path
 #: the str forms converted here; any other goes to typer's coercion (same result or its error)
 _INT = re.compile(r"-?[0-9]{1,18}")
 _FLOAT = re.compile(r"-?(?:[0-9]{1,18}(?:\.[0-9]{0,18})?|\.[0-9]{1,18})(?:[eE][-+]?[0-9]{1,3})?")
+
+
+#: the typer minor version whose private ``_coercion`` API this module was written against
+#: (tests/test_cli_coercion.py compares it with typer's own); any other keeps typer's coercion
+TESTED_TYPER = "0.29."
 
 
 class _NotPlain(Exception):
@@ -74,6 +80,9 @@ def _plain_leaf(annotation, info):
 def install() -> None:
     """Route typer's coercion of plain options through :func:`_plain_leaf`'s converters
     (idempotent; a no-op on typers without pydantic coercion)."""
+    import typer
+    if not typer.__version__.startswith(TESTED_TYPER):
+        return   # typer's private coercion API changes between minor versions: use its own
     try:
         from typer import _coercion, core
         from typer._param_types import coerce_cli_path
