@@ -254,22 +254,10 @@ def _cooc_result(vocab_partial, cache, backend, cfg, reader):
 
 
 def _unranked_result(partial, cfg, vocabulary):
-    """:func:`engine.cooc.job.finish` of ``partial`` (window mode: the pairs as columns, the
-    margins) without its sort key of every pair (the llr of some ten million pairs)."""
-    from engine.cooc.result import CoocResult
-    if cfg.doc_mode:   # the section's configuration is window mode; the job's own finish else
-        from engine.cooc.job import finish
-        return finish(partial, cfg, vocabulary)
-    stats = JobStats(job="cooc").merge(vocabulary.stats).merge(partial.stats)
-    with stats.stage("pairs"):
-        a, b, vals = partial.columns()
-    stats.counters["vocabulary"] = len(vocabulary)
-    stats.counters["pairs"] = int(vals.size)
-    res = CoocResult(cfg, vocabulary.terms, vocabulary.counts, None, a, b, vals, partial.divisor,
-                     stats, rank=vocabulary.rank)
-    with stats.stage("measures"):
-        res.total()
-    return res
+    """:func:`engine.cooc.job.finish` of ``partial`` without its sort key of every pair (the
+    llr of some ten million pairs): the section ranks its main terms' pairs only."""
+    from engine.cooc.job import finish
+    return finish(partial, cfg, vocabulary, rank_pairs=False)
 
 
 def _head_associates(res, heads: list[int], measure: str, k: int) -> list[list[dict]]:

@@ -22,7 +22,8 @@ from engine.text import TextOptions
 __all__ = ["finish", "run", "cooccurrence"]
 
 
-def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> CoocResult:
+def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary, *,
+           rank_pairs: bool = True) -> CoocResult:
     """The contract's last step: the result of the combined pair counts.
 
     Parameters
@@ -33,12 +34,15 @@ def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> 
         The job's configuration (the same as the map steps').
     vocabulary : Vocabulary
         The vocabulary the pairs were counted with (:func:`choose_vocabulary`).
+    rank_pairs : bool, optional
+        Compute ``config.measure``'s sort key of every pair now (what ``table``/``top`` read);
+        False leaves it to be computed on first use (analyze ranks a few terms' pairs only).
 
     Returns
     -------
     CoocResult
         Columns sorted by (a, b); in document mode the diagonal split off as the document
-        frequencies; margins and the sort key of ``config.measure`` computed.
+        frequencies; margins (and with ``rank_pairs`` the sort key of ``config.measure``) computed.
     """
     stats = JobStats(job="cooc").merge(vocabulary.stats).merge(partial.stats)
     with stats.stage("pairs"):
@@ -55,7 +59,8 @@ def finish(partial: PairPartial, config: CoocConfig, vocabulary: Vocabulary) -> 
                      stats, rank=vocabulary.rank)
     with stats.stage("measures"):
         res.total()
-    res.sort_key(config.measure)
+    if rank_pairs:
+        res.sort_key(config.measure)
     return res
 
 
