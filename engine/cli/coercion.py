@@ -44,20 +44,20 @@ def _to_bool(value):
     raise _NotPlain
 
 
-def _to_int(value):
-    if type(value) is int:
-        return value
-    if isinstance(value, str) and _INT.fullmatch(value):
-        return int(value)
-    raise _NotPlain
+def _number(kind, form):
+    """The converter to ``kind`` (int or float): a value of that type as it is, a str in the
+    plain ``form`` parsed; anything else is typer's."""
+    def convert(value):
+        if type(value) is kind:
+            return value
+        if isinstance(value, str) and form.fullmatch(value):
+            return kind(value)
+        raise _NotPlain
+    return convert
 
 
-def _to_float(value):
-    if type(value) is float:
-        return value
-    if isinstance(value, str) and _FLOAT.fullmatch(value):
-        return float(value)
-    raise _NotPlain
+_to_int = _number(int, _INT)
+_to_float = _number(float, _FLOAT)
 
 
 def _plain_leaf(annotation, info):
