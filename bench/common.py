@@ -442,11 +442,20 @@ def write_reports(doc: dict, outdir: Path) -> None:
     if doc.get("e2e"):
         from bench import e2e
         with open(outdir / "results.md", "a", encoding="utf-8") as f:
-            f.write("\n".join(e2e.markdown(doc["e2e"])))
+            f.write("\n".join(e2e.markdown(doc["e2e"], provenance=_provenance(doc, "e2e"))))
     if doc.get("scaling"):
         from bench import e2e
         with open(outdir / "results.md", "a", encoding="utf-8") as f:
-            f.write("\n".join(e2e.markdown(doc["scaling"], "## scaling: end to end at growing corpus sizes")))
+            f.write("\n".join(e2e.markdown(doc["scaling"], "## scaling: end to end at growing corpus sizes",
+                                            provenance=_provenance(doc, "scaling"))))
+
+
+def _provenance(doc: dict, key: str) -> str:
+    """The command and date of a results.json section: its own when it was run alone onto
+    earlier results (``run.py`` keeps them as ``<key>_command`` / ``<key>_created``)."""
+    command = doc.get(f"{key}_command") or doc.get("command", "?")
+    created = doc.get(f"{key}_created") or doc.get("created", "?")
+    return f"Command: `{command}`  \nDate: {created}"
 
 
 def load_results(outdir: Path) -> dict | None:

@@ -352,9 +352,11 @@ def _f(x, nd=2) -> str:
     return "–" if x is None else (f"{x:.{nd}f}" if isinstance(x, float) else str(x))
 
 
-def markdown(section: dict, title: str = "## end to end (a process per command, start-up included)") -> list[str]:
-    """The ``end to end`` section of results.md (with the scaling tables when it has several sizes)."""
-    lines = [title, "",
+def markdown(section: dict, title: str = "## end to end (a process per command, start-up included)",
+             provenance: str | None = None) -> list[str]:
+    """The ``end to end`` section of results.md (with the scaling tables when it has several sizes);
+    ``provenance``: the section's command and date, under the title."""
+    lines = [title, ""] + ([provenance, ""] if provenance else []) + [
              "| job | lang | corpus MB | tool | command | status | wall s | MB/s | × peer | peak RSS MB |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in section["rows"]:

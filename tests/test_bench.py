@@ -245,7 +245,21 @@ def test_quick_e2e_section_merges_into_earlier_results(data_dir, tmp_path):
     assert all(s["status"] == "ok" and s["median_s"] > 0 and s["cpu_s"] > 0 for s in start.values())
     md = (out / "results.md").read_text()
     assert "## end to end" in md and "`corpus ngrams --n 1-3 --top 100 -o out.parquet`" in md
+    section = md[md.index("## end to end"):]
+    assert section.splitlines()[2].startswith("Command: `python -m bench.run --quick --e2e")   # its own
+    assert f"Date: {doc['e2e_created']}" in section
     assert "e2e.png" in doc["charts"] and (out / "e2e.png").stat().st_size > 1000
+
+
+def test_e2e_writes_the_engines_bytecode_as_an_install_does():
+    import importlib.util
+
+    import engine.cli.common
+    from bench.e2e import compile_bytecode
+    pyc = Path(importlib.util.cache_from_source(engine.cli.common.__file__))
+    pyc.unlink(missing_ok=True)   # as in a tree run under PYTHONDONTWRITEBYTECODE
+    compile_bytecode()
+    assert pyc.is_file() and pyc.stat().st_mtime >= Path(engine.cli.common.__file__).stat().st_mtime
 
 
 # ---------------------------------------------------------------- scaling (bench/scaling.py)
